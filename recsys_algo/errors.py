@@ -1,0 +1,69 @@
+"""Domain errors; each carries the documented CLI exit code (docs/contracts.md)."""
+
+from __future__ import annotations
+
+
+class RecsysError(Exception):
+    """Base class: exit code 1 (anything else)."""
+
+    exit_code = 1
+
+
+class ConfigError(RecsysError):
+    """Usage or configuration is wrong (exit 2)."""
+
+    exit_code = 2
+
+
+class InvalidName(ConfigError):
+    """A tenant, surface or version name breaks its pattern (exit 2)."""
+
+
+class DataSourceError(RecsysError):
+    """Input data is missing or unreadable (exit 3)."""
+
+    exit_code = 3
+
+
+class ValidationGateError(RecsysError):
+    """A blocking validation gate failed (exit 4)."""
+
+    exit_code = 4
+
+
+class ArtifactError(RecsysError):
+    """An artifact or manifest is missing, corrupt or fails verification (exit 5)."""
+
+    exit_code = 5
+
+
+class SignatureError(ArtifactError):
+    """A manifest signature is missing, unknown or wrong (exit 5)."""
+
+
+class ConcurrentPublishError(RecsysError):
+    """Another publisher moved the pointer first (exit 6)."""
+
+    exit_code = 6
+
+
+class NotFoundError(RecsysError):
+    """A named object does not exist in storage (exit 3)."""
+
+    exit_code = 3
+
+
+EXIT_CODES: dict[str, int] = {
+    cls.__name__: cls.exit_code
+    for cls in (
+        RecsysError,
+        ConfigError,
+        InvalidName,
+        DataSourceError,
+        ValidationGateError,
+        ArtifactError,
+        SignatureError,
+        ConcurrentPublishError,
+        NotFoundError,
+    )
+}
