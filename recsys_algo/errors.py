@@ -53,8 +53,8 @@ class NotFoundError(RecsysError):
     exit_code = 3
 
 
-EXIT_CODES: dict[str, int] = {
-    cls.__name__: cls.exit_code
+ERROR_CLASSES: dict[str, type[RecsysError]] = {
+    cls.__name__: cls
     for cls in (
         RecsysError,
         ConfigError,
@@ -67,3 +67,4 @@ EXIT_CODES: dict[str, int] = {
         NotFoundError,
     )
 }
+EXIT_CODES: dict[str, int] = {name: cls.exit_code for name, cls in ERROR_CLASSES.items()}

@@ -1,0 +1,1 @@
+"""The Dagster code location of the recsys platform (assets, checks, jobs) and the `recsys` CLI."""

@@ -1,0 +1,42 @@
+"""The single Dagster Definitions of the code location (workspace.yaml points here)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from recsys_pipelines.defs.artifacts.assets import popularity
+from recsys_pipelines.defs.ingest.assets import canonical_events, raw_events
+from recsys_pipelines.defs.ingest.checks import CHECKS
+from recsys_pipelines.defs.publish.assets import manifest
+from recsys_pipelines.defs.publish.jobs import rollback
+from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
+
+ASSETS = [raw_events, canonical_events, popularity, manifest]
+DAILY_JOB = "daily_partition"
+
+daily_partition = dg.define_asset_job(
+    DAILY_JOB,
+    selection=dg.AssetSelection.assets(*ASSETS),
+    description="Ingest, validate, compute artifacts and publish one day of one scope.",
+)
+
+
+def build_definitions(
+    storage: StorageResource | None = None,
+    signing: SigningResource | None = None,
+    settings: PipelineSettings | None = None,
+) -> dg.Definitions:
+    """Definitions with default resources (env-driven) unless explicit ones are given (tests)."""
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[daily_partition, rollback],
+        resources={
+            "storage": storage or StorageResource(),
+            "signing": signing or SigningResource(),
+            "settings": settings or PipelineSettings(),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,155 @@
+"""Blocking checks on canonical_events: a failure stops everything downstream, publish included."""
+# Dagster reads these annotations at definition time, so no `from __future__ import annotations`.
+
+import datetime as dt
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster_shared.utils.warnings import PreviewWarning
+
+from recsys_algo import validation
+from recsys_algo.canonical import from_parquet_bytes
+from recsys_algo.validation import GateResult
+from recsys_pipelines.defs.ingest.assets import canonical_events
+from recsys_pipelines.defs.partitions import Partition, partition_of, partitions
+from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
+from recsys_pipelines.lib.partition_io import parquet_rows, read_canonical, staged_rows
+
+CheckFn = Callable[..., Any]
+SCHEMA = "canonical_events_schema"
+TS_IN_DAY = "canonical_events_ts_in_day"
+MIN_EVENTS = "canonical_events_min_events"
+MAX_EVENTS = "canonical_events_max_events"
+DUPLICATE_RATIO = "canonical_events_duplicate_ratio"
+VOLUME = "canonical_events_volume"
+
+
+def _result(gate: GateResult) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=gate.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=gate.message,
+        metadata={"message": gate.message, **gate.metadata},
+    )
+
+
+def _canonical(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource
+) -> tuple[Partition, bytes | None]:
+    p = partition_of(context)
+    return p, read_canonical(storage.open(), p.tenant, p.surface, p.day)
+
+
+def _missing(p: Partition) -> dg.AssetCheckResult:
+    return _result(GateResult(False, f"canonical_events for {p.label}: file is missing"))
+
+
+def _check(name: str, description: str) -> Callable[[CheckFn], dg.AssetChecksDefinition]:
+    def decorate(fn: CheckFn) -> dg.AssetChecksDefinition:
+        # Partitioned checks are a Dagster "preview" feature; dagster is pinned exactly in
+        # pyproject.toml, so the warning about patch-release changes is handled by the pin.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PreviewWarning)
+            return dg.asset_check(
+                asset=canonical_events,
+                name=name,
+                description=description,
+                blocking=True,
+                partitions_def=partitions,
+            )(fn)
+
+    return decorate
+
+
+@_check(SCHEMA, "Columns and types are exactly the canonical schema.")
+def canonical_events_schema(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource
+) -> dg.AssetCheckResult:
+    p, data = _canonical(context, storage)
+    if data is None:
+        return _missing(p)
+    return _result(validation.schema(from_parquet_bytes(data), p.label))
+
+
+@_check(TS_IN_DAY, "Every ts lies inside the partition's UTC day.")
+def canonical_events_ts_in_day(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource
+) -> dg.AssetCheckResult:
+    p, data = _canonical(context, storage)
+    if data is None:
+        return _missing(p)
+    frame = from_parquet_bytes(data)
+    if "ts" not in frame.columns or frame.schema["ts"] != pl.Datetime("ms", "UTC"):
+        return _result(GateResult(False, f"canonical_events for {p.label}: ts is not UTC datetime"))
+    return _result(validation.ts_in_day(frame, p.day, p.label))
+
+
+@_check(MIN_EVENTS, "At least min_events events.")
+def canonical_events_min_events(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+) -> dg.AssetCheckResult:
+    p, data = _canonical(context, storage)
+    if data is None:
+        return _missing(p)
+    return _result(validation.min_events(parquet_rows(data), settings.min_events, p.label))
+
+
+@_check(MAX_EVENTS, "At most max_events events (guardrail against floods).")
+def canonical_events_max_events(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+) -> dg.AssetCheckResult:
+    p, data = _canonical(context, storage)
+    if data is None:
+        return _missing(p)
+    return _result(validation.max_events(parquet_rows(data), settings.max_events, p.label))
+
+
+@_check(DUPLICATE_RATIO, "Share of staged rows removed as duplicates stays under the limit.")
+def canonical_events_duplicate_ratio(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+) -> dg.AssetCheckResult:
+    p, data = _canonical(context, storage)
+    staged = staged_rows(storage.open(), p)
+    if data is None or staged is None:
+        return _missing(p)
+    gate = validation.duplicate_ratio(
+        staged, parquet_rows(data), settings.max_duplicate_ratio, p.label
+    )
+    return _result(gate)
+
+
+@_check(VOLUME, "Volume within bounds of the trailing days' median.")
+def canonical_events_volume(
+    context: dg.AssetCheckExecutionContext, storage: StorageResource, settings: PipelineSettings
+) -> dg.AssetCheckResult:
+    p, data = _canonical(context, storage)
+    if data is None:
+        return _missing(p)
+    store = storage.open()
+    history = []
+    for back in range(1, settings.volume_history_days + 1):
+        prior = read_canonical(store, p.tenant, p.surface, p.day - dt.timedelta(days=back))
+        if prior is not None:
+            history.append(parquet_rows(prior))
+    gate = validation.volume(
+        parquet_rows(data),
+        history,
+        settings.volume_low_ratio,
+        settings.volume_high_ratio,
+        settings.volume_min_history,
+        p.label,
+    )
+    return _result(gate)
+
+
+CHECKS = [
+    canonical_events_schema,
+    canonical_events_ts_in_day,
+    canonical_events_min_events,
+    canonical_events_max_events,
+    canonical_events_duplicate_ratio,
+    canonical_events_volume,
+]

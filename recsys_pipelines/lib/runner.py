@@ -1,0 +1,118 @@
+"""Run the daily job in-process for a range of days and turn Dagster results into domain errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dagster as dg
+
+from recsys_algo.errors import ERROR_CLASSES, RecsysError, ValidationGateError
+from recsys_algo.names import scope_key
+from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_key
+
+
+@contextmanager
+def dagster_instance() -> Iterator[dg.DagsterInstance]:
+    """The instance under DAGSTER_HOME (SQLite by default), else an in-memory one."""
+    if os.environ.get("DAGSTER_HOME"):
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    else:
+        with dg.DagsterInstance.ephemeral() as instance:
+            yield instance
+
+
+def register_scope(instance: dg.DagsterInstance, tenant: str, surface: str) -> bool:
+    """Add the (tenant, surface) dynamic partition; True if it was new."""
+    key = scope_key(tenant, surface)
+    if instance.has_dynamic_partition(SCOPES_PARTITION, key):
+        return False
+    instance.add_dynamic_partitions(SCOPES_PARTITION, [key])
+    return True
+
+
+class StepFailure(RecsysError):
+    """A step failed with an error the platform did not classify (exit 1)."""
+
+
+def _classify(error: dg.SerializableErrorInfo | None, day: dt.date) -> RecsysError:
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    for info in chain:
+        cls = ERROR_CLASSES.get(info.cls_name or "")
+        if cls is not None:
+            # SerializableErrorInfo messages read "module.Class: text"; keep the text.
+            text = info.message.strip().splitlines()[-1]
+            return cls(text.split(": ", 1)[-1] if text.startswith("recsys_algo.") else text)
+    last = chain[-1] if chain else None
+    detail = last.message.strip().splitlines()[-1] if last else "unknown error"
+    return StepFailure(f"{day.isoformat()}: {detail}")
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    day: dt.date
+    manifest_version: str | None
+    serving: bool
+    message: str
+
+
+def run_day(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    tenant: str,
+    surface: str,
+    day: dt.date,
+    allow_rewind: bool = False,
+) -> DayOutcome:
+    """Materialize every asset (and check) of one partition; raise a classified error on failure."""
+    result = job.execute_in_process(
+        partition_key=partition_key(tenant, surface, day),
+        instance=instance,
+        run_config={"ops": {"manifest": {"config": {"allow_rewind": allow_rewind}}}},
+        raise_on_error=False,
+    )
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    if failed_checks:
+        reasons = "; ".join(
+            f"{e.check_name}: {e.description or 'failed'}"
+            for e in sorted(failed_checks, key=lambda e: e.check_name)
+        )
+        raise ValidationGateError(f"blocked publishing {tenant}/{surface} {day}: {reasons}")
+    failures = result.get_step_failure_events()
+    if failures:
+        raise _classify(failures[0].event_specific_data.error, day)  # type: ignore[union-attr]
+    for materialization in result.asset_materializations_for_node("manifest"):
+        meta = materialization.metadata
+        return DayOutcome(
+            day,
+            str(meta["manifest_version"].value),
+            bool(meta["serving"].value),
+            str(meta["message"].value),
+        )
+    raise StepFailure(f"{tenant}/{surface} {day}: the run finished without publishing")
+
+
+def run_days(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    tenant: str,
+    surface: str,
+    days: list[dt.date],
+    allow_rewind: bool = False,
+    on_day: Callable[[DayOutcome], None] | None = None,
+) -> list[DayOutcome]:
+    """Every day in order; stops at the first failure (later windows would read a gap)."""
+    outcomes = []
+    for day in days:
+        outcome = run_day(job, instance, tenant, surface, day, allow_rewind)
+        outcomes.append(outcome)
+        if on_day is not None:
+            on_day(outcome)
+    return outcomes

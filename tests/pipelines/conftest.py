@@ -1,0 +1,74 @@
+"""Fixtures for running the real code location in-process on a temporary file:// storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from recsys_algo.signing import SigningKeys, parse_signing_keys
+from recsys_algo.storage import Storage, open_storage
+from recsys_pipelines.definitions import DAILY_JOB, build_definitions
+from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
+from recsys_pipelines.lib.runner import DayOutcome, register_scope, run_day
+
+KEY_SPEC = "test-1:" + "11" * 32
+TENANT, SURFACE = "acme", "home"
+DAY0 = dt.date(2026, 11, 1)
+
+
+def event_lines(day: dt.date, n: int, *, offset: int = 0) -> list[str]:
+    """n valid events spread over the day: clicks and purchases on a skewed item set."""
+    lines = []
+    for i in range(n):
+        ts = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) + dt.timedelta(
+            seconds=(i * 86_399) // max(n, 1)
+        )
+        lines.append(
+            json.dumps(
+                {
+                    "ts": ts.isoformat().replace("+00:00", "Z"),
+                    "item_id": f"item-{(i * i + offset) % 17}",
+                    "user_id": f"user-{i % 11}",
+                    "event_type": ("click", "purchase", "add_to_cart")[i % 3],
+                }
+            )
+        )
+    return lines
+
+
+@dataclass
+class Env:
+    storage: Storage
+    keys: SigningKeys
+    instance: dg.DagsterInstance
+    settings: PipelineSettings
+
+    def write_day(self, day: dt.date, lines: list[str], name: str = "events.jsonl") -> None:
+        key = f"raw/{TENANT}/{SURFACE}/{day.isoformat()}/{name}"
+        self.storage.write_bytes(key, ("\n".join(lines) + "\n").encode())
+
+    def definitions(self) -> dg.Definitions:
+        return build_definitions(
+            StorageResource(url=self.storage.url),
+            SigningResource(key_spec=KEY_SPEC),
+            self.settings,
+        )
+
+    def run(self, day: dt.date, allow_rewind: bool = False) -> DayOutcome:
+        job = self.definitions().resolve_job_def(DAILY_JOB)
+        return run_day(job, self.instance, TENANT, SURFACE, day, allow_rewind)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    storage = open_storage((tmp_path / "store").as_uri())
+    with dg.DagsterInstance.ephemeral() as instance:
+        register_scope(instance, TENANT, SURFACE)
+        yield Env(storage, parse_signing_keys(KEY_SPEC), instance, PipelineSettings())

@@ -1,0 +1,125 @@
+"""The daily job end to end on real storage: ingest, canonicalize, gates, popularity, publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import msgspec
+import pytest
+
+from recsys_algo import layout, registry
+from recsys_algo.errors import DataSourceError, ValidationGateError
+from recsys_pipelines.defs.resources import PipelineSettings
+from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
+
+
+def test_daily_run_publishes_a_verified_manifest_with_popularity(env: Env) -> None:
+    env.write_day(DAY0, event_lines(DAY0, 120))
+    outcome = env.run(DAY0)
+    assert outcome.serving
+    loaded = registry.load_verified(env.storage, env.keys, TENANT, SURFACE)
+    assert loaded is not None
+    current, blobs = loaded
+    assert current.manifest.manifest_version == outcome.manifest_version
+    assert current.manifest.as_of == DAY0.isoformat()
+    assert set(blobs) == {"popularity"}
+    assert current.manifest.lineage.inputs == {
+        DAY0.isoformat(): current.manifest.lineage.inputs[DAY0.isoformat()]
+    }
+    assert current.manifest.metrics["window_events"] == 120
+
+
+def test_rerun_of_same_partition_writes_identical_bytes(env: Env) -> None:
+    env.write_day(DAY0, event_lines(DAY0, 200))
+    env.run(DAY0)
+    canonical = env.storage.read_bytes(layout.canonical_key(TENANT, SURFACE, DAY0))
+    first = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
+    env.run(DAY0)
+    second = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
+    assert env.storage.read_bytes(layout.canonical_key(TENANT, SURFACE, DAY0)) == canonical
+    assert first is not None and second is not None
+    assert first.manifest.manifest_version != second.manifest.manifest_version
+    assert first.manifest.artifacts == second.manifest.artifacts  # same digests, same blobs
+
+
+def test_malformed_lines_are_quarantined_with_reasons_not_dropped(env: Env) -> None:
+    lines = event_lines(DAY0, 50)
+    bad = [
+        "{not json",
+        json.dumps({"ts": "2026-11-01T00:00:00Z"}),
+        json.dumps({"ts": "2026-11-05T00:00:00Z", "item_id": "late"}),
+    ]
+    env.write_day(DAY0, lines + bad)
+    env.run(DAY0)
+    rejected = [
+        msgspec.json.decode(line)
+        for line in env.storage.read_bytes(
+            layout.quarantine_key(TENANT, SURFACE, DAY0)
+        ).splitlines()
+    ]
+    assert sorted(r["reason"] for r in rejected) == [
+        "invalid_json",
+        "schema",
+        "ts_outside_partition",
+    ]
+    assert {r["raw"] for r in rejected} == set(bad)
+    canonical = env.storage.read_bytes(layout.canonical_key(TENANT, SURFACE, DAY0))
+    from recsys_pipelines.lib.partition_io import parquet_rows
+
+    assert parquet_rows(canonical) == 50
+
+
+def test_quarantine_file_is_removed_when_a_rerun_has_no_bad_lines(env: Env) -> None:
+    env.write_day(DAY0, [*event_lines(DAY0, 20), "garbage"])
+    env.run(DAY0)
+    assert env.storage.exists(layout.quarantine_key(TENANT, SURFACE, DAY0))
+    env.write_day(DAY0, event_lines(DAY0, 20))
+    env.run(DAY0)
+    assert not env.storage.exists(layout.quarantine_key(TENANT, SURFACE, DAY0))
+
+
+def test_day_without_landing_files_fails_as_a_data_source_error(env: Env) -> None:
+    with pytest.raises(DataSourceError, match="no landing files"):
+        env.run(DAY0)
+
+
+def test_older_day_is_recorded_but_does_not_rewind_serving_unless_allowed(env: Env) -> None:
+    day1 = DAY0 + dt.timedelta(days=1)
+    env.write_day(DAY0, event_lines(DAY0, 40))
+    env.write_day(day1, event_lines(day1, 40))
+    env.run(DAY0)
+    newer = env.run(day1)
+    backfill = env.run(DAY0)
+    assert not backfill.serving
+    assert "allow_rewind" in backfill.message
+    current = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
+    assert current is not None and current.manifest.manifest_version == newer.manifest_version
+    versions = [e.version for e in registry.history(env.storage, env.keys, TENANT, SURFACE)]
+    assert backfill.manifest_version in versions
+    rewound = env.run(DAY0, allow_rewind=True)
+    assert rewound.serving
+    current = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
+    assert current is not None and current.manifest.as_of == DAY0.isoformat()
+    assert current.manifest.lineage.parameters["allow_rewind"] is True
+
+
+def test_window_reads_trailing_days_and_records_their_fingerprints(env: Env) -> None:
+    days = [DAY0 + dt.timedelta(days=i) for i in range(3)]
+    for day in days:
+        env.write_day(day, event_lines(day, 30))
+        env.run(day)
+    current = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
+    assert current is not None
+    assert sorted(current.manifest.lineage.inputs) == [d.isoformat() for d in days]
+    assert current.manifest.metrics["window_events"] == 90
+    assert current.manifest.window.start == (days[-1] - dt.timedelta(days=27)).isoformat()
+
+
+def test_gate_failure_message_names_the_check_and_the_limit(env: Env) -> None:
+    env.settings = PipelineSettings(max_events=10)
+    env.write_day(DAY0, event_lines(DAY0, 11))
+    with pytest.raises(
+        ValidationGateError, match=r"canonical_events_max_events: .*11 events, max_events is 10"
+    ):
+        env.run(DAY0)
