@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import HeaderParameter
 
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
 from recsys_service.settings import Settings
@@ -27,13 +27,13 @@ def provide_settings(state: State) -> Settings:
 
 
 def provide_principal(
-    settings: Settings,
+    settings: NamedDependency[Settings],
     api_key: Annotated[
-        str | None, Parameter(header=API_KEY_HEADER, description="API key", required=False)
+        str | None, HeaderParameter(name=API_KEY_HEADER, description="API key", required=False)
     ] = None,
     tenant: Annotated[
         str | None,
-        Parameter(header=TENANT_HEADER, description="tenant (admin keys only)", required=False),
+        HeaderParameter(name=TENANT_HEADER, description="tenant (admin keys only)", required=False),
     ] = None,
 ) -> Principal:
     return resolve_principal(settings.api_keys, api_key, tenant)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
@@ -68,6 +69,6 @@ class HealthController(Controller):
             )
         },
     )
-    async def readyz(self, serving: ServingState) -> Response[ReadinessResponse]:
+    async def readyz(self, serving: NamedDependency[ServingState]) -> Response[ReadinessResponse]:
         body = readiness(serving)
         return Response(body, status_code=200 if body.ready else 503)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
+from litestar.params import JSONBody
 
 from recsys_service.auth import Principal
 from recsys_service.errors import NotReady, ScopeNotFound
@@ -64,9 +66,9 @@ class RecommendController(Controller):
     async def recommend(
         self,
         request: Request[Any, Any, Any],
-        data: RecommendRequest,
-        principal: Principal,
-        serving: ServingState,
+        data: JSONBody[RecommendRequest],
+        principal: NamedDependency[Principal],
+        serving: NamedDependency[ServingState],
     ) -> Response[RecommendResponse]:
         # One grab of the scope's object: the whole answer comes from a single version.
         loaded = loaded_scope(serving, principal.tenant, data.surface)
