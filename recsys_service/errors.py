@@ -101,6 +101,12 @@ def _invalid_name(request: Request[Any, Any, Any], exc: InvalidName) -> Response
     return error_response(request, 400, "invalid_request", str(exc))
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[ErrorResponse]:
+    # msgspec raises RecursionError (not a decode error) for absurdly nested JSON bodies;
+    # nothing else on the request path recurses, so this is the client's input.
+    return error_response(request, 400, "bad_request", "request body is nested too deeply")
+
+
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
     status = exc.status_code
     if status >= 500:
@@ -121,5 +127,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation_error,
     InvalidName: _invalid_name,
     HTTPException: _http_error,
+    RecursionError: _too_deep,
     Exception: _internal_error,
 }

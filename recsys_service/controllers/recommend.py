@@ -11,7 +11,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from recsys_service.auth import Principal
-from recsys_service.errors import NotReady, ScopeNotFound
+from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     ErrorResponse,
@@ -41,6 +41,9 @@ async def require_json(request: Request[Any, Any, Any]) -> None:
     media_type, _ = request.content_type
     if media_type != MediaType.JSON and not media_type.endswith("+json"):
         raise HTTPException(status_code=415, detail="body must be application/json")
+    # Read here (cached for decoding; enforces the size limit) to name an empty body plainly.
+    if not await request.body():
+        raise BadRequest("request body is empty: send a JSON object with at least 'surface'")
 
 
 def loaded_scope(serving: ServingState, tenant: str, surface: str) -> LoadedScope:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from recsys_algo.storage import FileStorage
 from tests.service.builders import item_ids, publish_popularity, tamper_artifact
@@ -191,3 +195,45 @@ def test_refresh_hot_swaps_and_rejects_a_tampered_newer_version(
     assert ready.status_code == 200  # still serving a verified manifest
     assert scope["manifest_version"] == second.manifest_version
     assert "digest" in scope["last_error"]
+
+
+def test_empty_or_deeply_nested_body_is_400_not_500(
+    published: FileStorage, client_for: ClientFactory
+) -> None:
+    json_header = {"Content-Type": "application/json"}
+    with client_for() as client:
+        empty = client.post(URL, content=b"", headers=json_header)
+        nested = client.post(URL, content=b"[" * 5000 + b"]" * 5000, headers=json_header)
+    assert empty.status_code == 400 and "empty" in empty.json()["error"]["message"]
+    assert nested.status_code == 400 and "nested" in nested.json()["error"]["message"]
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_fields = st.sampled_from(
+    ["surface", "user_id", "session_items", "k", "exclude_items", "exclude_seen", "other"]
+)
+_bodies = st.dictionaries(_fields, _values | st.just("home"), max_size=6) | _values
+
+
+def test_arbitrary_json_bodies_never_give_500(
+    published: FileStorage, client_for: ClientFactory
+) -> None:
+    with client_for() as client:
+
+        @hyp_settings(max_examples=150, deadline=None)
+        @given(body=_bodies)
+        def check(body: object) -> None:
+            raw = msgspec.json.encode(body)
+            response = client.post(URL, content=raw, headers={"Content-Type": "application/json"})
+            assert response.status_code in (200, 400, 404), response.text
+            if response.status_code == 400:
+                assert response.json()["error"]["code"] in ("invalid_request", "bad_request")
+
+        check()
