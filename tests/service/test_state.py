@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recsys_algo.errors import SignatureError
 from recsys_algo.storage import FileStorage
 from recsys_service.state import PopularityIndex, ServingState
 from tests.service.builders import (
@@ -152,3 +153,18 @@ def test_request_holding_old_entry_is_unaffected_by_swap(storage: FileStorage, k
     state.refresh()
     assert held is not None and held.loaded is not None
     assert all(i.startswith("old-") for i, _ in held.loaded.popularity.top(k, frozenset()))
+
+
+def test_non_ascii_signature_value_is_a_signature_error(storage: FileStorage) -> None:
+    publish_popularity(storage, "acme", "home", item_ids("a", 5))
+    path = pointer_path(storage, "acme", "home")
+    raw = path.read_bytes()
+    start = raw.index(b'"value":"') + len(b'"value":"')
+    path.write_bytes(raw[:start] + "é".encode() * 64 + raw[start + 64 :])
+    with pytest.raises(SignatureError, match="does not match"):
+        signing_keys().verify("test-kid", b"payload", "é" * 64)
+    state = _state(storage)
+    state.refresh()
+    entry = state.get("acme", "home")
+    assert entry is not None and entry.loaded is None
+    assert entry.last_error is not None and entry.last_error.startswith("SignatureError")
