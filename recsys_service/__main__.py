@@ -1,0 +1,63 @@
+"""`python -m recsys_service --host 127.0.0.1 --port 8000`: settings from env, then uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+
+import uvicorn
+
+from recsys_algo.errors import ConfigError
+from recsys_service.app import create_app
+from recsys_service.settings import API_KEYS_ENV, Settings
+
+EXIT_CONFIG = 2
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings, host: str) -> None:
+    if settings.open_mode and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to bind {host}: no API keys are configured (open mode serves tenant "
+            f"'demo' to anyone); set {API_KEYS_ENV} or bind 127.0.0.1"
+        )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m recsys_service", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if not 0 <= args.port <= 65535:
+            raise ConfigError(f"--port {args.port} is invalid: use 0..65535")
+        settings = Settings.from_env()
+        check_bind(settings, args.host)
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"recsys-service: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(
+        f"recsys-service listening on http://{args.host}:{args.port}", file=sys.stderr, flush=True
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

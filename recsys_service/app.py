@@ -1,0 +1,44 @@
+"""Application factory: routes, dependencies, error handlers, OpenAPI and lifespan in one place."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+import recsys_algo
+from recsys_algo.storage import open_storage
+from recsys_service.controllers.health import HealthController
+from recsys_service.controllers.recommend import RecommendController
+from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
+from recsys_service.errors import EXCEPTION_HANDLERS
+from recsys_service.lifespan import serving_lifespan
+from recsys_service.request_id import request_id_middleware
+from recsys_service.settings import Settings
+from recsys_service.state import ServingState
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the app; its serving state is `app.state["serving"]` (tests call refresh() on it)."""
+    serving = ServingState(
+        open_storage(settings.storage_url), settings.signing_keys, settings.scopes
+    )
+    return Litestar(
+        route_handlers=[HealthController, RecommendController],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware],
+        lifespan=[serving_lifespan],
+        state=State({SERVING_KEY: serving, SETTINGS_KEY: settings}),
+        request_max_body_size=settings.max_body_bytes,
+        # No global logging setup here: the process owner (__main__, tests) decides.
+        logging_config=None,
+        openapi_config=OpenAPIConfig(
+            title="recsys service", version=recsys_algo.__version__, path="/schema"
+        ),
+    )
+
+
+def app_from_env() -> Litestar:
+    """Uvicorn factory: `uvicorn --factory recsys_service.app:app_from_env`."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,1 @@
+"""Route controllers: health and readiness, recommendations."""

@@ -1,0 +1,74 @@
+"""Liveness (/healthz) and readiness (/readyz: every known scope has a verified manifest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+
+from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
+from recsys_service.state import ScopeEntry, ServingState
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _age_seconds(created_at: str, now: dt.datetime) -> float | None:
+    try:
+        created = dt.datetime.fromisoformat(created_at)
+    except ValueError:
+        return None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    return round((now - created).total_seconds(), 3)
+
+
+def scope_readiness(entry: ScopeEntry, now: dt.datetime) -> ScopeReadiness:
+    loaded = entry.loaded
+    manifest = loaded.manifest if loaded else None
+    return ScopeReadiness(
+        tenant=entry.tenant,
+        surface=entry.surface,
+        manifest_version=manifest.manifest_version if manifest else None,
+        as_of=manifest.as_of if manifest else None,
+        age_seconds=_age_seconds(manifest.created_at, now) if manifest else None,
+        loaded_at=_iso(loaded.loaded_at) if loaded else None,
+        last_error=entry.last_error,
+        last_error_at=_iso(entry.last_error_at),
+    )
+
+
+def readiness(serving: ServingState) -> ReadinessResponse:
+    """Ready iff at least one scope is known and every known scope has a verified load."""
+    entries = serving.entries
+    now = serving.clock()
+    scopes = [scope_readiness(entries[key], now) for key in sorted(entries)]
+    ready = bool(entries) and all(e.loaded is not None for e in entries.values())
+    return ReadinessResponse(ready=ready, scopes=scopes, discovery_error=serving.discovery_error)
+
+
+class HealthController(Controller):
+    tags = ["health"]
+
+    @get("/healthz", summary="Liveness: the process answers")
+    async def healthz(self) -> HealthResponse:
+        return HealthResponse(status="ok")
+
+    @get(
+        "/readyz",
+        summary="Readiness: every known scope serves a verified manifest",
+        responses={
+            503: ResponseSpec(
+                ReadinessResponse,
+                description="Not ready: no scope known, or some scope has nothing verified loaded",
+            )
+        },
+    )
+    async def readyz(self, serving: NamedDependency[ServingState]) -> Response[ReadinessResponse]:
+        body = readiness(serving)
+        return Response(body, status_code=200 if body.ready else 503)

@@ -1,0 +1,70 @@
+"""Request and response bodies (msgspec Structs; bounds are Meta constraints, checked on decode)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from recsys_algo.names import NAME_PATTERN
+
+MAX_K = 200
+DEFAULT_K = 20
+MAX_SESSION_ITEMS = 200
+MAX_EXCLUDE_ITEMS = 1000
+
+Surface = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN, description="surface name")]
+ItemId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class RecommendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    surface: Surface
+    user_id: UserId | None = None
+    session_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_SESSION_ITEMS)] | None = None
+    k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = DEFAULT_K
+    exclude_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_EXCLUDE_ITEMS)] = []
+    exclude_seen: bool = False
+
+
+class RecommendedItem(msgspec.Struct, frozen=True, kw_only=True):
+    item_id: str
+    score: float
+    source: str
+
+
+class RecommendResponse(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[RecommendedItem]
+    manifest_version: str
+    request_id: str
+
+
+class HealthResponse(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+
+
+class ScopeReadiness(msgspec.Struct, frozen=True, kw_only=True):
+    tenant: str
+    surface: str
+    manifest_version: str | None
+    as_of: str | None
+    age_seconds: float | None  # now - manifest created_at
+    loaded_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+
+
+class ReadinessResponse(msgspec.Struct, frozen=True, kw_only=True):
+    ready: bool
+    scopes: list[ScopeReadiness]
+    discovery_error: str | None
+
+
+class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+    request_id: str
+
+
+class ErrorResponse(msgspec.Struct, frozen=True, kw_only=True):
+    error: ErrorDetail

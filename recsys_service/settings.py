@@ -1,0 +1,130 @@
+"""Service settings, read from the environment once by Settings.from_env (tests pass values)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from recsys_algo.config import signing_keys_from_env, storage_url_from_env
+from recsys_algo.errors import ConfigError
+from recsys_algo.names import is_valid_name, parse_scope_key
+from recsys_algo.signing import SigningKeys
+
+API_KEYS_ENV = "RECSYS_API_KEYS"
+WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
+SCOPES_ENV = "RECSYS_SCOPES"
+
+ADMIN_TENANT = "*"
+OPEN_MODE_TENANT = "demo"
+DEFAULT_WATCH_INTERVAL = 5.0
+WATCH_INTERVAL_RANGE = (1.0, 30.0)
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+_KEY_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SHA256_HEX_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One configured key: who it is, which tenant it may read ('*': any), sha256 of the key."""
+
+    name: str
+    tenant: str
+    sha256: bytes = field(repr=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.tenant == ADMIN_TENANT
+
+
+def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
+    """Parse 'name:tenant:sha256hex,...'; errors name the entry by position, never its content."""
+    keys: list[ApiKey] = []
+    entries = [e.strip() for e in spec.split(",") if e.strip()]
+    for i, entry in enumerate(entries, start=1):
+        parts = entry.split(":")
+        if len(parts) != 3:
+            raise ConfigError(
+                f"{API_KEYS_ENV} entry #{i} is malformed: "
+                "expected 'name:tenant:<sha256 hex of key>'"
+            )
+        name, tenant, digest = parts
+        if not _KEY_NAME_RE.fullmatch(name):
+            raise ConfigError(
+                f"{API_KEYS_ENV} entry #{i}: name must be 1..64 of letters, digits, '_', '.', '-'"
+            )
+        if tenant != ADMIN_TENANT and not is_valid_name(tenant):
+            raise ConfigError(
+                f"{API_KEYS_ENV} entry #{i} ({name}): tenant must be '*' or match "
+                "^[a-z0-9][a-z0-9_-]{0,62}$"
+            )
+        if not _SHA256_HEX_RE.fullmatch(digest):
+            raise ConfigError(
+                f"{API_KEYS_ENV} entry #{i} ({name}): third field must be the 64-hex sha256 "
+                "of the key (not the key itself)"
+            )
+        keys.append(ApiKey(name=name, tenant=tenant, sha256=bytes.fromhex(digest)))
+    _check_unique(keys)
+    return tuple(keys)
+
+
+def _check_unique(keys: list[ApiKey]) -> None:
+    names: set[str] = set()
+    digests: set[bytes] = set()
+    for key in keys:
+        if key.name in names:
+            raise ConfigError(f"{API_KEYS_ENV}: key name {key.name!r} appears twice")
+        if key.sha256 in digests:
+            raise ConfigError(f"{API_KEYS_ENV}: key {key.name!r} repeats another entry's hash")
+        names.add(key.name)
+        digests.add(key.sha256)
+
+
+def parse_watch_interval(value: str) -> float:
+    low, high = WATCH_INTERVAL_RANGE
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not low <= seconds <= high:
+        raise ConfigError(
+            f"{WATCH_INTERVAL_ENV}={value[:40]!r} is invalid: seconds in {low:g}..{high:g}"
+        )
+    return seconds
+
+
+def parse_scopes(spec: str) -> tuple[tuple[str, str], ...]:
+    """'tenant.surface,...' -> ((tenant, surface), ...), in order, without repeats."""
+    scopes = [parse_scope_key(e.strip()) for e in spec.split(",") if e.strip()]
+    if not scopes:
+        raise ConfigError(f"{SCOPES_ENV} is set but names no scope: use 'tenant.surface,...'")
+    return tuple(dict.fromkeys(scopes))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    storage_url: str
+    signing_keys: SigningKeys | None
+    api_keys: tuple[ApiKey, ...] = ()
+    watch_interval: float = DEFAULT_WATCH_INTERVAL
+    # None: discover scopes from storage at every poll.
+    scopes: tuple[tuple[str, str], ...] | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @property
+    def open_mode(self) -> bool:
+        """No API keys: anyone may read tenant 'demo', and only on a loopback address."""
+        return not self.api_keys
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        interval = os.environ.get(WATCH_INTERVAL_ENV, "").strip()
+        scopes = os.environ.get(SCOPES_ENV, "").strip()
+        return cls(
+            storage_url=storage_url_from_env(),
+            signing_keys=signing_keys_from_env(required=False),
+            api_keys=parse_api_keys(os.environ.get(API_KEYS_ENV, "")),
+            watch_interval=parse_watch_interval(interval) if interval else DEFAULT_WATCH_INTERVAL,
+            scopes=parse_scopes(scopes) if scopes else None,
+        )

@@ -1,0 +1,173 @@
+"""Serving state: verified manifests and their indexes per scope, swapped atomically by a poller."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from recsys_algo import layout
+from recsys_algo.artifacts import decode_artifact
+from recsys_algo.errors import ArtifactError, ConfigError, NotFoundError
+from recsys_algo.manifest import Manifest
+from recsys_algo.registry import list_published_scopes, load_verified
+from recsys_algo.signing import SigningKeys
+from recsys_algo.storage import Storage
+
+log = logging.getLogger(__name__)
+
+Scope = tuple[str, str]
+Clock = Callable[[], dt.datetime]
+POPULARITY = "popularity"
+NO_SIGNING_KEYS = (
+    "no signing keys configured: set RECSYS_SIGNING_KEYS or RECSYS_SIGNING_KEYS_FILE; "
+    "nothing can be verified, nothing is served"
+)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PopularityIndex:
+    """Item ids and scores, sorted by score descending exactly as in the artifact."""
+
+    item_ids: npt.NDArray[np.object_]
+    scores: npt.NDArray[np.float64]
+
+    def top(self, k: int, exclude: frozenset[str]) -> list[tuple[str, float]]:
+        # Over-fetch by |exclude|: even if every excluded id ranks high, k items remain.
+        window = k + len(exclude)
+        picked: list[tuple[str, float]] = []
+        for item_id, score in zip(
+            self.item_ids[:window].tolist(), self.scores[:window].tolist(), strict=True
+        ):
+            if item_id not in exclude:
+                picked.append((item_id, score))
+                if len(picked) == k:
+                    break
+        return picked
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedScope:
+    """One verified manifest version and what it serves; never mutated after loading."""
+
+    manifest: Manifest
+    token: str  # pointer token the manifest was read with
+    loaded_at: dt.datetime
+    popularity: PopularityIndex
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeEntry:
+    tenant: str
+    surface: str
+    loaded: LoadedScope | None = None
+    last_error: str | None = None
+    last_error_at: dt.datetime | None = None
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else 'no details'}"[:500]
+
+
+def load_scope(
+    storage: Storage, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime
+) -> LoadedScope:
+    """Read the current manifest, verify everything, and build the indexes (slow path)."""
+    found = load_verified(storage, keys, tenant, surface)
+    if found is None:
+        raise NotFoundError(f"{tenant}/{surface}: no manifest is published")
+    current, blobs = found
+    if POPULARITY not in blobs:
+        raise ArtifactError(
+            f"{tenant}/{surface} {current.manifest.manifest_version}: no {POPULARITY} artifact"
+        )
+    where = storage.uri_for(current.manifest.artifacts[POPULARITY].uri)
+    table = decode_artifact(blobs[POPULARITY], POPULARITY, where)
+    index = PopularityIndex(
+        item_ids=np.asarray(table["item_id"].to_pylist(), dtype=object),
+        scores=np.asarray(table["score"].to_numpy(), dtype=np.float64),
+    )
+    return LoadedScope(
+        manifest=current.manifest, token=current.token, loaded_at=now, popularity=index
+    )
+
+
+class ServingState:
+    """Holds one immutable mapping of scope entries; refresh() builds a new one and rebinds it."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        keys: SigningKeys | None,
+        scopes: tuple[Scope, ...] | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.storage = storage
+        self.keys = keys
+        self.explicit_scopes = scopes
+        self.clock = clock
+        self.discovery_error: str | None = None
+        self._entries: Mapping[Scope, ScopeEntry] = {}
+        self._refresh_lock = threading.Lock()  # one poll at a time (poller and tests)
+
+    @property
+    def entries(self) -> Mapping[Scope, ScopeEntry]:
+        """A consistent snapshot: callers read it once and use only what they got."""
+        return self._entries
+
+    def get(self, tenant: str, surface: str) -> ScopeEntry | None:
+        return self._entries.get((tenant, surface))
+
+    def refresh(self) -> None:
+        """One poll: reload scopes whose pointer changed; on failure keep the last good load."""
+        with self._refresh_lock:
+            previous = self._entries
+            scopes = self._scopes(previous)
+            fresh = {scope: self._refresh_one(previous.get(scope), *scope) for scope in scopes}
+            self._entries = fresh  # one reference rebind: readers see the old or the new map
+
+    def _scopes(self, previous: Mapping[Scope, ScopeEntry]) -> list[Scope]:
+        if self.explicit_scopes is not None:
+            return list(self.explicit_scopes)
+        try:
+            found = list_published_scopes(self.storage)
+            self.discovery_error = None
+        except Exception as exc:
+            self.discovery_error = one_line(exc)
+            log.warning("scope discovery failed: %s", self.discovery_error)
+            found = []
+        # A scope once seen stays listed: a vanished pointer is reported, not silently dropped.
+        return sorted(set(previous) | set(found))
+
+    def _refresh_one(self, entry: ScopeEntry | None, tenant: str, surface: str) -> ScopeEntry:
+        entry = entry or ScopeEntry(tenant=tenant, surface=surface)
+        now = self.clock()
+        try:
+            if self.keys is None:
+                raise ConfigError(NO_SIGNING_KEYS)
+            token = self.storage.stat(layout.pointer_key(tenant, surface)).token
+            if entry.loaded is not None and token == entry.loaded.token:
+                # Unchanged (or rolled back to what we serve): nothing to load, nothing wrong.
+                return replace(entry, last_error=None, last_error_at=None)
+            loaded = load_scope(self.storage, self.keys, tenant, surface, now)
+        except Exception as exc:
+            reason = one_line(exc)
+            if reason != entry.last_error:
+                log.warning("%s/%s: keeping %s: %s", tenant, surface, _serving(entry), reason)
+            return replace(entry, last_error=reason, last_error_at=now)
+        log.info("%s/%s: serving %s", tenant, surface, loaded.manifest.manifest_version)
+        return ScopeEntry(tenant=tenant, surface=surface, loaded=loaded)
+
+
+def _serving(entry: ScopeEntry) -> str:
+    return entry.loaded.manifest.manifest_version if entry.loaded else "nothing loaded"

@@ -1,0 +1,162 @@
+"""Real HTTP: `python -m recsys_service` as a subprocess over a published tmp storage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from recsys_algo.storage import FileStorage
+from tests.service.builders import (
+    SIGNING_SPEC,
+    item_ids,
+    publish_popularity,
+    sha256_hex,
+    tamper_artifact,
+)
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+ACME_KEY = "acme-integration-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(storage: FileStorage, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
+    env.update(
+        RECSYS_STORAGE_URL=storage.url,
+        RECSYS_SIGNING_KEYS=SIGNING_SPEC,
+        RECSYS_WATCH_INTERVAL="1",
+        **extra,
+    )
+    return env
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("server did not become healthy")
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> FileStorage:
+    store = FileStorage(tmp_path / "store")
+    publish_popularity(store, "acme", "home", item_ids("acme-", 30))
+    publish_popularity(store, "beta", "home", item_ids("beta-", 30))
+    return store
+
+
+@pytest.fixture
+def server(storage: FileStorage) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = _free_port()
+    env = _env(storage, RECSYS_API_KEYS=f"acme-web:acme:{sha256_hex(ACME_KEY)}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recsys_service", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_real_server_serves_recommendations_and_hot_swaps(
+    server: tuple[str, subprocess.Popen[bytes]], storage: FileStorage
+) -> None:
+    base, proc = server
+    headers = {"X-API-Key": ACME_KEY, "X-Request-ID": "it-1"}
+    with httpx.Client(base_url=base, timeout=5) as client:
+        assert client.get("/readyz").status_code == 200
+        first = client.post("/v1/recommend", json={"surface": "home", "k": 5}, headers=headers)
+        assert first.status_code == 200
+        assert [i["item_id"] for i in first.json()["items"]] == item_ids("acme-", 5)
+        assert first.headers["X-Request-ID"] == "it-1"
+        assert client.post("/v1/recommend", json={"surface": "home"}).status_code == 401
+
+        newer = publish_popularity(storage, "acme", "home", item_ids("new-", 30))
+        tampered = publish_popularity(storage, "beta", "home", item_ids("evil-", 30))
+        tamper_artifact(storage, tampered)
+        deadline = time.monotonic() + 10
+        version = first.headers["X-Model-Version"]
+        while version != newer.manifest_version and time.monotonic() < deadline:
+            time.sleep(0.2)
+            swapped = client.post("/v1/recommend", json={"surface": "home"}, headers=headers)
+            version = swapped.headers["X-Model-Version"]
+        assert version == newer.manifest_version
+        ready = client.get("/readyz").json()
+        beta = next(s for s in ready["scopes"] if s["tenant"] == "beta")
+        assert beta["manifest_version"] != tampered.manifest_version
+        assert beta["last_error"] is not None
+
+    os.kill(proc.pid, signal.SIGTERM)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit reflects the signal.
+    assert proc.wait(timeout=10) in (0, -signal.SIGTERM)
+    assert proc.stderr is not None
+    stderr = proc.stderr.read().decode()
+    assert f"recsys-service listening on {base}" in stderr
+    assert ACME_KEY not in stderr
+
+
+def test_open_mode_refuses_a_non_loopback_host(storage: FileStorage) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "recsys_service", "--host", "0.0.0.0", "--port", "0"],
+        cwd=REPO,
+        env=_env(storage),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "refusing to bind 0.0.0.0" in lines[0]
+
+
+def test_malformed_api_keys_exit_2_without_echoing_them(storage: FileStorage) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "recsys_service", "--port", "0"],
+        cwd=REPO,
+        env=_env(storage, RECSYS_API_KEYS="web:acme:plaintext-secret"),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "plaintext-secret" not in result.stderr.decode()
+    assert "RECSYS_API_KEYS" in result.stderr.decode()
