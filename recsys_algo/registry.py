@@ -24,6 +24,7 @@ from recsys_algo.manifest import (
     make_version,
     sign,
 )
+from recsys_algo.names import is_valid_name
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import AlreadyExists, Storage
 
@@ -293,6 +294,7 @@ def list_published_scopes(storage: Storage) -> list[tuple[str, str]]:
     scopes = []
     for key in storage.list(layout.POINTER_ROOT):
         parts = key.split("/")
-        if len(parts) == 5 and parts[-1] == "manifest.json":
+        # Stray folders with names no publisher could write are not scopes.
+        if len(parts) == 5 and parts[-1] == "manifest.json" and all(map(is_valid_name, parts[2:4])):
             scopes.append((parts[2], parts[3]))
     return scopes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -168,3 +170,13 @@ def test_non_ascii_signature_value_is_a_signature_error(storage: FileStorage) ->
     entry = state.get("acme", "home")
     assert entry is not None and entry.loaded is None
     assert entry.last_error is not None and entry.last_error.startswith("SignatureError")
+
+
+def test_stray_pointer_folders_with_invalid_names_are_not_scopes(tmp_path: Path) -> None:
+    from recsys_algo.registry import list_published_scopes
+    from recsys_algo.storage import open_storage
+
+    storage = open_storage(tmp_path.as_uri())
+    storage.write_bytes("registry/current/Bad Tenant/home/manifest.json", b"{}")
+    storage.write_bytes("registry/current/acme/home/manifest.json", b"{}")
+    assert list_published_scopes(storage) == [("acme", "home")]
