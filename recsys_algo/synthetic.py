@@ -96,10 +96,11 @@ def _check_seed(seed: int) -> int:
 
 
 def generate_catalog(
-    seed: int, n_items: int = 2_000, n_clusters: int = 20, zipf_exponent: float = 1.0
+    seed: int, n_items: int = 2_000, n_clusters: int = 20
 ) -> list[dict[str, object]]:
     """Catalog rows (item_id, tags, title) matching generate_day for the same seed and knobs."""
-    cfg = SyntheticConfig(n_items=n_items, n_clusters=n_clusters, zipf_exponent=zipf_exponent)
+    cfg = SyntheticConfig(n_items=n_items, n_clusters=n_clusters)
+    # Popularity does not shape the catalog, so zipf_exponent is irrelevant here.
     items = build_items(_check_seed(seed), cfg.n_items, cfg.n_clusters, cfg.zipf_exponent)
     return catalog_rows(seed, items)
 

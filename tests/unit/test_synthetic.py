@@ -5,6 +5,8 @@ import re
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recsys_algo.errors import ConfigError, InvalidName
 from recsys_algo.events import ParseResult, day_bounds_ms, parse_files
@@ -174,3 +176,29 @@ def test_invalid_seed_or_names_are_refused() -> None:
         generate_day(-1, DAY, "demo", "home", config=SMALL)
     with pytest.raises(InvalidName, match="tenant"):
         generate_day(1, DAY, "Demo!", "home", config=SMALL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    day=st.dates(dt.date(1971, 1, 1), dt.date(2100, 12, 31)),
+    events=st.integers(0, 400),
+    n_users=st.integers(1, 50),
+    n_items=st.integers(20, 60),
+    session_min=st.integers(1, 5),
+    extra=st.integers(0, 20),
+)
+def test_any_small_clean_config_yields_only_valid_events_inside_the_day(
+    seed: int, day: dt.date, events: int, n_users: int, n_items: int, session_min: int, extra: int
+) -> None:
+    config = SyntheticConfig(
+        events_per_day=events,
+        n_users=n_users,
+        n_items=n_items,
+        session_min=session_min,
+        session_max=session_min + extra,
+        bad_line_rate=0.0,
+    )
+    result = parse(generate_day(seed, day, "demo", "home", config=config), day)
+    assert result.rejected == []
+    assert result.frame()["event_id"].n_unique() == result.lines
