@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import numpy as np
 
-from recsys_algo.synthetic_world import item_ids
+from recsys_algo.synthetic_world import item_ids, user_ids
 
 if TYPE_CHECKING:
     from recsys_algo.synthetic import SyntheticConfig
@@ -21,6 +21,7 @@ _DELAYS = ((1_000, 60_000), (5_000, 300_000), (30_000, 900_000))
 _RANK_DECAY = 0.5  # click propensity ~ 1 / (1 + rank) ** _RANK_DECAY
 _LIKED_BOOST = 3.0  # items from a preferred cluster are this much more clickable
 BAD_KINDS = ("invalid_json", "missing_item_id", "unknown_event_type", "wrong_tenant")
+_WITHOUT_EVENT_ID = 0.1  # share of events left to the parser's derived event_id
 _OFFSET_MS = 2 * 3_600_000  # written as +02:00
 
 
@@ -111,21 +112,24 @@ def render(
     if n == 0:
         return b""
     stamp = day.strftime("%Y%m%d")
-    names = item_ids(cfg.n_items)
+    # Id strings are built once per user, item, session and request, not once per event.
+    items, users = item_ids(cfg.n_items), user_ids(cfg.n_users)
+    sessions = [f"s-{stamp}-{i}" for i in range(int(events["session"].max()) + 1)]
+    requests = [f"r-{stamp}-{i}" for i in range(int(events["request"].max()) + 1)]
     kinds = events["kind"].tolist()
     ts_values = _timestamps(events["ts"], rng, cfg)
-    with_id = (rng.random(n) >= 0.1).tolist()  # some events rely on the derived event_id
+    with_id = (rng.random(n) >= _WITHOUT_EVENT_ID).tolist()
     lines = [
         _Line(
             ts=ts,
             tenant=tenant,
             surface=surface,
-            user_id=f"user-{user}",
-            session_id=f"s-{stamp}-{session}",
-            item_id=names[item],
+            user_id=users[user],
+            session_id=sessions[session],
+            item_id=items[item],
             event_type=_TYPES[kind],
             value=value if kind == 3 else None,
-            request_id=f"r-{stamp}-{request}" if kind < 2 else None,
+            request_id=requests[request] if kind < 2 else None,
             rank=rank if kind < 2 else None,
             event_id=f"e-{stamp}-{i}" if has_id else None,
         )
