@@ -46,28 +46,19 @@ def compute_cooc(events: pl.DataFrame, as_of_end: dt.datetime, params: CoocParam
     if enc.n_sessions == 0:
         return pl.DataFrame(schema=NEIGHBOR_SCHEMA)
     member = _membership(enc)  # sessions x items, 1 where the item is in the session
-    weighted = sp.csr_matrix(
-        (
-            enc.weight[np.repeat(np.arange(enc.n_sessions), np.diff(member.indptr))],
-            member.indices,
-            member.indptr,
-        ),
-        shape=member.shape,
-    )
-    n = np.asarray(weighted.sum(axis=0)).ravel()
+    # One product yields both numbers: real part counts sessions, imaginary part sums decays.
+    both = member.astype(np.complex128)
+    both.data += 1j * enc.weight[np.repeat(np.arange(enc.n_sessions), np.diff(member.indptr))]
     total = float(enc.weight.sum())
     by_item = member.T.tocsr()  # items x sessions
+    n = by_item @ enc.weight  # decayed sessions holding each item: the diagonal of C
     frames = []
     for lo, hi in _row_chunks(by_item, member):
-        co = by_item[lo:hi] @ weighted
-        both = by_item[lo:hi] @ member
-        co.sort_indices()
-        both.sort_indices()
+        co = by_item[lo:hi] @ both
         item = np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(co.indptr))
-        nbr = co.indices
-        support = both.data.astype(np.int64)
+        support = np.rint(co.data.real).astype(np.int64)
         keep = support >= params.min_support
-        item, nbr, c, support = item[keep], nbr[keep], co.data[keep], support[keep]
+        item, nbr, c, support = item[keep], co.indices[keep], co.data.imag[keep], support[keep]
         score = _similarity(params.similarity, c, n[item], n[nbr], total)
         frames.append(top_neighbors(enc.item_ids, item, nbr, score, support, params.top_n))
     return pl.concat(frames)

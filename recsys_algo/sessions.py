@@ -44,16 +44,18 @@ def sessionize(
     gap_minutes: float = 30,
     max_session_length: int = 200,
     event_types: Collection[str] | None = None,
+    until: dt.datetime | None = None,
 ) -> Sessions:
     """Group events into sessions and number each session's items 0..n-1 in time order.
 
-    Only events of ``event_types`` (all when None) are used, for items and for gaps alike. A
-    session is the explicit ``session_id`` when present (per user, or alone when user_id is
-    null); otherwise a run of one user's events in which no gap exceeds ``gap_minutes`` (a
-    gap of exactly gap_minutes stays in the session). Within a session, events are ordered by
-    ts, then item_id, then event_type; consecutive repeats of an item collapse to the first.
-    Sessions longer than ``max_session_length`` keep their last positions. Sessions are
-    ordered by user_id (null first), then gap sessions by start, then by session_id.
+    Only events of ``event_types`` (all when None) before ``until`` (if given) are used, for
+    items and for gaps alike. A session is the explicit ``session_id`` when present (per
+    user, or alone when user_id is null); otherwise a run of one user's events in which no
+    gap exceeds ``gap_minutes`` (a gap of exactly gap_minutes stays in the session). Within
+    a session, events are ordered by ts, then item_id, then event_type; consecutive repeats
+    of an item collapse to the first. Sessions longer than ``max_session_length`` keep their
+    last positions. Sessions are ordered by user_id (null first), then gap sessions by
+    start, then explicit sessions by session_id.
     """
     if not (math.isfinite(gap_minutes) and gap_minutes > 0):
         raise ConfigError(f"gap_minutes must be finite and > 0, got {gap_minutes}")
@@ -66,6 +68,10 @@ def sessionize(
     owned = pl.col("user_id").is_not_null() | pl.col("session_id").is_not_null()
     dropped = events.height - events.select(owned.sum()).item()
     wanted = owned if event_types is None else owned & pl.col("event_type").is_in(event_types)
+    if until is not None:
+        wanted = wanted & (
+            pl.col("ts") < pl.lit(until.astimezone(dt.UTC)).cast(pl.Datetime("ms", "UTC"))
+        )
     rows = events.select("user_id", "session_id", "ts", "item_id", "event_type").filter(wanted)
     if rows.height == 0:
         return Sessions(pl.DataFrame(schema=SESSION_SCHEMA), 0, 0, dropped)
@@ -213,9 +219,9 @@ def prepare_sessions(
     events: pl.DataFrame, as_of_end: dt.datetime, params: SessionKindParams, kind: str
 ) -> tuple[Sessions, EncodedSessions]:
     """Sessionize events before as_of_end and encode them, enforcing the size guardrails."""
-    end = pl.lit(as_of_end.astimezone(dt.UTC)).cast(pl.Datetime("ms", "UTC"))
     sessions = sessionize(
-        events.filter(pl.col("ts") < end),
+        events,
+        until=as_of_end,
         gap_minutes=params.gap_minutes,
         max_session_length=params.max_session_length,
         event_types=params.event_types,
