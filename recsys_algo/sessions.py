@@ -230,9 +230,9 @@ def prepare_sessions(
         raise ValidationGateError(
             f"{kind}: {sessions.sessions} sessions exceeds max_sessions {params.max_sessions}"
         )
-    n_items = sessions.frame["item_id"].n_unique()
-    if n_items > params.max_items:
+    encoded = encode_sessions(sessions.frame, as_of_end, params.half_life_days)
+    if encoded.n_items > params.max_items:
         raise ValidationGateError(
-            f"{kind}: {n_items} distinct items exceeds max_items {params.max_items}"
+            f"{kind}: {encoded.n_items} distinct items exceeds max_items {params.max_items}"
         )
-    return sessions, encode_sessions(sessions.frame, as_of_end, params.half_life_days)
+    return sessions, encoded
