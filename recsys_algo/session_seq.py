@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from recsys_algo.errors import ConfigError
 from recsys_algo.neighbors import NEIGHBOR_SCHEMA, check_neighbors, top_neighbors
-from recsys_algo.sessions import SessionKindParams, prepare_sessions
+from recsys_algo.sessions import SessionKindParams, prepare_sessions, stable_order
 
 SCHEMA_VERSION = 1
 
@@ -52,7 +52,7 @@ def compute_session_seq(
         return pl.DataFrame(schema=NEIGHBOR_SCHEMA)
     session = np.concatenate(sessions)
     # A stable sort by (pair, session) fixes the order of every sum, so reruns are bit-equal.
-    order = np.lexsort((session, pair))
+    order = stable_order(pair, session)
     pair, session, weight = pair[order], session[order], np.concatenate(weights)[order]
     new_pair = np.r_[True, pair[1:] != pair[:-1]]
     starts = np.flatnonzero(new_pair)

@@ -79,12 +79,11 @@ def sessionize(
     user, users = sorted_codes(rows["user_id"])
     sid, sids = sorted_codes(rows["session_id"])
     item, _ = sorted_codes(rows["item_id"])
-    etype, types = sorted_codes(rows["event_type"])
+    etype, _ = sorted_codes(rows["event_type"])
     ts = rows["ts"].dt.epoch("ms").to_numpy()
     # Integer sort keys: ids are compared through their sorted codes, so order never depends
     # on input row order, and tied timestamps fall back to item and type, not to event ids.
-    owner = user * (len(sids) + 1) + sid  # pairs of codes folded into one sort key each
-    order = np.lexsort((item * (len(types) + 1) + etype, ts, owner))
+    order = stable_order(user, sid, ts, item, etype)
     user, sid, item, ts = user[order], sid[order], item[order], ts[order]
     gap_ms = gap_minutes * 60_000
     new = np.r_[
@@ -113,6 +112,29 @@ def sessionize(
         .select(list(SESSION_SCHEMA))
     )
     return Sessions(frame, len(first), int(np.count_nonzero(excess)), dropped)
+
+
+def stable_order(*keys: np.ndarray) -> np.ndarray:
+    """A stable argsort of rows by integer keys, the first most significant.
+
+    Adjacent keys are folded into one int64 while their value ranges fit, because one sort
+    of a single key is several times faster than numpy's lexsort over many.
+    """
+    folded: list[np.ndarray] = []
+    span = 0
+    for key in keys:
+        lo, hi = (int(key.min()), int(key.max())) if len(key) else (0, 0)
+        width = hi - lo + 1
+        shifted = key.astype(np.int64) - lo
+        if folded and span * width < 2**62:
+            folded[-1] = folded[-1] * width + shifted
+            span *= width
+        else:
+            folded.append(shifted)
+            span = width
+    if len(folded) == 1:
+        return np.argsort(folded[0], kind="stable")
+    return np.lexsort(folded[::-1])
 
 
 def sorted_codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
