@@ -125,13 +125,15 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
     for key in keys:
         lo, hi = (int(key.min()), int(key.max())) if len(key) else (0, 0)
         width = hi - lo + 1
-        shifted = key.astype(np.int64) - lo
         if folded and span * width < 2**62:
-            folded[-1] = folded[-1] * width + shifted
+            folded[-1] = folded[-1] * width + (key.astype(np.int64) - lo)
             span *= width
-        else:
-            folded.append(shifted)
+        elif width < 2**62:
+            folded.append(key.astype(np.int64) - lo)
             span = width
+        else:  # too wide to shift without overflow; nothing folds into it either
+            folded.append(key.astype(np.int64))
+            span = 2**62
     if len(folded) == 1:
         return np.argsort(folded[0], kind="stable")
     return np.lexsort(folded[::-1])

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recsys_algo.errors import ConfigError, ValidationGateError
 from recsys_algo.sessions import (
@@ -12,6 +15,7 @@ from recsys_algo.sessions import (
     encode_sessions,
     prepare_sessions,
     sessionize,
+    stable_order,
 )
 from tests.unit.session_events import END, MINUTE_MS, ev, frame, ms_before_end, zipf_events
 
@@ -159,3 +163,17 @@ def test_guardrails_name_the_limit_and_the_value_seen() -> None:
         prepare_sessions(events, END, SessionKindParams(max_sessions=2), "kind")
     with pytest.raises(ValidationGateError, match="kind: 3 distinct items exceeds max_items 2"):
         prepare_sessions(events, END, SessionKindParams(max_items=2), "kind")
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-5, 5), st.integers(0, 2**40), st.integers(-(2**63), 2**63 - 1)),
+        max_size=30,
+    )
+)
+def test_stable_order_equals_lexsort_whether_or_not_keys_fold(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    a, b, c = (np.array([r[k] for r in rows], dtype=np.int64) for k in range(3))
+    assert stable_order(a, b, c).tolist() == np.lexsort((c, b, a)).tolist()
+    assert stable_order(a, b).tolist() == np.lexsort((b, a)).tolist()
