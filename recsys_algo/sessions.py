@@ -65,14 +65,17 @@ def sessionize(
         unknown = set(event_types) - set(EVENT_TYPES)
         if unknown:
             raise ConfigError(f"event_types names unknown types: {', '.join(sorted(unknown))}")
-    owned = pl.col("user_id").is_not_null() | pl.col("session_id").is_not_null()
-    dropped = events.height - events.select(owned.sum()).item()
-    wanted = owned if event_types is None else owned & pl.col("event_type").is_in(event_types)
+    wanted = pl.lit(value=True)
+    if event_types is not None:
+        wanted = wanted & pl.col("event_type").is_in(sorted(event_types))
     if until is not None:
         wanted = wanted & (
             pl.col("ts") < pl.lit(until.astimezone(dt.UTC)).cast(pl.Datetime("ms", "UTC"))
         )
+    owned = pl.col("user_id").is_not_null() | pl.col("session_id").is_not_null()
     rows = events.select("user_id", "session_id", "ts", "item_id", "event_type").filter(wanted)
+    dropped = rows.height - rows.select(owned.sum()).item()
+    rows = rows.filter(owned) if dropped else rows
     if rows.height == 0:
         return Sessions(pl.DataFrame(schema=SESSION_SCHEMA), 0, 0, dropped)
 
@@ -102,7 +105,8 @@ def sessionize(
     excess = np.maximum(lengths - max_session_length, 0)
     position = position - np.repeat(excess, lengths)
     tail = position >= 0
-    keys = _session_keys(users[user[first]], sids[sid[first]], ts[first])
+    # Code -1 (null) reads the null that sorted_codes appends last.
+    keys = _session_keys(users.gather(user[first]), sids.gather(sid[first]), ts[first])
     frame = (
         rows[order[tail]]
         .with_columns(
@@ -140,7 +144,8 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
 
 
 def sorted_codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
-    """Codes such that code order is id order, and the ids by code (-1 and null for null).
+    """Codes such that code order is id order, and the ids by code; a null is code -1, and
+    the ids end with a null so that gathering code -1 (negative indexing) reads it.
 
     Hashing first and sorting only the distinct values is much cheaper than sorting rows.
     """
@@ -153,7 +158,6 @@ def sorted_codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
     rank[-1] = -1
     index = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
     ids = pl.Series(values.name, encoded.dictionary.take(order), dtype=pl.String())
-    # Index -1 reads the appended null, so code -1 maps back to null.
     return rank[index], ids.append(pl.Series([None], dtype=pl.String()))
 
 

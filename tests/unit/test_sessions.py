@@ -177,3 +177,14 @@ def test_stable_order_equals_lexsort_whether_or_not_keys_fold(
     a, b, c = (np.array([r[k] for r in rows], dtype=np.int64) for k in range(3))
     assert stable_order(a, b, c).tolist() == np.lexsort((c, b, a)).tolist()
     assert stable_order(a, b).tolist() == np.lexsort((b, a)).tolist()
+
+
+def test_params_as_dict_is_plain_json_with_sorted_event_types() -> None:
+    import json
+
+    from recsys_algo.cooc import CoocParams
+
+    params = CoocParams(event_types=("purchase", "click"))
+    assert json.loads(json.dumps(params.as_dict()))["event_types"] == ["click", "purchase"]
+    assert params.as_dict()["similarity"] == "cosine"
+    assert params.as_dict()["min_support"] == 2
