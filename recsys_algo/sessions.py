@@ -129,18 +129,26 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
     for key in keys:
         lo, hi = (int(key.min()), int(key.max())) if len(key) else (0, 0)
         width = hi - lo + 1
-        if folded and span * width < 2**62:
+        # A folded value is at most span * width - 1, which must fit in int64.
+        if folded and span * width <= 2**63:
             folded[-1] = folded[-1] * width + (key.astype(np.int64) - lo)
             span *= width
-        elif width < 2**62:
+        elif width <= 2**63:
             folded.append(key.astype(np.int64) - lo)
             span = width
         else:  # too wide to shift without overflow; nothing folds into it either
             folded.append(key.astype(np.int64))
-            span = 2**62
+            span = 2**63
+    order = np.argsort(folded[0], kind="stable")
     if len(folded) == 1:
-        return np.argsort(folded[0], kind="stable")
-    return np.lexsort(folded[::-1])
+        return order
+    # Later keys only break ties of the first, which are usually few: re-sort just those.
+    first = folded[0][order]
+    tied = first[1:] == first[:-1]
+    slots = np.flatnonzero(np.r_[tied, False] | np.r_[False, tied])
+    rows = order[slots]
+    order[slots] = rows[np.lexsort([key[rows] for key in folded[:0:-1]] + [first[slots]])]
+    return order
 
 
 def sorted_codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
