@@ -38,8 +38,9 @@ class SigningKeys:
                 f"signed with unknown key id {key_id[:64]!r}; known ids: {', '.join(self.key_ids)}"
             )
         expected = hmac.new(secret, payload, hashlib.sha256).hexdigest().encode()
-        # Compare bytes: compare_digest raises TypeError on non-ASCII str (tampered values).
-        presented = signature_hex.lower().encode("utf-8", "surrogateescape")
+        # Compare bytes: compare_digest raises TypeError on non-ASCII str (tampered values);
+        # surrogatepass also encodes lone surrogates that surrogateescape refuses.
+        presented = signature_hex.lower().encode("utf-8", "surrogatepass")
         if not hmac.compare_digest(expected, presented):
             raise SignatureError(f"signature does not match (key id {key_id!r})")
 
