@@ -47,6 +47,8 @@ class SigningKeys:
 
 def parse_signing_keys(spec: str) -> SigningKeys:
     """Parse 'kid:hex64,kid2:hex64' without ever echoing key material."""
+    if not spec.strip():
+        raise ConfigError("no signing keys given: expected 'kid:<64 hex chars>[,kid2:...]'")
     keys: list[tuple[str, bytes]] = []
     for i, entry in enumerate(e.strip() for e in spec.split(",")):
         kid, sep, secret = entry.partition(":")
@@ -58,6 +60,4 @@ def parse_signing_keys(spec: str) -> SigningKeys:
         if kid in dict(keys):
             raise ConfigError(f"signing key id {kid!r} appears twice")
         keys.append((kid, bytes.fromhex(secret)))
-    if not keys:
-        raise ConfigError("no signing keys given")
     return SigningKeys(tuple(keys))

@@ -55,6 +55,12 @@ def test_malformed_specs_raise_config_error_without_key_material(spec: str) -> N
     assert "zz" * 8 not in message
 
 
+@pytest.mark.parametrize("spec", ["", "   ", "\n"])
+def test_empty_spec_says_no_keys_were_given(spec: str) -> None:
+    with pytest.raises(ConfigError, match="no signing keys given"):
+        parse_signing_keys(spec)
+
+
 def test_malformed_entry_is_named_by_position() -> None:
     with pytest.raises(ConfigError, match="signing key #2 is malformed"):
         parse_signing_keys(f"k1:{SECRET_HEX},k2:short")
