@@ -13,7 +13,8 @@ from recsys_algo.errors import ArtifactError, ConfigError
 from recsys_algo.signing import ALGORITHM, SigningKeys
 
 MANIFEST_SCHEMA_VERSION = 1
-VERSION_PATTERN = r"^\d{8}T\d{9}Z-[0-9a-f]{8}$"
+# [0-9], not \d: in Python regexes \d also matches other scripts' digits.
+VERSION_PATTERN = r"^[0-9]{8}T[0-9]{9}Z-[0-9a-f]{8}$"
 _VERSION_RE = re.compile(VERSION_PATTERN)
 
 
