@@ -139,6 +139,8 @@ def parse_line(
         raise Rejected("schema", str(exc)) from None
     except msgspec.DecodeError as exc:
         raise Rejected("invalid_json", str(exc)) from None
+    except UnicodeDecodeError as exc:  # msgspec raises it for bad UTF-8 inside a string
+        raise Rejected("invalid_json", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     ts = parse_ts(event.ts)
     if not day_ms[0] <= ts < day_ms[1]:
         raise Rejected("ts_outside_partition", f"ts {event.ts!r} is outside the partition day")

@@ -152,6 +152,8 @@ def test_given_event_id_is_kept() -> None:
         (b"{not json", "invalid_json"),
         (b'{"ts": 1', "invalid_json"),
         (b"\xff\xfe", "invalid_json"),
+        (b'{"ts": 1763600000000, "item_id": "\xff"}', "invalid_json"),
+        (b'{"ts": 1763600000000, "item_id": "caf\xc3"}', "invalid_json"),
         (b'{"ts": 1763600000000, "item_id": "\\ud800"}', "invalid_json"),
         (b"[1, 2]", "schema"),
         (b"42", "schema"),
@@ -213,6 +215,14 @@ def test_rejected_records_say_where_why_and_keep_the_line() -> None:
     assert "view" in str(result.rejected[1]["detail"])
     assert "click" in str(result.rejected[1]["detail"])
     assert result.reasons == {"invalid_event_type": 1, "invalid_json": 1}
+
+
+def test_bad_utf8_inside_a_string_is_quarantined_not_raised() -> None:
+    result = parse(raw_line(), b'{"ts": 1763600000000, "item_id": "a\xffb"}', raw_line())
+    assert result.frame().height == 2
+    assert result.rejected[0]["reason"] == "invalid_json"
+    assert "not UTF-8" in str(result.rejected[0]["detail"])
+    assert result.rejected[0]["raw"] == '{"ts": 1763600000000, "item_id": "a\\xffb"}'
 
 
 def test_undecodable_bytes_are_kept_escaped_in_the_record() -> None:
