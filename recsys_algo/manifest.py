@@ -94,7 +94,7 @@ def decode_verified(raw: bytes, keys: SigningKeys, where: str) -> Manifest:
     """Decode and verify the signature over the bytes as stored (unknown fields included)."""
     try:
         document = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{where}: manifest is not valid JSON ({exc})") from None
     if not isinstance(document, dict):
         raise ArtifactError(f"{where}: manifest must be a JSON object")

@@ -145,7 +145,7 @@ def _undecodable_current(
     raw, token = found
     try:
         return msgspec.json.decode(raw, type=Manifest), token
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, UnicodeDecodeError):
         return None, token
 
 
@@ -254,7 +254,7 @@ def rollback(
     raw_current, token = current
     try:
         serving = msgspec.json.decode(raw_current, type=Manifest)
-    except msgspec.MsgspecError as exc:
+    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
         if to_version is None:
             raise ArtifactError(
                 f"{tenant}/{surface}: current manifest is unreadable ({exc}); "

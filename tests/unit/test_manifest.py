@@ -223,7 +223,9 @@ def test_structural_problems_are_artifact_errors(
         decode_verified(msgspec.json.encode(document), keys, WHERE)
 
 
-@pytest.mark.parametrize("raw", [b"", b"{", b"\xff", b"[1, 2]", b'"manifest"', b"null"])
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b"\xff", b"[1, 2]", b'"manifest"', b"null", b'{"tenant": "\xff"}']
+)
 def test_non_object_bytes_are_artifact_errors(keys: SigningKeys, raw: bytes) -> None:
     with pytest.raises(ArtifactError, match=re.escape(WHERE)):
         decode_verified(raw, keys, WHERE)
@@ -244,3 +246,11 @@ def test_verification_uses_stored_bytes_not_a_reencoding(keys: SigningKeys) -> N
     raw = signed_raw(keys)
     pretty = msgspec.json.format(raw, indent=2)  # same document, different bytes
     assert decode_verified(pretty, keys, WHERE) == decode_verified(raw, keys, WHERE)
+
+
+def test_invalid_utf8_inside_a_signed_manifest_is_an_artifact_error(keys: SigningKeys) -> None:
+    raw = signed_raw(keys)
+    broken = raw.replace(b'"tenant":"demo"', b'"tenant":"dem\xff"')
+    assert broken != raw
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        decode_verified(broken, keys, WHERE)
