@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +151,14 @@ def _undecodable_current(
         return None, token
 
 
+def _check_metrics(metrics: dict[str, float], where: str) -> None:
+    """JSON has no NaN or Infinity: msgspec writes null, and the manifest would never decode."""
+    for name, value in sorted(metrics.items()):
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not (number and math.isfinite(value)):
+            raise ArtifactError(f"{where}: metric {name!r} is {value!r}: must be a finite number")
+
+
 def publish(
     storage: Storage,
     keys: SigningKeys,
@@ -166,6 +176,7 @@ def publish(
     """Validate blobs, write them, write the history record, then swap the pointer (last)."""
     if not blobs:
         raise ArtifactError(f"{tenant}/{surface} {as_of}: nothing to publish")
+    _check_metrics(metrics, f"{tenant}/{surface} {as_of}")
     for blob in blobs:
         validate_artifact(blob.kind, blob.data, f"{tenant}/{surface} {as_of} {blob.kind}")
     current, token = _undecodable_current(storage, tenant, surface)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,25 @@ def test_republishing_identical_content_reuses_the_blob(
         second.manifest_version,
         first.manifest_version,
     ]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_metrics_are_refused_before_anything_is_written(
+    storage: FileStorage, keys: SigningKeys, value: float
+) -> None:
+    previous = publish(storage, 0)
+    before = storage.list("artifacts") + storage.list("registry")
+    with pytest.raises(ArtifactError, match=r"metric 'coverage' is .*: must be a finite number"):
+        publish_popularity(storage, now=at(1), items=["z"], metrics={"coverage": value})
+    assert storage.list("artifacts") + storage.list("registry") == before
+    assert serving(storage, keys) == previous.manifest_version
+
+
+@pytest.mark.parametrize("value", [True, "1.0", None])
+def test_non_numeric_metrics_are_refused(storage: FileStorage, value: Any) -> None:
+    with pytest.raises(ArtifactError, match="must be a finite number"):
+        publish_popularity(storage, now=T0, metrics={"coverage": value})
+    assert storage.list("registry") == []
 
 
 def test_publish_without_blobs_is_refused(storage: FileStorage, keys: SigningKeys) -> None:
