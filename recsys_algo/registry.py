@@ -198,7 +198,17 @@ def publish(
     version = make_version(created, unsigned)
     manifest = sign(msgspec.structs.replace(unsigned, manifest_version=version), keys)
     raw = encode(manifest)
-    storage.write_new(layout.history_key(tenant, surface, version), raw)
+    history_key = layout.history_key(tenant, surface, version)
+    try:
+        storage.write_new(history_key, raw)
+    except AlreadyExists:
+        # A retry of a publish that died before the swap (same clock and pointer) rebuilds
+        # the very same record; anything else under that name is not ours to replace.
+        if storage.read_bytes(history_key) != raw:
+            raise ArtifactError(
+                f"{storage.uri_for(history_key)}: history record {version} holds other bytes; "
+                "history records are never overwritten"
+            ) from None
     if current is not None and manifest.as_of < current.as_of and not allow_rewind:
         return PublishOutcome(
             manifest,

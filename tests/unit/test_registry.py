@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -142,6 +144,30 @@ def test_republishing_identical_content_reuses_the_blob(
         second.manifest_version,
         first.manifest_version,
     ]
+
+
+def test_retrying_the_same_publish_after_it_wrote_history_succeeds(
+    storage: FileStorage, keys: SigningKeys
+) -> None:
+    # The same call, repeated with the pointer unchanged, builds the same history record.
+    first = publish(storage, 0)
+    storage.write_bytes(layout.pointer_key("demo", "home"), b"")
+    storage.delete(layout.pointer_key("demo", "home"))
+    again = publish(storage, 0)
+    assert again == first
+    assert serving(storage, keys) == first.manifest_version
+
+
+def test_existing_history_record_with_other_bytes_is_never_overwritten(
+    storage: FileStorage,
+) -> None:
+    first = publish(storage, 0)
+    path = history_path(storage, first.manifest_version)
+    path.write_bytes(b"something else")
+    storage.delete(layout.pointer_key("demo", "home"))
+    with pytest.raises(ArtifactError, match=r"history record .* holds other bytes"):
+        publish(storage, 0)
+    assert path.read_bytes() == b"something else"
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
@@ -305,6 +331,77 @@ CHILD = textwrap.dedent(
     sys.exit(0)
     """
 )
+
+
+# --- a publish killed between the history write and the pointer swap ---------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import datetime as dt, os, signal, sys
+    from pathlib import Path
+    from recsys_algo import layout
+    from recsys_algo.storage import FileStorage
+    from recsys_algo.testing import publish_popularity
+
+    root, mode = Path(sys.argv[1]), sys.argv[2]
+    pointer = layout.pointer_key("demo", "home")
+
+    class Dying(FileStorage):
+        def write_new(self, key, data):
+            super().write_new(key, data)
+            if mode == "after-history" and "/manifests/" in key:
+                os._exit(9)
+
+        def write_bytes(self, key, data):
+            if mode == "in-swap" and key == pointer:
+                os.kill(os.getpid(), signal.SIGKILL)  # dies holding the pointer lock
+            super().write_bytes(key, data)
+
+    now = dt.datetime(2026, 11, 21, 7, 0, tzinfo=dt.UTC)
+    publish_popularity(Dying(root), items=["new-1", "new-2"], now=now)
+    sys.exit(0)
+    """
+)
+
+
+MODES = {"after-history": 9, "in-swap": -9}
+
+
+def test_publish_killed_before_the_swap_leaves_the_previous_manifest_served(
+    tmp_path: Path, keys: SigningKeys
+) -> None:
+    stores = {mode: FileStorage(tmp_path / mode) for mode in MODES}
+    previous = {mode: publish(store, 0) for mode, store in stores.items()}
+    served_before = {mode: pointer_bytes(store) for mode, store in stores.items()}
+    # Both children run at once: each spends most of its time importing polars and pyarrow.
+    children = {
+        mode: subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(store.root), mode],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for mode, store in stores.items()
+    }
+    for mode, child in children.items():
+        _, stderr = child.communicate(timeout=60)
+        assert child.returncode == MODES[mode], stderr.decode()
+    for mode, storage in stores.items():
+        # The child got as far as the history record: its manifest exists but is not served.
+        versions = [e.version for e in registry.history(storage, keys, "demo", "home")]
+        assert len(versions) == 2, mode
+        assert pointer_bytes(storage) == served_before[mode], mode
+        loaded = registry.load_verified(storage, keys, "demo", "home")
+        assert loaded is not None
+        assert loaded[0].manifest.manifest_version == previous[mode].manifest_version
+        assert not [k for k in storage.list("registry") if ".tmp-" in k]
+        # The next publish, even the identical retry, goes through on top of the previous one
+        # (and takes the pointer lock the killed child held).
+        retry = publish_popularity(storage, items=["new-1", "new-2"], now=T0.replace(hour=7))
+        assert retry.swapped
+        assert retry.manifest.previous_version == previous[mode].manifest_version
+        assert retry.manifest.manifest_version in versions
+        assert serving(storage, keys) == retry.manifest.manifest_version
 
 
 # --- reading -----------------------------------------------------------------------------------
