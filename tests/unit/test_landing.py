@@ -107,6 +107,7 @@ def test_synthetic_catalog_roundtrips(storage: FileStorage) -> None:
         (b'{"item_id": "", "tags": []}', "item_id must be 1..256"),
         (b'{"item_id": "m1"}', "item_id 'm1' appears twice"),
         (b'{"item_id": "m2", "tags": [""]}', "tags must be non-empty"),
+        (b'{"item_id": "m\xff2"}', "not UTF-8"),
     ],
 )
 def test_malformed_catalog_line_raises_naming_the_line(
