@@ -130,3 +130,8 @@ def test_write_catalog_refuses_invalid_rows_without_writing(storage: FileStorage
 def test_missing_catalog_is_not_found(storage: FileStorage) -> None:
     with pytest.raises(NotFoundError, match=r"catalog/demo/items\.jsonl does not exist"):
         read_catalog(storage, "demo")
+
+
+def test_landing_name_containing_tmp_marker_is_read_back(storage: FileStorage) -> None:
+    write_landing_file(storage, "demo", "home", DAY, "batch.tmp-1.jsonl", b"x\n")
+    assert read_landing_files(storage, "demo", "home", DAY) == [("batch.tmp-1.jsonl", b"x\n")]

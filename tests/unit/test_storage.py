@@ -142,8 +142,16 @@ def test_list_of_missing_folder_is_empty(storage: FileStorage) -> None:
 
 def test_list_excludes_temporaries(storage: FileStorage) -> None:
     storage.write_bytes("p/a", b"x")
-    (storage.root / "p" / f"a{TMP_MARKER}123").write_bytes(b"partial")
+    (storage.root / "p" / f"a{TMP_MARKER}{'0f' * 16}").write_bytes(b"partial")
     assert storage.list("p") == ["p/a"]
+
+
+@pytest.mark.parametrize("name", ["batch.tmp-1.jsonl", f"a{TMP_MARKER}123", "x.tmp-.json"])
+def test_keys_that_merely_contain_the_temp_marker_are_listed(
+    storage: FileStorage, name: str
+) -> None:
+    storage.write_bytes(f"p/{name}", b"x")
+    assert storage.list("p") == [f"p/{name}"]
 
 
 def test_delete_removes_and_is_idempotent(storage: FileStorage) -> None:
