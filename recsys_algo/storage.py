@@ -109,7 +109,8 @@ class FileStorage(Storage):
     def read_bytes(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            # A folder at the key is no object either (keys name files, folders are implicit).
             raise NotFoundError(f"{self.uri_for(key)} does not exist") from None
 
     def read_with_token(self, key: str) -> tuple[bytes, str]:

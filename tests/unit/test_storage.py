@@ -64,6 +64,15 @@ def test_read_below_a_file_is_not_found(storage: FileStorage) -> None:
         storage.read_bytes("a/b")
 
 
+def test_read_of_a_folder_is_not_found(storage: FileStorage) -> None:
+    storage.write_bytes("folder/x", b"x")
+    with pytest.raises(NotFoundError):
+        storage.read_bytes("folder")
+    with pytest.raises(NotFoundError):
+        storage.read_with_token("folder")
+    assert not storage.exists("folder")
+
+
 def test_read_with_token_returns_content_digest(storage: FileStorage) -> None:
     storage.write_bytes("p", b"data")
     data, token = storage.read_with_token("p")
