@@ -177,6 +177,10 @@ def publish(
     if not blobs:
         raise ArtifactError(f"{tenant}/{surface} {as_of}: nothing to publish")
     _check_metrics(metrics, f"{tenant}/{surface} {as_of}")
+    kinds = [blob.kind for blob in blobs]
+    if len(set(kinds)) != len(kinds):
+        # The manifest maps kind -> artifact; a second blob of a kind would vanish silently.
+        raise ArtifactError(f"{tenant}/{surface} {as_of}: artifact kinds repeat: {sorted(kinds)}")
     for blob in blobs:
         validate_artifact(blob.kind, blob.data, f"{tenant}/{surface} {as_of} {blob.kind}")
     current, token = _undecodable_current(storage, tenant, surface)

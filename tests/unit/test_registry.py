@@ -23,7 +23,13 @@ from recsys_algo.errors import (
 from recsys_algo.manifest import Manifest
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import FileStorage
-from recsys_algo.testing import DAY, OTHER_SIGNING_SPEC, publish_popularity, signing_keys
+from recsys_algo.testing import (
+    DAY,
+    OTHER_SIGNING_SPEC,
+    popularity_blob,
+    publish_popularity,
+    signing_keys,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
@@ -202,6 +208,24 @@ def test_publish_without_blobs_is_refused(storage: FileStorage, keys: SigningKey
             lineage=publish(storage, 1).lineage,
             metrics={},
         )
+
+
+def test_two_blobs_of_one_kind_are_refused(storage: FileStorage, keys: SigningKeys) -> None:
+    manifest = publish(storage)
+    before = storage.list("artifacts") + storage.list("registry")
+    with pytest.raises(ArtifactError, match="artifact kinds repeat"):
+        registry.publish(
+            storage,
+            keys,
+            tenant="demo",
+            surface="home",
+            as_of=DAY,
+            window=manifest.window,
+            blobs=[popularity_blob(["a"]), popularity_blob(["b"])],
+            lineage=manifest.lineage,
+            metrics={},
+        )
+    assert storage.list("artifacts") + storage.list("registry") == before
 
 
 def test_invalid_blob_is_refused_and_nothing_is_written(
