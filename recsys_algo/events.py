@@ -92,7 +92,8 @@ def parse_ts(value: str | int | float) -> int:
     """RFC 3339 string (with offset) or epoch milliseconds -> epoch milliseconds."""
     if isinstance(value, str):
         try:
-            parsed = dt.datetime.fromisoformat(value)
+            # RFC 3339 allows lower-case 't' and 'z'; fromisoformat does not.
+            parsed = dt.datetime.fromisoformat(value.upper())
         except ValueError:
             raise Rejected("invalid_ts", f"ts {value[:64]!r} is not RFC 3339") from None
         if parsed.tzinfo is None:

@@ -106,6 +106,8 @@ def test_integer_ids_become_strings() -> None:
         ("2026-11-19T23:30:00-01:00", DAY_START_MS + 1_800_000),
         ("2026-11-20T00:00:00.123Z", DAY_START_MS + 123),
         ("2026-11-20T00:00:00.123999Z", DAY_START_MS + 123),
+        ("2026-11-20T00:00:00.123456789Z", DAY_START_MS + 123),
+        ("2026-11-20t00:00:01z", DAY_START_MS + 1000),
         (DAY_START_MS + 5, DAY_START_MS + 5),
         (float(DAY_START_MS + 5), DAY_START_MS + 5),
         (DAY_START_MS + 5.9, DAY_START_MS + 5),
