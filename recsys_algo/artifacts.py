@@ -65,6 +65,11 @@ def _check_popularity(table: pa.Table, where: str) -> None:
         raise ArtifactError(f"{where}: popularity schema is {actual}, expected {expected}")
     if table.num_rows == 0:
         raise ArtifactError(f"{where}: popularity has no rows")
+    for name in ("item_id", "events"):
+        if nulls := table[name].null_count:
+            raise ArtifactError(
+                f"{where}: popularity column {name} must not be null ({nulls} nulls)"
+            )
     scores = table["score"].to_numpy()
     if not np.all(np.isfinite(scores)) or np.any(scores <= 0):
         raise ArtifactError(f"{where}: popularity scores must be finite and > 0")

@@ -12,8 +12,11 @@ _SORT_KEY = ["ts", "event_id", "source_file", "source_line"]
 
 
 def canonicalize(staging: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Return (canonical frame, duplicates removed); the first occurrence in stable order wins."""
-    ordered = staging.sort(_SORT_KEY, maintain_order=True)
+    """Return (canonical frame, duplicates removed); the first occurrence in stable order wins.
+
+    Accepts canonical frames too (no source columns), so canonicalize(canonical) == canonical.
+    """
+    ordered = staging.sort([k for k in _SORT_KEY if k in staging.columns], maintain_order=True)
     deduped = ordered.unique(subset=["event_id"], keep="first", maintain_order=True)
     canonical = deduped.select([pl.col(n).cast(t) for n, t in CANONICAL_SCHEMA.items()])
     return canonical, staging.height - deduped.height

@@ -92,7 +92,8 @@ def parse_ts(value: str | int | float) -> int:
     """RFC 3339 string (with offset) or epoch milliseconds -> epoch milliseconds."""
     if isinstance(value, str):
         try:
-            parsed = dt.datetime.fromisoformat(value)
+            # RFC 3339 allows lower-case 't' and 'z'; fromisoformat does not.
+            parsed = dt.datetime.fromisoformat(value.upper())
         except ValueError:
             raise Rejected("invalid_ts", f"ts {value[:64]!r} is not RFC 3339") from None
         if parsed.tzinfo is None:
@@ -139,6 +140,8 @@ def parse_line(
         raise Rejected("schema", str(exc)) from None
     except msgspec.DecodeError as exc:
         raise Rejected("invalid_json", str(exc)) from None
+    except UnicodeDecodeError as exc:  # msgspec raises it for bad UTF-8 inside a string
+        raise Rejected("invalid_json", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     ts = parse_ts(event.ts)
     if not day_ms[0] <= ts < day_ms[1]:
         raise Rejected("ts_outside_partition", f"ts {event.ts!r} is outside the partition day")

@@ -120,6 +120,10 @@ def decode_catalog(data: bytes, source: str) -> pl.DataFrame:
             item = _check_item(_CATALOG_DECODER.decode(raw), where)
         except msgspec.DecodeError as exc:
             raise DataSourceError(f"{where}: {exc}") from None
+        except UnicodeDecodeError as exc:  # msgspec raises it for bad UTF-8 inside a string
+            raise DataSourceError(
+                f"{where}: not UTF-8 ({exc.reason} at byte {exc.start})"
+            ) from None
         if item.item_id in seen:
             raise DataSourceError(f"{where}: item_id {item.item_id!r} appears twice")
         seen.add(item.item_id)

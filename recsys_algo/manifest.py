@@ -13,7 +13,8 @@ from recsys_algo.errors import ArtifactError, ConfigError
 from recsys_algo.signing import ALGORITHM, SigningKeys
 
 MANIFEST_SCHEMA_VERSION = 1
-VERSION_PATTERN = r"^\d{8}T\d{9}Z-[0-9a-f]{8}$"
+# [0-9], not \d: in Python regexes \d also matches other scripts' digits.
+VERSION_PATTERN = r"^[0-9]{8}T[0-9]{9}Z-[0-9a-f]{8}$"
 _VERSION_RE = re.compile(VERSION_PATTERN)
 
 
@@ -93,7 +94,7 @@ def decode_verified(raw: bytes, keys: SigningKeys, where: str) -> Manifest:
     """Decode and verify the signature over the bytes as stored (unknown fields included)."""
     try:
         document = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{where}: manifest is not valid JSON ({exc})") from None
     if not isinstance(document, dict):
         raise ArtifactError(f"{where}: manifest must be a JSON object")

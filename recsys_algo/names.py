@@ -9,6 +9,8 @@ from recsys_algo.errors import ConfigError, InvalidName
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _NAME_RE = re.compile(NAME_PATTERN)
+# ASCII digits only: fromisoformat alone also takes ISO week dates such as 2026-W47-5.
+_DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # Scope keys join tenant and surface with a character names cannot contain.
 SCOPE_SEPARATOR = "."
 
@@ -37,12 +39,10 @@ def parse_scope_key(key: str) -> tuple[str, str]:
 
 
 def parse_day(value: str) -> dt.date:
-    """Parse a YYYY-MM-DD partition date."""
-    try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_day(value)
-    except ValueError:
-        return _bad_day(value)
-
-
-def _bad_day(value: str) -> dt.date:
-    raise ConfigError(f"date {value[:40]!r} is invalid: expected YYYY-MM-DD")
+    """Parse a YYYY-MM-DD partition date (nothing else fromisoformat would take)."""
+    if isinstance(value, str) and _DAY_RE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"date {repr(value)[:40]} is invalid: expected YYYY-MM-DD")

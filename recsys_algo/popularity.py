@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,6 +24,10 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
 SCHEMA_VERSION = 1
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class PopularityParams:
     half_life_days: float = 7.0
@@ -30,6 +35,12 @@ class PopularityParams:
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
     def __post_init__(self) -> None:
+        # Type checks first: a float top_n or a string weight would otherwise fail later
+        # inside polars with a TypeError instead of a ConfigError naming the parameter.
+        if not _is_number(self.half_life_days):
+            raise ConfigError(f"half_life_days must be a number, got {self.half_life_days!r}")
+        if isinstance(self.top_n, bool) or not isinstance(self.top_n, numbers.Integral):
+            raise ConfigError(f"top_n must be an integer, got {self.top_n!r}")
         if not self.half_life_days > 0:
             raise ConfigError(f"half_life_days must be > 0, got {self.half_life_days}")
         if not 1 <= self.top_n <= 1_000_000:
@@ -37,7 +48,7 @@ class PopularityParams:
         unknown = set(self.weights) - set(EVENT_TYPES)
         if unknown:
             raise ConfigError(f"weights name unknown event types: {', '.join(sorted(unknown))}")
-        if any(not (w >= 0 and np.isfinite(w)) for w in self.weights.values()):
+        if any(not (_is_number(w) and w >= 0 and np.isfinite(w)) for w in self.weights.values()):
             raise ConfigError("event weights must be finite and >= 0")
 
     def as_dict(self) -> dict[str, Any]:

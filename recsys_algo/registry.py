@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,8 +147,16 @@ def _undecodable_current(
     raw, token = found
     try:
         return msgspec.json.decode(raw, type=Manifest), token
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, UnicodeDecodeError):
         return None, token
+
+
+def _check_metrics(metrics: dict[str, float], where: str) -> None:
+    """JSON has no NaN or Infinity: msgspec writes null, and the manifest would never decode."""
+    for name, value in sorted(metrics.items()):
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not (number and math.isfinite(value)):
+            raise ArtifactError(f"{where}: metric {name!r} is {value!r}: must be a finite number")
 
 
 def publish(
@@ -166,6 +176,11 @@ def publish(
     """Validate blobs, write them, write the history record, then swap the pointer (last)."""
     if not blobs:
         raise ArtifactError(f"{tenant}/{surface} {as_of}: nothing to publish")
+    _check_metrics(metrics, f"{tenant}/{surface} {as_of}")
+    kinds = [blob.kind for blob in blobs]
+    if len(set(kinds)) != len(kinds):
+        # The manifest maps kind -> artifact; a second blob of a kind would vanish silently.
+        raise ArtifactError(f"{tenant}/{surface} {as_of}: artifact kinds repeat: {sorted(kinds)}")
     for blob in blobs:
         validate_artifact(blob.kind, blob.data, f"{tenant}/{surface} {as_of} {blob.kind}")
     current, token = _undecodable_current(storage, tenant, surface)
@@ -187,7 +202,17 @@ def publish(
     version = make_version(created, unsigned)
     manifest = sign(msgspec.structs.replace(unsigned, manifest_version=version), keys)
     raw = encode(manifest)
-    storage.write_new(layout.history_key(tenant, surface, version), raw)
+    history_key = layout.history_key(tenant, surface, version)
+    try:
+        storage.write_new(history_key, raw)
+    except AlreadyExists:
+        # A retry of a publish that died before the swap (same clock and pointer) rebuilds
+        # the very same record; anything else under that name is not ours to replace.
+        if storage.read_bytes(history_key) != raw:
+            raise ArtifactError(
+                f"{storage.uri_for(history_key)}: history record {version} holds other bytes; "
+                "history records are never overwritten"
+            ) from None
     if current is not None and manifest.as_of < current.as_of and not allow_rewind:
         return PublishOutcome(
             manifest,
@@ -254,7 +279,7 @@ def rollback(
     raw_current, token = current
     try:
         serving = msgspec.json.decode(raw_current, type=Manifest)
-    except msgspec.MsgspecError as exc:
+    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
         if to_version is None:
             raise ArtifactError(
                 f"{tenant}/{surface}: current manifest is unreadable ({exc}); "

@@ -38,14 +38,17 @@ class SigningKeys:
                 f"signed with unknown key id {key_id[:64]!r}; known ids: {', '.join(self.key_ids)}"
             )
         expected = hmac.new(secret, payload, hashlib.sha256).hexdigest().encode()
-        # Compare bytes: compare_digest raises TypeError on non-ASCII str (tampered values).
-        presented = signature_hex.lower().encode("utf-8", "surrogateescape")
+        # Compare bytes: compare_digest raises TypeError on non-ASCII str (tampered values);
+        # surrogatepass also encodes lone surrogates that surrogateescape refuses.
+        presented = signature_hex.lower().encode("utf-8", "surrogatepass")
         if not hmac.compare_digest(expected, presented):
             raise SignatureError(f"signature does not match (key id {key_id!r})")
 
 
 def parse_signing_keys(spec: str) -> SigningKeys:
     """Parse 'kid:hex64,kid2:hex64' without ever echoing key material."""
+    if not spec.strip():
+        raise ConfigError("no signing keys given: expected 'kid:<64 hex chars>[,kid2:...]'")
     keys: list[tuple[str, bytes]] = []
     for i, entry in enumerate(e.strip() for e in spec.split(",")):
         kid, sep, secret = entry.partition(":")
@@ -57,6 +60,4 @@ def parse_signing_keys(spec: str) -> SigningKeys:
         if kid in dict(keys):
             raise ConfigError(f"signing key id {kid!r} appears twice")
         keys.append((kid, bytes.fromhex(secret)))
-    if not keys:
-        raise ConfigError("no signing keys given")
     return SigningKeys(tuple(keys))

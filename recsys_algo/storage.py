@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from urllib.parse import unquote, urlparse
 from recsys_algo.errors import ConcurrentPublishError, ConfigError, NotFoundError
 
 TMP_MARKER = ".tmp-"
+# Only names this module makes are temporaries: a key such as "batch.tmp-1.jsonl" is data.
+_TMP_NAME_RE = re.compile(re.escape(TMP_MARKER) + r"[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,8 @@ class FileStorage(Storage):
     def read_bytes(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            # A folder at the key is no object either (keys name files, folders are implicit).
             raise NotFoundError(f"{self.uri_for(key)} does not exist") from None
 
     def read_with_token(self, key: str) -> tuple[bytes, str]:
@@ -154,7 +158,7 @@ class FileStorage(Storage):
         keys = [
             p.relative_to(self.root).as_posix()
             for p in base.rglob("*")
-            if p.is_file() and TMP_MARKER not in p.name and not p.name.startswith(".")
+            if p.is_file() and not _TMP_NAME_RE.search(p.name) and not p.name.startswith(".")
         ]
         return sorted(keys)
 

@@ -107,6 +107,7 @@ def test_synthetic_catalog_roundtrips(storage: FileStorage) -> None:
         (b'{"item_id": "", "tags": []}', "item_id must be 1..256"),
         (b'{"item_id": "m1"}', "item_id 'm1' appears twice"),
         (b'{"item_id": "m2", "tags": [""]}', "tags must be non-empty"),
+        (b'{"item_id": "m\xff2"}', "not UTF-8"),
     ],
 )
 def test_malformed_catalog_line_raises_naming_the_line(
@@ -129,3 +130,8 @@ def test_write_catalog_refuses_invalid_rows_without_writing(storage: FileStorage
 def test_missing_catalog_is_not_found(storage: FileStorage) -> None:
     with pytest.raises(NotFoundError, match=r"catalog/demo/items\.jsonl does not exist"):
         read_catalog(storage, "demo")
+
+
+def test_landing_name_containing_tmp_marker_is_read_back(storage: FileStorage) -> None:
+    write_landing_file(storage, "demo", "home", DAY, "batch.tmp-1.jsonl", b"x\n")
+    assert read_landing_files(storage, "demo", "home", DAY) == [("batch.tmp-1.jsonl", b"x\n")]
