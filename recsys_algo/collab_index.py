@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from threadpoolctl import ThreadpoolController
 
 from recsys_algo.errors import ArtifactError
 
@@ -138,6 +139,8 @@ class CollabIndex:
         self.user_row = {user: u for u, user in enumerate(user_ids)}
         self._offsets, self._top_items, self._top_scores = top_offsets, top_items, top_scores
         self.regularization, self.alpha = regularization, alpha
+        # One small solve and product per request: BLAS threads only add hand-off latency.
+        self._blas = ThreadpoolController()
         yy = self.item_factors.astype(np.float64)
         self._gram = yy.T @ yy + regularization * np.eye(yy.shape[1])
 
@@ -186,10 +189,10 @@ class CollabIndex:
         if sent.size == 0 or k <= 0:
             return []
         ys = self.item_factors[sent].astype(np.float64)
-        vector = np.linalg.solve(
-            self._gram + self.alpha * (ys.T @ ys), (1 + self.alpha) * ys.sum(0)
-        )
-        scores = self.item_factors @ vector.astype(np.float32)
+        with self._blas.limit(limits=1, user_api="blas"):
+            gram = self._gram + self.alpha * (ys.T @ ys)
+            vector = np.linalg.solve(gram, (1 + self.alpha) * ys.sum(0))
+            scores = self.item_factors @ vector.astype(np.float32)
         scores[sent] = -np.inf
         banned = [self.item_row[i] for i in exclude if i in self.item_row]
         scores[banned] = -np.inf

@@ -285,3 +285,22 @@ def test_scale_smoke_prints_fit_and_top_n_time_bytes_and_rss() -> None:
         f"{len(model.item_ids)} items; fit incl. top-N {fit_s:.1f}s, top-N alone {top_s:.1f}s, "
         f"artifact {len(blob.data) / 1e6:.1f} MB, peak RSS {rss_mb:.0f} MB"
     )
+
+
+def test_fold_in_speed_smoke_prints_milliseconds_for_50k_items() -> None:
+    rng = np.random.default_rng(0)
+    ids = [f"i{j:05d}" for j in range(50_000)]
+    factors = (rng.standard_normal((50_000, 64)) * 0.1).astype(np.float32)
+    empty = np.zeros(0, np.int32)
+    index = CollabIndex(
+        ids, factors, [], np.zeros(1, np.int64), empty, empty.astype(np.float32), 0.05, 20.0
+    )
+    sent = [ids[j] for j in rng.integers(0, 50_000, 20)]
+    index.fold_in(sent, 50)
+    start = time.perf_counter()
+    for _ in range(50):
+        result = index.fold_in(sent, 50, exclude={ids[1]})
+    print(
+        f"\nimplicit fold-in: {(time.perf_counter() - start) / 50 * 1000:.2f} ms (50k items x 64)"
+    )
+    assert len(result) == 50
