@@ -19,6 +19,7 @@ from recsys_algo.collab import (
     CollabIndex,
     CollabModel,
     CollabParams,
+    _interactions,
     check_implicit,
     collab_frame,
     fit_collab,
@@ -167,6 +168,26 @@ def test_guardrails_name_the_limit_and_the_value_seen() -> None:
         fit_collab(events, END, CollabParams(factors=4, max_items=7))
     with pytest.raises(ValidationGateError, match="no user-item interactions"):
         fit_collab(events, END - dt.timedelta(days=30), SMALL)
+
+
+def test_interactions_sum_decayed_type_weights_with_ratings_scaled_by_value() -> None:
+    rows = [
+        ("u1", "x", "click", 14.0, None),  # one half-life (and a second) old: 1 * 0.5
+        ("u1", "x", "purchase", 0.0, None),  # 5
+        ("u1", "y", "rating", 0.0, 2.5),  # 2 * 2.5 / 5
+        ("u1", "z", "exposure", 0.0, None),  # weight 0: dropped
+        (None, "x", "purchase", 0.0, None),  # anonymous: dropped
+    ]  # the window end is exclusive, so every event is a second older than its age
+    events = events_frame([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    events = events.with_columns(
+        ts=pl.Series([END - dt.timedelta(days=r[3], seconds=1) for r in rows]).cast(
+            pl.Datetime("ms", "UTC")
+        ),
+        value=pl.Series([r[4] for r in rows], dtype=pl.Float64),
+    )
+    pairs = _interactions(events, END, CollabParams())
+    assert pairs["item_id"].to_list() == ["x", "y"]
+    assert pairs["weight"].to_list() == pytest.approx([5.5, 1.0], rel=1e-5)
 
 
 def test_min_user_events_drops_light_users() -> None:
