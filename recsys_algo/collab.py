@@ -77,6 +77,11 @@ class CollabParams:
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be finite and > 0, got {value}")
+        if self.model == "bpr" and self.num_threads != 1:
+            # implicit's BPR updates shared factors from several threads without locks.
+            raise ConfigError(
+                f"model 'bpr' is only deterministic with num_threads 1, got {self.num_threads}"
+            )
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be in 0..2**32-1, got {self.seed}")
         unknown = set(self.weights) - set(EVENT_TYPES)
@@ -198,8 +203,8 @@ def _factorize(matrix: Any, params: CollabParams) -> tuple[Any, Any]:
 def fit_collab(events: pl.DataFrame, as_of_end: dt.datetime, params: CollabParams) -> CollabModel:
     """Fit ALS/BPR on confidence 1 + alpha * sum(weight * decay); precompute top-N unseen items.
 
-    BLAS and implicit both run on params.num_threads threads (1 by default), so reruns on the
-    same machine give bit-identical factors and scores.
+    implicit and the top-N product run on params.num_threads threads (1 by default, BLAS inside
+    implicit always on 1), so reruns on the same machine give bit-identical factors and scores.
     """
     pairs = _interactions(events, as_of_end, params)
     if pairs.height == 0:
@@ -208,8 +213,10 @@ def fit_collab(events: pl.DataFrame, as_of_end: dt.datetime, params: CollabParam
             f"{as_of_end.isoformat()} (min_user_events {params.min_user_events})"
         )
     user_ids, item_ids, matrix = _matrix(pairs, params)
-    with threadpool_limits(limits=params.num_threads, user_api="blas"):
+    # implicit parallelises over users itself and wants single-threaded BLAS underneath.
+    with threadpool_limits(limits=1, user_api="blas"):
         user_f, item_f = _factorize(matrix, params)
+    with threadpool_limits(limits=params.num_threads, user_api="blas"):
         offsets, top_items, top_scores = top_n_unseen(user_f, item_f, matrix, params.top_n)
     return CollabModel(user_ids, item_ids, user_f, item_f, offsets, top_items, top_scores)
 

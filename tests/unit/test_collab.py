@@ -203,6 +203,7 @@ def test_min_user_events_drops_light_users() -> None:
         ({"factors": 0}, "factors must be in"),
         ({"alpha": float("nan")}, "alpha must be finite"),
         ({"weights": {"view": 1.0}}, "unknown event types"),
+        ({"model": "bpr", "num_threads": 2}, "only deterministic with num_threads 1"),
     ],
 )
 def test_invalid_params_raise_config_error(kwargs: dict[str, object], message: str) -> None:
