@@ -24,6 +24,8 @@ def _list_parts(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], pa.Arra
     if isinstance(array, pa.ListViewArray | pa.LargeListViewArray):
         array = array.cast(pa.large_list(array.type.value_type))
     offsets = array.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    if offsets.size == 0:  # an empty list array may carry no offsets at all
+        return np.zeros(1, np.int64), array.values.slice(0, 0)
     return offsets - offsets[0], array.values.slice(offsets[0], offsets[-1] - offsets[0])
 
 
