@@ -1,0 +1,210 @@
+"""Ranking metrics: hand-computed values, edge cases, properties, holdout splits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import time
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recsys_algo.errors import ConfigError
+from recsys_algo.events import CANONICAL_SCHEMA
+from recsys_algo.metrics import (
+    coverage_at_k,
+    evaluate,
+    holdout_truth,
+    mrr_at_k,
+    ndcg_at_k,
+    next_item_truth,
+    recall_at_k,
+    time_split,
+)
+
+T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def test_ndcg_of_hit_miss_hit_with_two_relevant_matches_hand_computation() -> None:
+    expected = (1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
+    assert ndcg_at_k([["a", "x", "b"]], [{"a", "b"}], 3) == pytest.approx(expected)
+
+
+def test_recall_divides_by_min_of_truth_size_and_k() -> None:
+    # 1 hit in top-2, truth has 3 items: 1 / min(3, 2).
+    assert recall_at_k([["a", "x", "b"]], [{"a", "b", "c"}], 2) == pytest.approx(0.5)
+    assert recall_at_k([["a", "x", "b"]], [{"a", "b", "c"}], 3) == pytest.approx(2 / 3)
+
+
+def test_mrr_is_reciprocal_rank_of_first_hit_within_k_else_zero() -> None:
+    recs = [["x", "a"], ["x", "y", "a"], ["a"]]
+    truth = [{"a"}, {"a"}, {"a"}]
+    assert mrr_at_k(recs, truth, 2) == pytest.approx((0.5 + 0.0 + 1.0) / 3)
+
+
+def test_users_without_truth_are_not_evaluated() -> None:
+    recs = [["a"], ["b"]]
+    truth: list[set[str]] = [{"a"}, set()]
+    assert recall_at_k(recs, truth, 1) == 1.0
+    assert evaluate(recs, truth, (1,), catalog_size=2)["users"] == 1.0
+
+
+def test_no_users_with_truth_gives_zero_metrics() -> None:
+    assert recall_at_k([["a"]], [set()], 5) == 0.0
+    assert ndcg_at_k([], [], 5) == 0.0
+    assert mrr_at_k([], [], 5) == 0.0
+
+
+def test_repeated_recommendation_counts_once() -> None:
+    assert recall_at_k([["a", "a"]], [{"a", "b"}], 2) == pytest.approx(0.5)
+    assert ndcg_at_k([["a", "a", "b"]], [{"a", "b"}], 3) <= 1.0
+
+
+def test_short_lists_and_list_truth_are_accepted() -> None:
+    assert recall_at_k([[]], [["a"]], 10) == 0.0
+    assert recall_at_k([("a",)], [["a", "a"]], 10) == 1.0
+
+
+def test_coverage_counts_distinct_items_in_top_k_over_catalog() -> None:
+    recs = [["a", "b", "c"], ["a", "d", "e"]]
+    assert coverage_at_k(recs, 2, 10) == pytest.approx(3 / 10)
+
+
+def test_evaluate_reports_every_metric_for_every_k() -> None:
+    result = evaluate([["a", "b"]], [{"b"}], (1, 2), catalog_size=4)
+    assert result == {
+        "recall@1": 0.0,
+        "ndcg@1": 0.0,
+        "mrr@1": 0.0,
+        "coverage@1": 0.25,
+        "recall@2": 1.0,
+        "ndcg@2": pytest.approx(1 / math.log2(3)),
+        "mrr@2": 0.5,
+        "coverage@2": 0.5,
+        "users": 1.0,
+    }
+
+
+@pytest.mark.parametrize("k", [0, -1, 1.5, True])
+def test_bad_k_is_a_config_error(k: object) -> None:
+    with pytest.raises(ConfigError, match="k must be an integer >= 1"):
+        recall_at_k([["a"]], [{"a"}], k)  # type: ignore[arg-type]
+
+
+def test_misaligned_recs_and_truth_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="recs has 2 users but truth has 1"):
+        ndcg_at_k([["a"], ["b"]], [{"a"}], 5)
+
+
+def test_bad_catalog_size_and_empty_ks_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="catalog_size"):
+        coverage_at_k([["a"]], 1, 0)
+    with pytest.raises(ConfigError, match="ks must name"):
+        evaluate([["a"]], [{"a"}], (), catalog_size=1)
+
+
+items = st.sampled_from([f"i{n}" for n in range(12)])
+users = st.lists(
+    st.tuples(st.lists(items, max_size=8), st.sets(items, max_size=5)), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(users, st.integers(1, 10))
+def test_metrics_are_within_zero_and_one(rows: list[tuple[list[str], set[str]]], k: int) -> None:
+    recs, truth = [r for r, _ in rows], [t for _, t in rows]
+    for value in evaluate(recs, truth, (k,), catalog_size=12).values():
+        assert value >= 0.0
+    for name in ("recall", "ndcg", "mrr", "coverage"):
+        assert evaluate(recs, truth, (k,), catalog_size=12)[f"{name}@{k}"] <= 1.0 + 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sets(items, min_size=1, max_size=5), min_size=1, max_size=6), st.integers(1, 6))
+def test_perfect_ranking_scores_one(truth: list[set[str]], k: int) -> None:
+    recs = [[*sorted(t), "not-relevant"] for t in truth]
+    assert recall_at_k(recs, truth, k) == pytest.approx(1.0)
+    assert ndcg_at_k(recs, truth, k) == pytest.approx(1.0)
+    assert mrr_at_k(recs, truth, k) == pytest.approx(1.0)
+
+
+def _events(rows: list[tuple[str | None, str, str, int, str]]) -> pl.DataFrame:
+    """rows: (user_id, item_id, event_type, minutes after T0, event_id)."""
+    return pl.DataFrame(
+        {
+            "event_id": [r[4] for r in rows],
+            "ts": [T0 + dt.timedelta(minutes=r[3]) for r in rows],
+            "tenant": ["demo"] * len(rows),
+            "surface": ["home"] * len(rows),
+            "user_id": [r[0] for r in rows],
+            "session_id": [None] * len(rows),
+            "item_id": [r[1] for r in rows],
+            "event_type": [r[2] for r in rows],
+            "value": [None] * len(rows),
+            "request_id": [None] * len(rows),
+            "rank": [None] * len(rows),
+        },
+        schema=CANONICAL_SCHEMA,
+    )
+
+
+def test_time_split_puts_holdout_start_in_test() -> None:
+    events = _events([("u", "a", "click", 0, "e1"), ("u", "b", "click", 60, "e2")])
+    train, test = time_split(events, T0 + dt.timedelta(minutes=60))
+    assert train["event_id"].to_list() == ["e1"]
+    assert test["event_id"].to_list() == ["e2"]
+
+
+def test_time_split_requires_aware_datetime() -> None:
+    with pytest.raises(ConfigError, match="timezone-aware"):
+        time_split(_events([]), dt.datetime(2026, 11, 1))
+
+
+def test_holdout_truth_keeps_interactions_and_drops_anonymous_users_and_exposures() -> None:
+    test = _events(
+        [
+            ("u1", "a", "click", 0, "e1"),
+            ("u1", "b", "exposure", 1, "e2"),
+            ("u1", "c", "purchase", 2, "e3"),
+            (None, "d", "click", 3, "e4"),
+            ("u2", "a", "rating", 4, "e5"),
+        ]
+    )
+    assert holdout_truth(test) == {"u1": {"a", "c"}, "u2": {"a"}}
+
+
+def test_next_item_truth_pairs_last_training_items_with_first_holdout_item() -> None:
+    train = _events(
+        [
+            ("u1", "a", "click", 0, "e1"),
+            ("u1", "b", "click", 1, "e2"),
+            ("u1", "c", "click", 2, "e3"),
+            ("u2", "x", "click", 0, "e4"),
+            ("u3", "y", "click", 0, "e5"),  # no holdout interaction: left out
+        ]
+    )
+    test = _events(
+        [
+            ("u1", "e", "click", 100, "e7"),
+            ("u1", "d", "click", 99, "e6"),
+            ("u2", "z", "exposure", 99, "e8"),
+            ("u2", "w", "purchase", 101, "e9"),
+        ]
+    )
+    truth = next_item_truth(train, test, history_len=2)
+    assert truth.user_ids == ["u1", "u2"]
+    assert truth.history == [["b", "c"], ["x"]]
+    assert truth.target == ["d", "w"]
+
+
+def test_evaluate_scale_smoke_100k_users() -> None:
+    rng = random.Random(0)
+    recs = [[f"i{rng.randrange(50_000)}" for _ in range(20)] for _ in range(100_000)]
+    truth = [{f"i{rng.randrange(50_000)}" for _ in range(5)} | {r[3]} for r in recs]
+    start = time.perf_counter()
+    result = evaluate(recs, truth, (10, 20), catalog_size=50_000)
+    print(f"evaluate 100k users, k=10,20: {time.perf_counter() - start:.2f}s")
+    assert result["users"] == 100_000
