@@ -15,6 +15,7 @@ the result equals a brute-force ranking by (score desc, item id asc).
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from recsys_algo.content_features import ContentGroups, SideMatrix
 
@@ -59,11 +60,11 @@ def _entries(
 
 def _heads(
     owner: np.ndarray, group: np.ndarray, order: np.ndarray, start: np.ndarray, head: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(owner, member) for the first `head` members (by id) of each owner's group."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(owner, member, source entry) for the first `head` members (by id) of each group."""
     take = np.minimum(start[group + 1] - start[group], head)
     which, offset = _ragged(take)
-    return owner[which], order[start[group[which]] + offset]
+    return owner[which], order[start[group[which]] + offset], which
 
 
 def neighbor_lists(
@@ -96,58 +97,74 @@ def neighbor_lists(
     )
     h_own, h, pv = _entries(p, ca, theta - q_max[cb])
     w_own, w, qv = _entries(q, cb, theta - p_max[ca])
-    found: list[tuple[np.ndarray, np.ndarray]] = []  # (combo, item) candidates
-    sel = pv >= theta[h_own]
-    found.append(_heads(h_own[sel], h[sel], a_order, a_start, head))
-    sel = qv >= theta[w_own]
-    found.append(_heads(w_own[sel], w[sel], b_order, b_start, head))
+    # Candidates as (combo, item, score); scores are always tag part + title part.
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    sel = np.flatnonzero(pv >= theta[h_own])
+    owner, member, src = _heads(h_own[sel], h[sel], a_order, a_start, head)
+    found.append((owner, member, pv[sel[src]] + q.lookup(cb[owner], b[member])))
+    sel = np.flatnonzero(qv >= theta[w_own])
+    owner, member, src = _heads(w_own[sel], w[sel], b_order, b_start, head)
+    found.append((owner, member, p.lookup(ca[owner], a[member]) + qv[sel[src]]))
 
     # Combos whose tag and title parts are both positive: cross the two entry lists, or scan
     # the combos of one side's groups, whichever touches fewer pairs for this combo.
-    n_h, n_w = np.bincount(h_own, minlength=nc), np.bincount(w_own, minlength=nc)
+    # For a tag entry with part pv, only title entries >= theta - pv can lift the pair over
+    # theta; they are a prefix of the combo's title entries (sorted by value desc).
+    n_w = np.bincount(w_own, minlength=nc)
+    w_first = np.r_[0, np.cumsum(n_w)]
+    useful = np.minimum(n_w[h_own], q.count_at_least(cb[h_own], theta[h_own] - pv, _SLACK))
     costs = np.stack(
         [
-            n_h * n_w,
+            np.bincount(h_own, weights=useful, minlength=nc),
             np.bincount(h_own, weights=np.diff(ca_start)[h], minlength=nc),
             np.bincount(w_own, weights=np.diff(cb_start)[w], minlength=nc),
         ]
     )
     choice = np.argmin(costs, axis=0)
-    pairs: list[tuple[np.ndarray, np.ndarray]] = []  # (combo, other combo)
+    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (combo, other combo, score)
 
     sel = np.flatnonzero(choice[h_own] == 0)  # cross
-    w_first = np.r_[0, np.cumsum(n_w)]
-    rep, off = _ragged(n_w[h_own[sel]])
-    e, f = sel[rep], w_first[h_own[sel[rep]]] + off
-    ok = pv[e] + qv[f] >= theta[h_own[e]]
-    e, f = e[ok], f[ok]
+    rep, off = _ragged(useful[sel])
+    e = sel[rep]
+    f = w_first[h_own[e]] + off
+    score = pv[e] + qv[f]
+    ok = score >= theta[h_own[e]]
+    e, f, score = e[ok], f[ok], score[ok]
     want = h[e] * nb + w[f]
     pos = np.minimum(np.searchsorted(keys, want), nc - 1)
     hit = keys[pos] == want
-    pairs.append((h_own[e][hit], pos[hit]))
+    pairs.append((h_own[e][hit], pos[hit], score[hit]))
 
     sel = np.flatnonzero(choice[h_own] == 1)  # scan combos of tag groups
     rep, off = _ragged(np.diff(ca_start)[h[sel]])
     e, other = sel[rep], ca_start[h[sel[rep]]] + off
     owner = h_own[e]
     part = q.lookup(cb[owner], cb[other])
-    ok = (part > 0) & (pv[e] + part >= theta[owner])
-    pairs.append((owner[ok], other[ok]))
+    score = pv[e] + part
+    ok = (part > 0) & (score >= theta[owner])
+    pairs.append((owner[ok], other[ok], score[ok]))
 
     sel = np.flatnonzero(choice[w_own] == 2)  # scan combos of title groups
     rep, off = _ragged(np.diff(cb_start)[w[sel]])
     e, other = sel[rep], cb_order[cb_start[w[sel[rep]]] + off]
     owner = w_own[e]
     part = p.lookup(ca[owner], ca[other])
-    ok = (part > 0) & (part + qv[e] >= theta[owner])
-    pairs.append((owner[ok], other[ok]))
+    score = part + qv[e]
+    ok = (part > 0) & (score >= theta[owner])
+    pairs.append((owner[ok], other[ok], score[ok]))
 
-    for owner, other in pairs:
-        found.append(_heads(owner, other, c_order, c_start, head))
-    owner = np.concatenate([o for o, _ in found])
-    member = np.concatenate([m for _, m in found])
-    score = p.lookup(ca[owner], a[member]) + q.lookup(cb[owner], b[member])
-    return _expand(items, combo, owner, member, score, top_n, min_score)
+    for owner, other, score in pairs:
+        owner, member, src = _heads(owner, other, c_order, c_start, head)
+        found.append((owner, member, score[src]))
+    return _expand(
+        items,
+        combo,
+        np.concatenate([f[0] for f in found]),
+        np.concatenate([f[1] for f in found]),
+        np.concatenate([f[2] for f in found]),
+        top_n,
+        min_score,
+    )
 
 
 def _expand(
@@ -160,10 +177,13 @@ def _expand(
     min_score: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rank each combo's candidates, then hand every member its list without itself."""
-    keep = score >= min_score
-    owner, member, score = owner[keep], member[keep], score[keep]
-    order = np.lexsort((member, -score, owner))
-    owner, member, score = owner[order], member[order], score[order]
+    # polars sorts in parallel; rows equal in all three columns are duplicates to drop.
+    ranked = (
+        pl.DataFrame({"c": owner, "j": member, "s": score})
+        .filter(pl.col("s") >= min_score)
+        .sort(["c", "s", "j"], descending=[False, True, False])
+    )
+    owner, member, score = (ranked[c].to_numpy() for c in ("c", "j", "s"))
     fresh = np.ones(owner.size, dtype=bool)
     fresh[1:] = (owner[1:] != owner[:-1]) | (member[1:] != member[:-1])
     owner, member, score = owner[fresh], member[fresh], score[fresh]

@@ -96,11 +96,11 @@ def compute_content_sim(catalog: pl.DataFrame, params: ContentSimParams) -> pl.D
         return empty_neighbors()
     presence = groups.tag_presence
     shared = presence[rows].multiply(presence[cols]).sum(axis=1)
-    ids = catalog["item_id"].to_numpy()
+    ids = catalog["item_id"]
     return pl.DataFrame(
         {
-            "item_id": ids[rows],
-            "neighbor_id": ids[cols],
+            "item_id": ids.gather(rows),
+            "neighbor_id": ids.gather(cols),
             "score": scores,
             "support": np.asarray(shared).ravel().astype(np.int64),
         },
