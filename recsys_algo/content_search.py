@@ -30,6 +30,13 @@ def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(owner.size) - starts[owner]
 
 
+def _rank(sorted_labels: np.ndarray, n: int) -> np.ndarray:
+    """Position of each element within its run of equal labels (labels sorted, < n)."""
+    counts = np.bincount(sorted_labels, minlength=n)
+    starts: np.ndarray = np.cumsum(counts) - counts
+    return np.asarray(np.arange(sorted_labels.size) - starts[sorted_labels])
+
+
 def _offsets(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(positions sorted by label then position, start of each label's run; length n + 1)."""
     order = np.argsort(labels, kind="stable")
@@ -187,8 +194,7 @@ def _expand(
     fresh = np.ones(owner.size, dtype=bool)
     fresh[1:] = (owner[1:] != owner[:-1]) | (member[1:] != member[:-1])
     owner, member, score = owner[fresh], member[fresh], score[fresh]
-    rank = np.arange(owner.size) - np.searchsorted(owner, owner)
-    keep = rank <= top_n
+    keep = _rank(owner, combo.size) <= top_n
     owner, member, score = owner[keep], member[keep], score[keep]
     n_combos = int(combo.max()) + 1 if combo.size else 0
     start = np.r_[0, np.cumsum(np.bincount(owner, minlength=n_combos))]
@@ -196,7 +202,6 @@ def _expand(
     entry = start[combo[item]] + offset
     keep = member[entry] != item
     item, entry = item[keep], entry[keep]
-    rank = np.arange(item.size) - np.searchsorted(item, item)
-    keep = rank < top_n
+    keep = _rank(item, combo.size) < top_n
     item, entry = item[keep], entry[keep]
     return items[item], items[member[entry]], np.minimum(score[entry], 1.0)
