@@ -13,6 +13,7 @@ the item-by-item matrix, and content_sim searches them instead.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
+
+from recsys_algo.errors import ValidationGateError
+
+_BLOCK_WORK = 5_000_000  # multiply-adds of one block of the group similarity product
+_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -108,14 +114,87 @@ def _row_groups(matrix: sp.csr_matrix, flag: np.ndarray) -> tuple[np.ndarray, np
     return group, first
 
 
+def _block_rows(unique: sp.csr_matrix, unique_t: sp.csr_matrix) -> list[tuple[int, int]]:
+    """Row ranges whose share of unique @ unique.T stays under _BLOCK_WORK multiply-adds."""
+    per_entry = unique.copy()
+    per_entry.data = np.diff(unique_t.indptr)[unique.indices].astype(np.float64)
+    cum = np.cumsum(np.asarray(per_entry.sum(axis=1)).ravel())
+    bounds = [0]
+    while bounds[-1] < unique.shape[0]:
+        done = cum[bounds[-1] - 1] if bounds[-1] else 0.0
+        stop = int(np.searchsorted(cum, done + _BLOCK_WORK, side="right"))
+        bounds.append(min(max(stop, bounds[-1] + 1), unique.shape[0]))
+    return list(itertools.pairwise(bounds))
+
+
+def _similarity(
+    unique: sp.csr_matrix,
+    weight: np.ndarray,
+    size: np.ndarray,
+    other_max: np.ndarray,
+    need: int,
+    max_pairs: int,
+) -> sp.csr_matrix:
+    """Weighted cosine between groups, computed in row blocks and pruned per row.
+
+    A row keeps entries >= theta - other_max - slack, where theta is a value that `need`
+    items reach on this side alone and other_max bounds the other side's part: dropped
+    entries can only belong to pairs scoring below theta, which never make a list.
+    """
+    unique_t = unique.T.tocsr()
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    kept = 0
+    for start, stop in _block_rows(unique, unique_t):
+        block = (unique[start:stop] @ unique_t).tocsr()
+        rows = np.repeat(np.arange(start, stop), np.diff(block.indptr))
+        values = weight[rows] * block.data * weight[block.indices]
+        cols = block.indices
+        nonzero = values > 0
+        rows, cols, values = rows[nonzero], cols[nonzero], values[nonzero]
+        if values.size == 0:
+            continue
+        # Per row: value at which the cumulative size of the best groups reaches `need`.
+        order = np.argsort((rows - start) * 4.0 - values)  # rows, then values desc
+        cum = np.cumsum(size[cols[order]])
+        counts = np.bincount(rows - start, minlength=stop - start)
+        ends = np.cumsum(counts)
+        before = np.r_[0.0, cum][ends - counts]
+        pos = np.searchsorted(cum, before + need, side="left")
+        found = (pos < ends) & (counts > 0)
+        theta = np.where(found, values[order][np.minimum(pos, cum.size - 1)], 0.0)
+        low = np.where(theta > 0, theta - other_max[start:stop] - _SLACK, -np.inf)
+        keep = values >= low[rows - start]
+        kept += int(keep.sum())
+        if kept > max_pairs:
+            raise ValidationGateError(
+                f"content_sim: group similarity keeps more than max_pairs {max_pairs} pairs "
+                f"(rows {start}..{stop} of {unique.shape[0]} reached {kept}); catalog tags or "
+                "titles are too uniform: raise max_pairs or lower title_weight"
+            )
+        parts.append((rows[keep], cols[keep], values[keep]))
+    n = unique.shape[0]
+    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    values = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    return sp.csr_matrix((values, (rows, cols)), shape=(n, n))
+
+
 def _side(
-    rows: sp.csr_matrix, flag: np.ndarray, weight: np.ndarray
+    rows: sp.csr_matrix,
+    flag: np.ndarray,
+    weight: np.ndarray,
+    other_weight: np.ndarray,
+    other_max: float,
+    need: int,
+    max_pairs: int,
 ) -> tuple[np.ndarray, SideMatrix]:
-    """Groups of identical (row, flag) and the weighted cosine between groups."""
+    """Groups of identical (row, flag) and the pruned weighted cosine between groups."""
     group, first = _row_groups(rows, flag)
-    unique = rows[first]
-    scale = sp.diags(weight[first])
-    return group, SideMatrix.build(scale @ (unique @ unique.T) @ scale)
+    size = np.bincount(group, minlength=first.size) * (weight[first] > 0)
+    matrix = _similarity(
+        rows[first], weight[first], size, other_weight[first] * other_max, need, max_pairs
+    )
+    return group, SideMatrix.build(matrix)
 
 
 def build_groups(
@@ -125,6 +204,8 @@ def build_groups(
     title_weight: float,
     stop_words: str | None,
     max_features: int,
+    top_n: int,
+    max_pairs: int,
 ) -> ContentGroups:
     n = len(tags)
     tag_rows = _tfidf(
@@ -148,8 +229,9 @@ def build_groups(
     safe = np.where(live, norm, 1.0)
     alpha = has_t / safe
     beta = np.where(has_w, title_weight, 0.0) / safe
-    a, p = _side(tag_rows, has_w, alpha)
-    b, q = _side(title_rows, has_t, beta)
+    need = top_n + 2  # one list serves a whole combo: top_n plus the member itself, plus one
+    a, p = _side(tag_rows, has_w, alpha, beta, float(beta.max(initial=0.0)), need, max_pairs)
+    b, q = _side(title_rows, has_t, beta, alpha, float(alpha.max(initial=0.0)), need, max_pairs)
     presence = tag_rows.copy()
     presence.data = np.ones_like(presence.data)
     return ContentGroups(a=a, b=b, live=live, p=p, q=q, tag_presence=presence)

@@ -32,6 +32,7 @@ class ContentSimParams:
     title_stop_words: Literal["english"] | None = "english"
     max_items: int = 2_000_000
     max_features: int = 200_000
+    max_pairs: int = 200_000_000  # group-level similarity entries kept (memory guardrail)
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_n <= 10_000:
@@ -47,7 +48,7 @@ class ContentSimParams:
                 f"content_sim title_stop_words must be 'english' or None, "
                 f"got {self.title_stop_words!r}"
             )
-        for name in ("max_items", "max_features"):
+        for name in ("max_items", "max_features", "max_pairs"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"content_sim {name} must be an integer >= 1, got {value!r}")
@@ -90,6 +91,8 @@ def compute_content_sim(catalog: pl.DataFrame, params: ContentSimParams) -> pl.D
         title_weight=params.title_weight,
         stop_words=params.title_stop_words,
         max_features=params.max_features,
+        top_n=params.top_n,
+        max_pairs=params.max_pairs,
     )
     rows, cols, scores = neighbor_lists(groups, params.top_n, params.min_score)
     if rows.size == 0:

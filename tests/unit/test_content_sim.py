@@ -46,6 +46,8 @@ def brute_force(frame: pl.DataFrame, params: ContentSimParams) -> pl.DataFrame:
         title_weight=params.title_weight,
         stop_words=params.title_stop_words,
         max_features=params.max_features,
+        top_n=params.top_n,
+        max_pairs=params.max_pairs,
     )
     n = frame.height
     i, j = (m.ravel() for m in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
