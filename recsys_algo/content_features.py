@@ -26,6 +26,8 @@ from sklearn.preprocessing import normalize
 from recsys_algo.errors import ValidationGateError
 
 _BLOCK_WORK = 5_000_000  # multiply-adds of one block of the group similarity product
+_BLOCK_ROWS = 4096  # rows of one block (bounds the per-row histograms)
+_BINS = 1024  # histogram bins over scores in [0, 1] for the per-row pruning bound
 _SLACK = 1e-6
 
 
@@ -123,6 +125,7 @@ def _block_rows(unique: sp.csr_matrix, unique_t: sp.csr_matrix) -> list[tuple[in
     while bounds[-1] < unique.shape[0]:
         done = cum[bounds[-1] - 1] if bounds[-1] else 0.0
         stop = int(np.searchsorted(cum, done + _BLOCK_WORK, side="right"))
+        stop = min(stop, bounds[-1] + _BLOCK_ROWS)
         bounds.append(min(max(stop, bounds[-1] + 1), unique.shape[0]))
     return list(itertools.pairwise(bounds))
 
@@ -153,17 +156,18 @@ def _similarity(
         rows, cols, values = rows[nonzero], cols[nonzero], values[nonzero]
         if values.size == 0:
             continue
-        # Per row: value at which the cumulative size of the best groups reaches `need`.
-        order = np.argsort((rows - start) * 4.0 - values)  # rows, then values desc
-        cum = np.cumsum(size[cols[order]])
-        counts = np.bincount(rows - start, minlength=stop - start)
-        ends = np.cumsum(counts)
-        before = np.r_[0.0, cum][ends - counts]
-        pos = np.searchsorted(cum, before + need, side="left")
-        found = (pos < ends) & (counts > 0)
-        theta = np.where(found, values[order][np.minimum(pos, cum.size - 1)], 0.0)
-        low = np.where(theta > 0, theta - other_max[start:stop] - _SLACK, -np.inf)
-        keep = values >= low[rows - start]
+        # Per row, a value that the best groups (weighted by size) reach `need` times: the
+        # lower edge of the histogram bin where the count from the top first reaches it.
+        local = rows - start
+        bins = np.minimum((values * _BINS).astype(np.int64), _BINS)
+        hist = np.bincount(
+            local * (_BINS + 1) + bins, weights=size[cols], minlength=(stop - start) * (_BINS + 1)
+        ).reshape(stop - start, _BINS + 1)
+        from_top = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
+        top_bin = (from_top >= need).sum(axis=1) - 1
+        theta = np.maximum(top_bin, 0) / _BINS
+        low = np.where(top_bin >= 0, theta - other_max[start:stop] - _SLACK, -np.inf)
+        keep = values >= low[local]
         kept += int(keep.sum())
         if kept > max_pairs:
             raise ValidationGateError(

@@ -202,12 +202,20 @@ def test_params_are_validated() -> None:
         ContentSimParams(title_weight=-1.0)
     with pytest.raises(ConfigError, match="max_items"):
         ContentSimParams(max_items=0)
+    with pytest.raises(ConfigError, match="max_pairs"):
+        ContentSimParams(max_pairs=0)
 
 
 def test_max_items_guardrail_names_limit_and_value() -> None:
     frame = catalog([("a", ["x"], None), ("b", ["x"], None), ("c", ["x"], None)])
     with pytest.raises(ValidationGateError, match="3 items, exceeds max_items 2"):
         compute_content_sim(frame, ContentSimParams(max_items=2))
+
+
+def test_max_pairs_guardrail_names_limit() -> None:
+    frame = catalog([(f"i{n}", ["x", f"y{n}"], None) for n in range(5)])
+    with pytest.raises(ValidationGateError, match="more than max_pairs 3 pairs"):
+        compute_content_sim(frame, ContentSimParams(max_pairs=3))
 
 
 def test_repeated_or_null_item_ids_are_rejected() -> None:
