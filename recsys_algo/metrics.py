@@ -33,7 +33,8 @@ def _hits(
     """(hit matrix users x k, distinct truth sizes) for users with non-empty truth.
 
     Repeated items in one list count once (at their first rank), so no metric exceeds 1.
-    Set membership per item is the fastest path from Python lists (~0.3 s per 100k x 20).
+    Set membership per item is the fastest path from Python lists (~0.7 s per 100k x 20 on
+    2 shared cores; building polars frames from the lists was slower).
     """
     _check_k(k)
     _check_lengths(recs, truth)
@@ -43,10 +44,14 @@ def _hits(
         if not len(relevant):
             continue
         wanted = relevant if isinstance(relevant, set | frozenset) else set(relevant)
-        top: list[str | None] = list(ranked[:k])
-        if len(set(top)) != len(top):
-            top = [item if item not in top[:rank] else None for rank, item in enumerate(top)]
-        flags.append([item in wanted for item in top])
+        top = ranked[:k]
+        flag = [item in wanted for item in top]
+        if flag.count(True) > 1:  # a repeated hit counts at its first rank only
+            first: set[str] = set()
+            for pos, item in enumerate(top):
+                flag[pos] = flag[pos] and item not in first
+                first.add(item)
+        flags.append(flag)
         sizes.append(len(wanted))
     lengths = np.fromiter(map(len, flags), dtype=np.int64, count=len(flags))
     owner = np.repeat(np.arange(len(flags)), lengths)
@@ -100,7 +105,7 @@ def coverage_at_k(recs: Sequence[Sequence[str]], k: int, catalog_size: int) -> f
     _check_k(k)
     if not isinstance(catalog_size, int) or catalog_size < 1:
         raise ConfigError(f"metrics: catalog_size must be an integer >= 1, got {catalog_size!r}")
-    distinct = {item for ranked in recs for item in ranked[:k]}
+    distinct = set(chain.from_iterable(ranked[:k] for ranked in recs))
     return min(1.0, len(distinct) / catalog_size)
 
 
