@@ -38,7 +38,11 @@ def catalog(rows: list[tuple[str, list[str], str | None]]) -> pl.DataFrame:
 
 
 def brute_force(frame: pl.DataFrame, params: ContentSimParams) -> pl.DataFrame:
-    """Score every pair with the same group matrices, rank by (score desc, id asc)."""
+    """Score every pair from unpruned group matrices, rank by (score desc, id asc).
+
+    A top_n beyond the catalog size switches the per-row pruning off, so this also checks
+    that pruning never drops a pair that belongs in a list.
+    """
     frame = frame.sort("item_id")
     groups = build_groups(
         [t or [] for t in frame["tags"].to_list()],
@@ -46,7 +50,7 @@ def brute_force(frame: pl.DataFrame, params: ContentSimParams) -> pl.DataFrame:
         title_weight=params.title_weight,
         stop_words=params.title_stop_words,
         max_features=params.max_features,
-        top_n=params.top_n,
+        top_n=10_000,
         max_pairs=params.max_pairs,
     )
     n = frame.height
