@@ -10,7 +10,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from recsys_algo.collab_index import check_implicit
+from recsys_algo.content_sim import check_content_sim
+from recsys_algo.cooc import check_cooc
 from recsys_algo.errors import ArtifactError
+from recsys_algo.session_seq import check_session_seq
 
 ARTIFACT_EXT = "arrow"
 _KIND_KEY = b"recsys.kind"
@@ -79,7 +83,13 @@ def _check_popularity(table: pa.Table, where: str) -> None:
         raise ArtifactError(f"{where}: popularity repeats an item_id")
 
 
-CHECKS: dict[str, Callable[[pa.Table, str], None]] = {"popularity": _check_popularity}
+CHECKS: dict[str, Callable[[pa.Table, str], None]] = {
+    "popularity": _check_popularity,
+    "cooc": check_cooc,
+    "implicit": check_implicit,
+    "content_sim": check_content_sim,
+    "session_seq": check_session_seq,
+}
 
 
 def validate_artifact(kind: str, data: bytes, where: str) -> pa.Table:

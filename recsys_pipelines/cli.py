@@ -140,6 +140,12 @@ def _register(tenant: str, surface: str) -> None:
 @click.option("--start", callback=_day, help="First day of a range.")
 @click.option("--end", callback=_day, help="Last day of a range (inclusive).")
 @click.option("--allow-rewind", is_flag=True, help="Serve an older day than the one serving.")
+@click.option(
+    "--override-quality-gate",
+    "override_reason",
+    metavar="REASON",
+    help="Publish even if offline quality dropped past the margin; REASON goes in the lineage.",
+)
 @handle_errors
 def materialize(
     tenant: str,
@@ -148,6 +154,7 @@ def materialize(
     start: dt.date | None,
     end: dt.date | None,
     allow_rewind: bool,
+    override_reason: str | None,
 ) -> None:
     """Run every asset for each day in order (in-process) and publish."""
     if (date_ is None) == (start is None and end is None) or (
@@ -159,6 +166,8 @@ def materialize(
     if last < first:
         raise click.UsageError(f"--end {last} is before --start {first}")
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    if override_reason is not None and not override_reason.strip():
+        raise click.UsageError("--override-quality-gate needs a non-empty REASON")
     if len(days) > MAX_DAYS:
         raise click.UsageError(f"{len(days)} days requested, at most {MAX_DAYS}")
     signing_keys_from_env(required=True)  # fail fast, before any work
@@ -186,7 +195,16 @@ def materialize(
                 f"{outcome.day}  {outcome.manifest_version}  {outcome.message}", file=sys.stderr
             )
 
-        run_days(job, instance, tenant, surface, days, allow_rewind, on_day=report)
+        run_days(
+            job,
+            instance,
+            tenant,
+            surface,
+            days,
+            allow_rewind,
+            on_day=report,
+            override_reason=override_reason,
+        )
     current = registry.read_current(_storage(), signing_keys_from_env(), tenant, surface)
     if current is not None:
         m = current.manifest

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from recsys_pipelines.defs.artifacts.assets import popularity
+from recsys_pipelines.defs.artifacts.assets import ARTIFACT_ASSETS
+from recsys_pipelines.defs.evaluation.assets import evaluation
 from recsys_pipelines.defs.ingest.assets import canonical_events, raw_events
 from recsys_pipelines.defs.ingest.checks import CHECKS
 from recsys_pipelines.defs.publish.assets import manifest
 from recsys_pipelines.defs.publish.jobs import rollback
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
 
-ASSETS = [raw_events, canonical_events, popularity, manifest]
+ASSETS = [raw_events, canonical_events, *ARTIFACT_ASSETS, evaluation, manifest]
 DAILY_JOB = "daily_partition"
 
 daily_partition = dg.define_asset_job(

@@ -8,13 +8,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-import numpy as np
-import numpy.typing as npt
-
 from recsys_algo import layout
 from recsys_algo.artifacts import decode_artifact
-from recsys_algo.errors import ArtifactError, ConfigError, NotFoundError
+from recsys_algo.errors import ConfigError, NotFoundError
 from recsys_algo.manifest import Manifest
+from recsys_algo.models import load_model
+from recsys_algo.recommender import BlendParams, ScopeModel
 from recsys_algo.registry import list_published_scopes, load_verified
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import Storage
@@ -23,7 +22,6 @@ log = logging.getLogger(__name__)
 
 Scope = tuple[str, str]
 Clock = Callable[[], dt.datetime]
-POPULARITY = "popularity"
 NO_SIGNING_KEYS = (
     "no signing keys configured: set RECSYS_SIGNING_KEYS or RECSYS_SIGNING_KEYS_FILE; "
     "nothing can be verified, nothing is served"
@@ -35,34 +33,14 @@ def utc_now() -> dt.datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class PopularityIndex:
-    """Item ids and scores, sorted by score descending exactly as in the artifact."""
-
-    item_ids: npt.NDArray[np.object_]
-    scores: npt.NDArray[np.float64]
-
-    def top(self, k: int, exclude: frozenset[str]) -> list[tuple[str, float]]:
-        # Over-fetch by |exclude|: even if every excluded id ranks high, k items remain.
-        window = k + len(exclude)
-        picked: list[tuple[str, float]] = []
-        for item_id, score in zip(
-            self.item_ids[:window].tolist(), self.scores[:window].tolist(), strict=True
-        ):
-            if item_id not in exclude:
-                picked.append((item_id, score))
-                if len(picked) == k:
-                    break
-        return picked
-
-
-@dataclass(frozen=True, slots=True)
 class LoadedScope:
     """One verified manifest version and what it serves; never mutated after loading."""
 
     manifest: Manifest
     token: str  # pointer token the manifest was read with
     loaded_at: dt.datetime
-    popularity: PopularityIndex
+    model: ScopeModel
+    blend: BlendParams  # as recorded in the manifest: served exactly as it was evaluated
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +65,18 @@ def load_scope(
     if found is None:
         raise NotFoundError(f"{tenant}/{surface}: no manifest is published")
     current, blobs = found
-    if POPULARITY not in blobs:
-        raise ArtifactError(
-            f"{tenant}/{surface} {current.manifest.manifest_version}: no {POPULARITY} artifact"
-        )
-    where = storage.uri_for(current.manifest.artifacts[POPULARITY].uri)
-    table = decode_artifact(blobs[POPULARITY], POPULARITY, where)
-    index = PopularityIndex(
-        item_ids=np.asarray(table["item_id"].to_pylist(), dtype=object),
-        scores=np.asarray(table["score"].to_numpy(), dtype=np.float64),
-    )
+    manifest = current.manifest
+    where = f"{tenant}/{surface} {manifest.manifest_version}"
+    tables = {
+        kind: decode_artifact(data, kind, storage.uri_for(manifest.artifacts[kind].uri))
+        for kind, data in blobs.items()
+    }
     return LoadedScope(
-        manifest=current.manifest, token=current.token, loaded_at=now, popularity=index
+        manifest=manifest,
+        token=current.token,
+        loaded_at=now,
+        model=load_model(tables, manifest.lineage.parameters, where),
+        blend=BlendParams.from_lineage(manifest.lineage.parameters, where),
     )
 
 

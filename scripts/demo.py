@@ -74,7 +74,9 @@ def main() -> int:
         items = [str(i["item_id"]) for i in popular["items"]]  # type: ignore[index, union-attr]
         requests = [
             {"surface": SURFACE, "k": 5},
-            {"surface": SURFACE, "user_id": "u-demo", "k": 5, "exclude_items": items[:2]},
+            # A user the implicit model knows: answered from its precomputed top-N, blended.
+            {"surface": SURFACE, "user_id": "user-42", "k": 5, "exclude_items": items[:2]},
+            # An anonymous session: neighbours of what was just viewed, plus fold-in.
             {"surface": SURFACE, "session_items": items[:3], "exclude_seen": True, "k": 5},
         ]
         for body in requests:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import dagster as dg
 from pydantic import Field
 
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
-from recsys_algo.popularity import DEFAULT_WEIGHTS, PopularityParams
+from recsys_algo.errors import ConfigError
+from recsys_algo.models import ModelParams
 from recsys_algo.signing import SigningKeys, parse_signing_keys
 from recsys_algo.storage import Storage, open_storage
+
+MODEL_PARAMS_ENV = "RECSYS_MODEL_PARAMS"
 
 
 class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -37,9 +43,11 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Windows, decay and the thresholds of the blocking gates."""
 
     window_days: int = Field(default=28, ge=1, le=366)
-    half_life_days: float = Field(default=7.0, gt=0)
-    top_n: int = Field(default=1000, ge=1, le=1_000_000)
-    event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    model_params: str = Field(
+        default="{}",
+        description="JSON overrides of the model parameters by section, e.g. "
+        '{"cooc": {"similarity": "lift"}, "evaluation": {"gate_margin": 0.05}}',
+    )
     min_events: int = Field(default=1, ge=0)
     max_events: int = Field(default=50_000_000, ge=1)
     max_duplicate_ratio: float = Field(default=0.5, ge=0, le=1)
@@ -48,7 +56,16 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     volume_history_days: int = Field(default=7, ge=1)
     volume_min_history: int = Field(default=3, ge=1)
 
-    def popularity_params(self) -> PopularityParams:
-        return PopularityParams(
-            half_life_days=self.half_life_days, top_n=self.top_n, weights=self.event_weights
-        )
+    def params(self) -> ModelParams:
+        text = self.model_params or os.environ.get(MODEL_PARAMS_ENV, "") or "{}"
+        try:
+            overrides = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"model parameters are not JSON ({MODEL_PARAMS_ENV}?): {exc}"
+            ) from None
+        if not isinstance(overrides, dict) or not all(
+            isinstance(v, dict) for v in overrides.values()
+        ):
+            raise ConfigError('model parameters must be {"section": {"knob": value}, ...}')
+        return ModelParams.from_overrides(overrides)

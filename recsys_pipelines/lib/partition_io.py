@@ -178,3 +178,29 @@ def load_staged(storage: Storage, p: Partition, kind: str) -> tuple[ArtifactBlob
     except NotFoundError:
         raise DataSourceError(f"manifest for {p.label}: {kind} has not been materialized") from None
     return ArtifactBlob(kind, data, meta.rows, meta.schema_version), meta
+
+
+class EvaluationReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Staged by the evaluation asset, read by publish: offline metrics of this partition."""
+
+    metrics: dict[str, float]
+    parameters: dict[str, Any]
+
+
+EVALUATION_FILE = "evaluation.json"
+
+
+def stage_evaluation(storage: Storage, p: Partition, report: EvaluationReport) -> str:
+    key = layout.staging_key(p.tenant, p.surface, p.day, EVALUATION_FILE)
+    storage.write_bytes(key, msgspec.json.encode(report, order="sorted"))
+    return storage.uri_for(key)
+
+
+def load_evaluation(storage: Storage, p: Partition) -> EvaluationReport:
+    key = layout.staging_key(p.tenant, p.surface, p.day, EVALUATION_FILE)
+    try:
+        return msgspec.json.decode(storage.read_bytes(key), type=EvaluationReport)
+    except NotFoundError:
+        raise DataSourceError(
+            f"manifest for {p.label}: evaluation has not been materialized"
+        ) from None

@@ -70,12 +70,19 @@ def run_day(
     surface: str,
     day: dt.date,
     allow_rewind: bool = False,
+    override_reason: str | None = None,
 ) -> DayOutcome:
-    """Materialize every asset (and check) of one partition; raise a classified error on failure."""
+    """Materialize every asset (and check) of one partition; raise a classified error on failure.
+
+    override_reason, when given, publishes even if the quality gate fails (recorded in lineage).
+    """
+    config: dict[str, object] = {"allow_rewind": allow_rewind}
+    if override_reason is not None:
+        config.update(quality_override=True, override_reason=override_reason)
     result = job.execute_in_process(
         partition_key=partition_key(tenant, surface, day),
         instance=instance,
-        run_config={"ops": {"manifest": {"config": {"allow_rewind": allow_rewind}}}},
+        run_config={"ops": {"manifest": {"config": config}}},
         raise_on_error=False,
     )
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
@@ -107,11 +114,12 @@ def run_days(
     days: list[dt.date],
     allow_rewind: bool = False,
     on_day: Callable[[DayOutcome], None] | None = None,
+    override_reason: str | None = None,
 ) -> list[DayOutcome]:
     """Every day in order; stops at the first failure (later windows would read a gap)."""
     outcomes = []
     for day in days:
-        outcome = run_day(job, instance, tenant, surface, day, allow_rewind)
+        outcome = run_day(job, instance, tenant, surface, day, allow_rewind, override_reason)
         outcomes.append(outcome)
         if on_day is not None:
             on_day(outcome)

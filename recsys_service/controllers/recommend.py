@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
+from recsys_algo.recommender import Query
 from recsys_service.auth import Principal
 from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
 from recsys_service.request_id import request_id_for
@@ -19,7 +20,7 @@ from recsys_service.schemas import (
     RecommendRequest,
     RecommendResponse,
 )
-from recsys_service.state import POPULARITY, LoadedScope, ServingState
+from recsys_service.state import LoadedScope, ServingState
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 
@@ -78,10 +79,18 @@ class RecommendController(Controller):
         exclude = set(data.exclude_items)
         if data.exclude_seen and data.session_items:
             exclude.update(data.session_items)
-        top = loaded.popularity.top(data.k, frozenset(exclude))
+        query = Query(
+            k=data.k,
+            user_id=data.user_id,
+            session_items=tuple(data.session_items or ()),
+            exclude=frozenset(exclude),
+        )
+        found = loaded.model.recommend(query, loaded.blend)
         version = loaded.manifest.manifest_version
         body = RecommendResponse(
-            items=[RecommendedItem(item_id=i, score=s, source=POPULARITY) for i, s in top],
+            items=[
+                RecommendedItem(item_id=r.item_id, score=r.score, source=r.source) for r in found
+            ],
             manifest_version=version,
             request_id=request_id_for(request.scope),
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from recsys_algo.landing import write_catalog
 from recsys_algo.signing import SigningKeys, parse_signing_keys
 from recsys_algo.storage import Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions
@@ -23,23 +24,41 @@ DAY0 = dt.date(2026, 11, 1)
 
 
 def event_lines(day: dt.date, n: int, *, offset: int = 0) -> list[str]:
-    """n valid events spread over the day: clicks and purchases on a skewed item set."""
+    """n valid events a minute apart: runs of 3 by one user (a session), skewed items."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     lines = []
     for i in range(n):
-        ts = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) + dt.timedelta(
-            seconds=(i * 86_399) // max(n, 1)
-        )
+        ts = start + dt.timedelta(seconds=(i * 60) % 86_400)
         lines.append(
             json.dumps(
                 {
                     "ts": ts.isoformat().replace("+00:00", "Z"),
                     "item_id": f"item-{(i * i + offset) % 17}",
-                    "user_id": f"user-{i % 11}",
+                    "user_id": f"user-{(i // 3) % 11}",
                     "event_type": ("click", "purchase", "add_to_cart")[i % 3],
                 }
             )
         )
     return lines
+
+
+# Tiny data: pairs seen once count, few factors, a handful of held-out users is enough.
+SMALL_DATA_PARAMS = (
+    '{"cooc": {"min_support": 1}, "implicit": {"factors": 8, "iterations": 5}, '
+    '"evaluation": {"min_users": 2}}'
+)
+
+
+def catalog_rows(items: int = 20) -> list[dict[str, object]]:
+    """Items item-0.. with two tags each; neighbouring ids share a tag (content_sim has pairs)."""
+    return [
+        {
+            "item_id": f"item-{i}",
+            "tags": [f"genre-{i % 4}", f"style-{i // 3}"],
+            "title": f"Item {i}",
+        }
+        for i in range(items)
+    ]
 
 
 @dataclass
@@ -60,15 +79,23 @@ class Env:
             self.settings,
         )
 
-    def run(self, day: dt.date, allow_rewind: bool = False) -> DayOutcome:
+    def run(
+        self, day: dt.date, allow_rewind: bool = False, override_reason: str | None = None
+    ) -> DayOutcome:
         job = self.definitions().resolve_job_def(DAILY_JOB)
-        return run_day(job, self.instance, TENANT, SURFACE, day, allow_rewind)
+        return run_day(job, self.instance, TENANT, SURFACE, day, allow_rewind, override_reason)
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     storage = open_storage((tmp_path / "store").as_uri())
+    write_catalog(storage, TENANT, catalog_rows())
     with dg.DagsterInstance.ephemeral() as instance:
         register_scope(instance, TENANT, SURFACE)
-        yield Env(storage, parse_signing_keys(KEY_SPEC), instance, PipelineSettings())
+        yield Env(
+            storage,
+            parse_signing_keys(KEY_SPEC),
+            instance,
+            PipelineSettings(model_params=SMALL_DATA_PARAMS),
+        )

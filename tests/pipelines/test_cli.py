@@ -11,10 +11,19 @@ from click.testing import CliRunner, Result
 
 from recsys_algo import registry
 from recsys_algo.errors import ConcurrentPublishError
+from recsys_algo.landing import write_catalog
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import FileStorage, open_storage
 from recsys_pipelines.cli import main
-from tests.pipelines.conftest import DAY0, KEY_SPEC, SURFACE, TENANT, event_lines
+from tests.pipelines.conftest import (
+    DAY0,
+    KEY_SPEC,
+    SMALL_DATA_PARAMS,
+    SURFACE,
+    TENANT,
+    catalog_rows,
+    event_lines,
+)
 
 
 @pytest.fixture
@@ -24,8 +33,10 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FileStorage:
     url = (tmp_path / "store").as_uri()
     monkeypatch.setenv("RECSYS_STORAGE_URL", url)
     monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
+    monkeypatch.setenv("RECSYS_MODEL_PARAMS", SMALL_DATA_PARAMS)
     storage = open_storage(url)
     assert isinstance(storage, FileStorage)
+    write_catalog(storage, TENANT, catalog_rows())
     return storage
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from recsys_algo.recommender import KINDS
 from recsys_pipelines.definitions import DAILY_JOB, defs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,7 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_job_asset_and_check_resolves() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"raw_events", "canonical_events", "popularity", "manifest"}
+    assert keys == {"raw_events", "canonical_events", *KINDS, "evaluation", "manifest"}
+    # The graph the design card draws: ingest -> canonical -> kinds -> evaluation -> publish.
+    upstream = {
+        k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
+        for k in graph.get_all_asset_keys()
+    }
+    assert all(upstream[kind] == {"canonical_events"} for kind in KINDS)
+    assert upstream["evaluation"] == set(KINDS)
+    assert upstream["manifest"] == {"evaluation"}
     checks = {k.name for k in graph.asset_check_keys}
     assert len(checks) == 6 and all(c.startswith("canonical_events_") for c in checks)
     for name in (DAILY_JOB, "rollback"):

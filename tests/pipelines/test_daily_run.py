@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 import msgspec
@@ -10,6 +11,7 @@ import pytest
 
 from recsys_algo import layout, registry
 from recsys_algo.errors import DataSourceError, ValidationGateError
+from recsys_algo.recommender import KINDS
 from recsys_pipelines.defs.resources import PipelineSettings
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
 
@@ -23,9 +25,13 @@ def test_daily_run_publishes_a_verified_manifest_with_popularity(env: Env) -> No
     current, blobs = loaded
     assert current.manifest.manifest_version == outcome.manifest_version
     assert current.manifest.as_of == DAY0.isoformat()
-    assert set(blobs) == {"popularity"}
+    assert set(blobs) == set(KINDS)
+    catalog = env.storage.read_bytes(layout.catalog_key(TENANT))
     assert current.manifest.lineage.inputs == {
-        DAY0.isoformat(): current.manifest.lineage.inputs[DAY0.isoformat()]
+        DAY0.isoformat(): hashlib.sha256(
+            env.storage.read_bytes(layout.canonical_key(TENANT, SURFACE, DAY0))
+        ).hexdigest(),
+        "catalog": hashlib.sha256(catalog).hexdigest(),
     }
     assert current.manifest.metrics["window_events"] == 120
 
@@ -111,7 +117,7 @@ def test_window_reads_trailing_days_and_records_their_fingerprints(env: Env) -> 
         env.run(day)
     current = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
     assert current is not None
-    assert sorted(current.manifest.lineage.inputs) == [d.isoformat() for d in days]
+    assert sorted(current.manifest.lineage.inputs) == [*(d.isoformat() for d in days), "catalog"]
     assert current.manifest.metrics["window_events"] == 90
     assert current.manifest.window.start == (days[-1] - dt.timedelta(days=27)).isoformat()
 

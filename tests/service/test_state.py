@@ -9,7 +9,7 @@ import pytest
 
 from recsys_algo.errors import SignatureError
 from recsys_algo.storage import FileStorage
-from recsys_service.state import PopularityIndex, ServingState
+from recsys_service.state import ServingState
 from tests.service.builders import (
     OTHER_SIGNING_SPEC,
     item_ids,
@@ -24,16 +24,6 @@ def _state(storage: FileStorage, **kwargs: object) -> ServingState:
     return ServingState(storage, signing_keys(), **kwargs)  # type: ignore[arg-type]
 
 
-def test_index_top_overfetches_past_excluded_items() -> None:
-    index = PopularityIndex(
-        item_ids=np.asarray(["a", "b", "c", "d", "e"], dtype=object),
-        scores=np.asarray([5.0, 4.0, 3.0, 2.0, 1.0]),
-    )
-    assert index.top(2, frozenset({"a", "b"})) == [("c", 3.0), ("d", 2.0)]
-    assert index.top(3, frozenset()) == [("a", 5.0), ("b", 4.0), ("c", 3.0)]
-    assert index.top(10, frozenset({"e"})) == [("a", 5.0), ("b", 4.0), ("c", 3.0), ("d", 2.0)]
-
-
 def test_refresh_loads_every_published_scope_with_sorted_index(storage: FileStorage) -> None:
     manifest = publish_popularity(storage, "acme", "home", item_ids("a", 5))
     publish_popularity(storage, "beta", "pdp", item_ids("b", 3))
@@ -43,8 +33,8 @@ def test_refresh_loads_every_published_scope_with_sorted_index(storage: FileStor
     entry = state.get("acme", "home")
     assert entry is not None and entry.loaded is not None and entry.last_error is None
     assert entry.loaded.manifest.manifest_version == manifest.manifest_version
-    assert entry.loaded.popularity.item_ids.tolist() == item_ids("a", 5)
-    assert np.all(np.diff(entry.loaded.popularity.scores) < 0)
+    assert entry.loaded.model.popularity.item_ids.tolist() == item_ids("a", 5)
+    assert np.all(np.diff(entry.loaded.model.popularity.scores) < 0)
 
 
 def test_unchanged_pointer_keeps_the_same_loaded_object(storage: FileStorage) -> None:
@@ -67,7 +57,7 @@ def test_new_good_version_is_swapped_in(storage: FileStorage) -> None:
     entry = state.get("acme", "home")
     assert entry is not None and entry.loaded is not None
     assert entry.loaded.manifest.manifest_version == newer.manifest_version
-    assert entry.loaded.popularity.item_ids[0] == "new-000"
+    assert entry.loaded.model.popularity.item_ids[0] == "new-000"
 
 
 def test_tampered_newer_version_is_rejected_and_old_keeps_serving(storage: FileStorage) -> None:
@@ -154,7 +144,7 @@ def test_request_holding_old_entry_is_unaffected_by_swap(storage: FileStorage, k
     publish_popularity(storage, "acme", "home", item_ids("new-", 5))
     state.refresh()
     assert held is not None and held.loaded is not None
-    assert all(i.startswith("old-") for i, _ in held.loaded.popularity.top(k, frozenset()))
+    assert all(i.startswith("old-") for i, _ in held.loaded.model.popularity.top(k, frozenset()))
 
 
 def test_non_ascii_signature_value_is_a_signature_error(storage: FileStorage) -> None:

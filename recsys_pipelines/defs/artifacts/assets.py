@@ -1,68 +1,70 @@
-"""Artifact assets: compute each kind over the trailing window and stage it for publishing."""
+"""Artifact assets: each kind computed over the trailing window and staged for publishing."""
 # Dagster reads these annotations at definition time, so no `from __future__ import annotations`.
-
-import datetime as dt
 
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
-from recsys_algo import popularity as popularity_algo
-from recsys_algo.artifacts import encode_artifact
+from recsys_algo.models import SPECS, compute_kind
+from recsys_algo.recommender import KINDS
 from recsys_pipelines.defs.ingest.assets import canonical_events
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
-from recsys_pipelines.lib.partition_io import StagedMeta, read_window, stage_artifact
+from recsys_pipelines.lib.model_io import read_model_inputs
+from recsys_pipelines.lib.partition_io import StagedMeta, stage_artifact
+
+DESCRIPTIONS = {
+    "popularity": "Decayed, event-type weighted item popularity over the trailing window; top-N.",
+    "cooc": "Item-to-item neighbours from co-occurrence in sessions; normalised, top-N per item.",
+    "implicit": "Implicit-feedback matrix factorisation: factors and top-N per known user.",
+    "content_sim": "Item-to-item similarity from catalog tags and titles (TF-IDF); cold items too.",
+    "session_seq": "What comes next: successors within sessions, weighted by distance and recency.",
+}
 
 
-@dg.asset(
-    partitions_def=partitions,
-    group_name="artifacts",
-    code_version=CODE_VERSION,
-    deps=[canonical_events],
-    kinds={"numpy"},
-)
-def popularity(
-    context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Decayed, event-type weighted item popularity over the trailing window; top-N."""
-    p = partition_of(context)
-    store = storage.open()
-    window = read_window(store, p, settings.window_days)
-    params = settings.popularity_params()
-    as_of_end = dt.datetime.combine(p.day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    frame = popularity_algo.compute_popularity(window.frame, as_of_end, params)
-    blob = encode_artifact(frame, "popularity", popularity_algo.SCHEMA_VERSION)
-    meta = StagedMeta(
-        kind="popularity",
-        rows=blob.rows,
-        schema_version=blob.schema_version,
-        window_start=window.start.isoformat(),
-        window_end=window.end.isoformat(),
-        window_days=window.days,
-        inputs=window.inputs,
-        parameters={"popularity": params.as_dict(), "window_days": settings.window_days},
-        metrics={
-            "window_events": float(window.frame.height),
-            "window_items": float(window.frame["item_id"].n_unique()),
-            "window_users": float(window.frame["user_id"].drop_nulls().n_unique()),
-            "popularity_items": float(blob.rows),
-        },
+def build_artifact_asset(kind: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=kind,
+        partitions_def=partitions,
+        group_name="artifacts",
+        code_version=f"{CODE_VERSION}.{SPECS[kind].schema_version}",
+        deps=[canonical_events],
+        kinds={"arrow"},
+        description=DESCRIPTIONS[kind],
     )
-    uri = stage_artifact(store, p, blob, meta)
-    top = frame.head(10)
-    preview = "\n".join(
-        ["| rank | item_id | score |", "|---|---|---|"]
-        + [f"| {i + 1} | {r['item_id']} | {r['score']:.4f} |" for i, r in enumerate(top.to_dicts())]
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "rows": blob.rows,
-            "bytes": len(blob.data),
-            "digest": blob.sha256,
-            "uri": uri,
-            "window_days_present": len(window.inputs),
-            "window_events": window.frame.height,
-            "top_items": dg.MetadataValue.md(preview),
-        },
-        data_version=dg.DataVersion(blob.sha256),
-    )
+    def artifact(
+        context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
+    ) -> dg.MaterializeResult:
+        p = partition_of(context)
+        store = storage.open()
+        read = read_model_inputs(store, p, settings.window_days)
+        params = settings.params()
+        blob = compute_kind(kind, read.inputs, params)
+        window = read.window
+        meta = StagedMeta(
+            kind=kind,
+            rows=blob.rows,
+            schema_version=blob.schema_version,
+            window_start=window.start.isoformat(),
+            window_end=window.end.isoformat(),
+            window_days=window.days,
+            inputs=read.fingerprints,
+            parameters={kind: getattr(params, kind).as_dict(), "window_days": window.days},
+            metrics={f"{kind}.rows": float(blob.rows)},
+        )
+        uri = stage_artifact(store, p, blob, meta)
+        return dg.MaterializeResult(
+            metadata={
+                "rows": blob.rows,
+                "bytes": len(blob.data),
+                "digest": blob.sha256,
+                "uri": uri,
+                "window_days_present": len(window.inputs),
+                "window_events": window.frame.height,
+            },
+            data_version=dg.DataVersion(blob.sha256),
+        )
+
+    return artifact
+
+
+ARTIFACT_ASSETS = [build_artifact_asset(kind) for kind in KINDS]

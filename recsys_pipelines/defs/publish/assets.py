@@ -4,25 +4,29 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION, layout, registry
+from recsys_algo.errors import ConfigError, ValidationGateError
+from recsys_algo.evaluation import quality_gate
 from recsys_algo.manifest import Lineage, Window
-from recsys_pipelines.defs.artifacts.assets import popularity
+from recsys_algo.recommender import KINDS
+from recsys_pipelines.defs.evaluation.assets import evaluation
 from recsys_pipelines.defs.partitions import partition_of, partitions
-from recsys_pipelines.defs.resources import SigningResource, StorageResource
-from recsys_pipelines.lib.partition_io import load_staged
-
-ARTIFACT_KINDS = ("popularity",)
+from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
+from recsys_pipelines.lib.partition_io import load_evaluation, load_staged
 
 
 class PublishConfig(dg.Config):
     allow_rewind: bool = False
     """Serve this day even if a newer as_of is serving (backfills otherwise keep history only)."""
+    quality_override: bool = False
+    """Publish even if the quality gate fails; needs override_reason, recorded in the lineage."""
+    override_reason: str = ""
 
 
 @dg.asset(
     partitions_def=partitions,
     group_name="publish",
     code_version=CODE_VERSION,
-    deps=[popularity],
+    deps=[evaluation],
     kinds={"json"},
 )
 def manifest(
@@ -30,11 +34,15 @@ def manifest(
     config: PublishConfig,
     storage: StorageResource,
     signing: SigningResource,
+    settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Signed manifest of the partition's artifacts; the current pointer moves last."""
     p = partition_of(context)
+    if config.quality_override and not config.override_reason.strip():
+        raise ConfigError(f"manifest for {p.label}: quality_override needs an override_reason")
     store = storage.open()
-    staged = [load_staged(store, p, kind) for kind in ARTIFACT_KINDS]
+    keys = signing.signing_keys()
+    staged = [load_staged(store, p, kind) for kind in KINDS]
     first = staged[0][1]
     inputs: dict[str, str] = {}
     parameters: dict[str, object] = {}
@@ -43,9 +51,30 @@ def manifest(
         inputs.update(meta.inputs)
         parameters.update(meta.parameters)
         metrics.update(meta.metrics)
+    report = load_evaluation(store, p)
+    parameters.update(report.parameters)
+    metrics.update(report.metrics)
+    current = registry.read_current(store, keys, p.tenant, p.surface)
+    margin = settings.params().evaluation.gate_margin
+    gate = quality_gate(report.metrics, current.manifest.metrics if current else None, margin)
+    if not gate.passed and not config.quality_override:
+        raise ValidationGateError(
+            f"manifest for {p.label}: quality gate failed: {gate.message}; "
+            "nothing was published (run config quality_override + override_reason to force)"
+        )
+    parameters["quality_gate"] = {
+        "passed": gate.passed,
+        "message": gate.message,
+        "margin": margin,
+        "override": config.quality_override,
+        "override_reason": config.override_reason.strip(),
+    }
+    (context.log.info if gate.passed else context.log.warning)(
+        f"{p.label}: quality gate {'passed' if gate.passed else 'OVERRIDDEN'}: {gate.message}"
+    )
     outcome = registry.publish(
         store,
-        signing.signing_keys(),
+        keys,
         tenant=p.tenant,
         surface=p.surface,
         as_of=p.day,
@@ -67,6 +96,7 @@ def manifest(
             "previous_version": published.previous_version or "",
             "serving": outcome.swapped,
             "message": outcome.message,
+            "quality_gate": gate.message,
             "artifacts": dg.MetadataValue.json(
                 {k: {"sha256": a.sha256, "rows": a.rows} for k, a in published.artifacts.items()}
             ),

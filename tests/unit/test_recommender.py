@@ -1,0 +1,190 @@
+"""The blend the service answers with and the evaluation measures."""
+
+from __future__ import annotations
+
+import itertools
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recsys_algo.errors import ArtifactError, ConfigError
+from recsys_algo.recommender import (
+    BlendParams,
+    NeighborIndex,
+    PopularityIndex,
+    Query,
+    ScopeModel,
+    Scored,
+    blend,
+    build_model,
+    seeds_of,
+)
+
+
+def popularity_table(ids: list[str]) -> pl.DataFrame:
+    n = len(ids)
+    return pl.DataFrame(
+        {"item_id": ids, "score": [float(n - i) for i in range(n)], "events": [1] * n}
+    )
+
+
+def neighbor_table(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        rows,
+        schema={"item_id": pl.String, "neighbor_id": pl.String, "score": pl.Float64},
+        orient="row",
+    )
+    return frame.sort(["item_id", "score", "neighbor_id"], descending=[False, True, False])
+
+
+class FakeCollab:
+    def __init__(self, users: dict[str, Scored], folded: Scored) -> None:
+        self.users, self.folded = users, folded
+        self.fold_calls: list[list[str]] = []
+
+    def known_user_top(self, user_id: str, k: int) -> Scored | None:
+        found = self.users.get(user_id)
+        return None if found is None else found[:k]
+
+    def fold_in(self, item_ids: list[str], k: int, exclude: set[str]) -> Scored:
+        self.fold_calls.append(item_ids)
+        return [(i, s) for i, s in self.folded if i not in exclude][:k]
+
+
+POP = ["p1", "p2", "p3", "p4", "p5", "p6"]
+COOC = [("a", "c1", 0.9), ("a", "c2", 0.5), ("b", "c2", 0.8), ("b", "c3", 0.1)]
+
+
+def model(collab: FakeCollab | None = None) -> ScopeModel:
+    built = build_model(
+        {"popularity": popularity_table(POP).to_arrow(), "cooc": neighbor_table(COOC).to_arrow()}
+    )
+    return ScopeModel(built.popularity, built.neighbors, collab)
+
+
+def test_neighbours_of_recent_items_are_summed_with_recency_weights() -> None:
+    index = NeighborIndex.from_table(neighbor_table(COOC).to_arrow())
+    seeds = seeds_of(["a", "b"], BlendParams(recency_decay=0.5))
+    assert seeds == [("b", 1.0), ("a", 0.5)]
+    # c2: 0.8 * 1 + 0.5 * 0.5 = 1.05; c1: 0.9 * 0.5 = 0.45; c3: 0.1
+    assert index.expand(seeds, 10, frozenset()) == [("c2", 1.05), ("c1", 0.45), ("c3", 0.1)]
+    assert index.expand(seeds, 2, frozenset({"c2"})) == [("c1", 0.45), ("c3", 0.1)]
+
+
+def test_seeds_are_the_latest_distinct_items() -> None:
+    params = BlendParams(recent_items=2, recency_decay=0.5)
+    assert seeds_of(["x", "y", "x", "x"], params) == [("x", 1.0), ("y", 0.5)]
+    assert seeds_of([], params) == []
+
+
+def test_popularity_only_model_serves_the_popularity_order() -> None:
+    only = build_model({"popularity": popularity_table(POP).to_arrow()})
+    recs = only.recommend(Query(k=4), BlendParams())
+    assert [r.item_id for r in recs] == POP[:4]
+    assert {r.source for r in recs} == {"popularity"}
+    assert [r.score for r in recs] == sorted((r.score for r in recs), reverse=True)
+
+
+def test_session_items_bring_in_cooc_neighbours_named_as_their_source() -> None:
+    recs = model().recommend(Query(k=3, session_items=("a",)), BlendParams())
+    assert recs[0].item_id == "c1"
+    assert recs[0].source == "cooc"
+    assert "popularity" in {r.source for r in recs}
+
+
+def test_known_user_is_answered_by_lookup_and_unknown_by_fold_in() -> None:
+    collab = FakeCollab({"u1": [("p6", 3.0), ("p5", 2.0)]}, folded=[("p4", 1.0)])
+    known = model(collab).candidates(Query(k=2, user_id="u1"), BlendParams())
+    assert known["implicit"] == [("p6", 3.0), ("p5", 2.0)]
+    assert collab.fold_calls == []
+    folded = model(collab).candidates(
+        Query(k=2, user_id="stranger", session_items=("a", "b")), BlendParams()
+    )
+    assert folded["implicit"] == [("p4", 1.0)]
+    assert collab.fold_calls == [["a", "b"]]
+    assert model(collab).candidates(Query(k=2), BlendParams())["implicit"] == []
+
+
+def test_excluded_items_never_come_back_from_any_kind() -> None:
+    collab = FakeCollab({"u1": [("p1", 3.0), ("c1", 2.0)]}, folded=[])
+    query = Query(k=5, user_id="u1", session_items=("a",), exclude=frozenset({"p1", "c1"}))
+    found = model(collab).candidates(query, BlendParams())
+    for ranked in found.values():
+        assert not {"p1", "c1"} & {i for i, _ in ranked}
+    assert len(model(collab).recommend(query, BlendParams())) == 5
+
+
+def test_blend_is_weighted_reciprocal_rank_fusion() -> None:
+    params = BlendParams(weights={"popularity": 1.0, "cooc": 2.0}, rank_offset=1.0)
+    recs = blend({"popularity": [("x", 9.0), ("y", 1.0)], "cooc": [("y", 0.1)]}, 5, params)
+    # y: 1/(1+2) + 2/(1+1) = 1.333; x: 1/(1+1) = 0.5
+    assert [(r.item_id, round(r.score, 4), r.source) for r in recs] == [
+        ("y", 1.3333, "cooc"),
+        ("x", 0.5, "popularity"),
+    ]
+
+
+def test_zero_weight_kind_contributes_nothing() -> None:
+    params = BlendParams(weights={"popularity": 1.0, "cooc": 0.0})
+    recs = blend({"popularity": [("x", 1.0)], "cooc": [("y", 1.0)]}, 5, params)
+    assert [r.item_id for r in recs] == ["x"]
+
+
+ids = st.text(alphabet="abcdef", min_size=1, max_size=3)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["popularity", "cooc", "implicit", "session_seq", "content_sim"]),
+        st.lists(ids, unique=True, max_size=12),
+    ),
+    st.integers(1, 20),
+)
+def test_blend_is_sorted_bounded_unique_and_deterministic(
+    ranked: dict[str, list[str]], k: int
+) -> None:
+    candidates = {kind: [(i, 1.0) for i in items] for kind, items in ranked.items()}
+    first = blend(candidates, k, BlendParams())
+    assert first == blend(dict(reversed(candidates.items())), k, BlendParams())
+    assert len(first) <= k
+    assert len({r.item_id for r in first}) == len(first)
+    assert all(a.score >= b.score for a, b in itertools.pairwise(first))
+    for r in first:
+        assert r.item_id in {i for i, _ in candidates[r.source]}
+
+
+def test_popularity_index_overfetches_past_exclusions() -> None:
+    index = PopularityIndex.from_table(popularity_table(POP).to_arrow())
+    assert index.top(2, frozenset({"p1", "p2"})) == [("p3", 4.0), ("p4", 3.0)]
+
+
+@pytest.mark.parametrize(
+    ("knobs", "needle"),
+    [
+        ({"weights": {"nope": 1.0, "popularity": 1.0}}, "unknown kinds: nope"),
+        ({"weights": {"popularity": 0.0}}, "popularity must be > 0"),
+        ({"weights": {"popularity": float("nan")}}, "finite"),
+        ({"rank_offset": 0}, "rank_offset"),
+        ({"recent_items": 0}, "recent_items"),
+        ({"recency_decay": 1.5}, "recency_decay"),
+        ({"candidates": 0}, "candidates"),
+    ],
+)
+def test_bad_blend_parameters_are_config_errors(knobs: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        BlendParams(**knobs)  # type: ignore[arg-type]
+
+
+def test_blend_parameters_roundtrip_through_the_manifest_lineage() -> None:
+    params = BlendParams(weights={"popularity": 0.5, "cooc": 1.0}, recent_items=3)
+    assert BlendParams.from_lineage({"blend": params.as_dict()}, "here") == params
+    assert BlendParams.from_lineage({}, "here") == BlendParams()
+    with pytest.raises(ArtifactError, match="here: manifest blend parameters are invalid"):
+        BlendParams.from_lineage({"blend": {"bogus": 1}}, "here")
+
+
+def test_model_without_popularity_is_refused() -> None:
+    with pytest.raises(ArtifactError, match="no popularity artifact"):
+        build_model({"cooc": neighbor_table(COOC).to_arrow()}, where="acme/home v1")
