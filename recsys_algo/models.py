@@ -138,8 +138,15 @@ def catalog_items(inputs: Inputs) -> int:
 
 
 def evaluate_window(inputs: Inputs, params: ModelParams) -> dict[str, float]:
-    """Train every kind on all but the holdout, then score kinds and blend on held-out users."""
+    """Hold out the window's last day, train every kind on the rest, score kinds and blend."""
     split = evaluation.split_window(inputs.events, inputs.as_of_end, params.evaluation)
+    return evaluate_split(inputs, split, params)
+
+
+def evaluate_split(
+    inputs: Inputs, split: evaluation.Split, params: ModelParams
+) -> dict[str, float]:
+    """Train every kind on split.train, then score each kind and the blend on held-out users."""
     train = Inputs(split.train, inputs.catalog, split.holdout_start)
     tables = {kind: spec.compute(train, params).to_arrow() for kind, spec in SPECS.items()}
     model = load_model(tables, params.as_dict())

@@ -103,3 +103,25 @@ def test_override_without_a_reason_is_refused(env: Env) -> None:
     two_days(env)
     with pytest.raises(ConfigError, match="quality_override needs an override_reason"):
         env.run(DAY0, override_reason="  ")
+
+
+def test_backfill_of_an_older_day_is_recorded_without_the_gate_but_rewind_is_gated(
+    env: Env,
+) -> None:
+    two_days(env)
+    day2 = DAY1 + dt.timedelta(days=1)
+    env.write_day(day2, event_lines(day2, 150, offset=9))
+    for day in (DAY0, DAY1, day2):
+        env.run(day)
+    serving = publish_baseline(env, ndcg=1.0)
+    outcome = env.run(DAY1)  # history only: the gate guards serving, and serving stays
+    assert not outcome.serving
+    assert outcome.manifest_version is not None
+    record, _ = registry.read_version(
+        env.storage, env.keys, TENANT, SURFACE, outcome.manifest_version
+    )
+    assert "not applied" in record.lineage.parameters["quality_gate"]["message"]
+    with pytest.raises(ValidationGateError, match="quality gate failed"):
+        env.run(DAY1, allow_rewind=True)
+    current = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
+    assert current is not None and current.manifest.manifest_version == serving

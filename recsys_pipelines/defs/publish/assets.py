@@ -5,7 +5,7 @@ import dagster as dg
 
 from recsys_algo import CODE_VERSION, layout, registry
 from recsys_algo.errors import ConfigError, ValidationGateError
-from recsys_algo.evaluation import quality_gate
+from recsys_algo.evaluation import GateDecision, quality_gate
 from recsys_algo.manifest import Lineage, Window
 from recsys_algo.recommender import KINDS
 from recsys_pipelines.defs.evaluation.assets import evaluation
@@ -56,7 +56,15 @@ def manifest(
     metrics.update(report.metrics)
     current = registry.read_current(store, keys, p.tenant, p.surface)
     margin = settings.params().evaluation.gate_margin
-    gate = quality_gate(report.metrics, current.manifest.metrics if current else None, margin)
+    if (
+        current is not None
+        and current.manifest.as_of > p.day.isoformat()
+        and not config.allow_rewind
+    ):
+        # A backfill of an older day keeps history only; serving (what the gate guards) stays.
+        gate = GateDecision(True, "not applied: an older day is recorded, not served", None, None)
+    else:
+        gate = quality_gate(report.metrics, current.manifest.metrics if current else None, margin)
     if not gate.passed and not config.quality_override:
         raise ValidationGateError(
             f"manifest for {p.label}: quality gate failed: {gate.message}; "
