@@ -11,16 +11,11 @@ import pyarrow as pa
 
 from recsys_algo.content_features import build_groups
 from recsys_algo.content_search import neighbor_lists
-from recsys_algo.errors import ArtifactError, ConfigError, ValidationGateError
+from recsys_algo.errors import ConfigError, ValidationGateError
+from recsys_algo.neighbors import NEIGHBOR_SCHEMA, check_neighbors
 
 SCHEMA_VERSION = 1
 KIND = "content_sim"
-NEIGHBOR_SCHEMA: dict[str, pl.DataType] = {
-    "item_id": pl.String(),
-    "neighbor_id": pl.String(),
-    "score": pl.Float64(),
-    "support": pl.Int64(),
-}
 _SCORE_SLACK = 1e-9  # identical vectors may score 1 + a few ulps before clipping
 
 
@@ -112,39 +107,11 @@ def compute_content_sim(catalog: pl.DataFrame, params: ContentSimParams) -> pl.D
 
 
 def check_content_sim(table: pa.Table, where: str, *, max_rows: int = 100_000_000) -> None:
-    """Blocking checks for a content_sim artifact; raise ArtifactError naming what is wrong."""
-    expected = {
-        "item_id": pa.string(),
-        "neighbor_id": pa.string(),
-        "score": pa.float64(),
-        "support": pa.int64(),
-    }
-    actual = {f.name: f.type for f in table.schema}
-    # polars may emit large_string; both are Arrow strings.
-    actual = {k: pa.string() if v == pa.large_string() else v for k, v in actual.items()}
-    if actual != expected:
-        raise ArtifactError(f"{where}: content_sim schema is {actual}, expected {expected}")
-    if table.num_rows == 0:
-        raise ArtifactError(f"{where}: content_sim has no rows")
-    if table.num_rows > max_rows:
-        raise ArtifactError(f"{where}: content_sim has {table.num_rows} rows, max is {max_rows}")
-    if any(table[c].null_count for c in expected):
-        raise ArtifactError(f"{where}: content_sim has null values")
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    scores = frame["score"].to_numpy()
-    if not np.all(np.isfinite(scores)) or np.any(scores <= 0) or np.any(scores > 1 + _SCORE_SLACK):
-        raise ArtifactError(f"{where}: content_sim scores must be finite and in (0, 1]")
-    if (frame["item_id"] == frame["neighbor_id"]).any():
-        raise ArtifactError(f"{where}: content_sim pairs an item with itself")
-    if frame.select(pl.struct("item_id", "neighbor_id").is_duplicated().any()).item():
-        raise ArtifactError(f"{where}: content_sim repeats an (item_id, neighbor_id) pair")
-    expected_order = frame.sort(
-        ["item_id", "score", "neighbor_id"], descending=[False, True, False], maintain_order=True
+    """Blocking checks for a content_sim artifact; raise ArtifactError naming what is wrong.
+
+    The neighbour-shape checks, with cosine scores at most 1 and support (shared tags) >= 0:
+    items can be similar by title alone.
+    """
+    check_neighbors(
+        table, where, "content_sim", min_support=0, max_score=1 + _SCORE_SLACK, max_rows=max_rows
     )
-    if not frame.select("item_id", "score", "neighbor_id").equals(
-        expected_order.select("item_id", "score", "neighbor_id")
-    ):
-        raise ArtifactError(
-            f"{where}: content_sim rows are not sorted by item_id, score desc, neighbor_id"
-        )

@@ -53,8 +53,17 @@ def top_neighbors(
     )
 
 
-def check_neighbors(table: pa.Table, where: str, kind: str) -> None:
-    """Schema, 1..MAX_ROWS rows, scores finite > 0, support >= 1, no self/repeated pairs, order."""
+def check_neighbors(
+    table: pa.Table,
+    where: str,
+    kind: str,
+    *,
+    min_support: int = 1,
+    max_score: float | None = None,
+    max_rows: int | None = None,
+) -> None:
+    """Schema, 1..max_rows rows, finite scores in (0, max_score], support >= min_support,
+    no self or repeated pairs, rows ordered by item_id, score desc, neighbor_id."""
     actual = {f.name: f.type for f in table.schema}
     # polars may emit large_string; both are Arrow strings.
     actual = {k: pa.string() if v == pa.large_string() else v for k, v in actual.items()}
@@ -68,8 +77,9 @@ def check_neighbors(table: pa.Table, where: str, kind: str) -> None:
         raise ArtifactError(f"{where}: {kind} schema is {actual}, expected {expected}")
     if table.num_rows == 0:
         raise ArtifactError(f"{where}: {kind} has no rows")
-    if table.num_rows > MAX_ROWS:
-        raise ArtifactError(f"{where}: {kind} has {table.num_rows} rows, MAX_ROWS is {MAX_ROWS}")
+    limit = MAX_ROWS if max_rows is None else max_rows
+    if table.num_rows > limit:
+        raise ArtifactError(f"{where}: {kind} has {table.num_rows} rows, max is {limit}")
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     if frame.null_count().sum_horizontal().item() > 0:
@@ -77,8 +87,10 @@ def check_neighbors(table: pa.Table, where: str, kind: str) -> None:
     scores = frame["score"].to_numpy()
     if not np.all(np.isfinite(scores)) or np.any(scores <= 0):
         raise ArtifactError(f"{where}: {kind} scores must be finite and > 0")
-    if frame["support"].min() < 1:  # type: ignore[operator]
-        raise ArtifactError(f"{where}: {kind} support must be >= 1")
+    if max_score is not None and np.any(scores > max_score):
+        raise ArtifactError(f"{where}: {kind} scores must be in (0, {max_score:g}]")
+    if frame["support"].min() < min_support:  # type: ignore[operator]
+        raise ArtifactError(f"{where}: {kind} support must be >= {min_support}")
     item, nbr, score = pl.col("item_id"), pl.col("neighbor_id"), pl.col("score")
     if frame.select((item == nbr).any()).item():
         raise ArtifactError(f"{where}: {kind} pairs an item with itself")

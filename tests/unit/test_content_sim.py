@@ -251,9 +251,9 @@ def _table(rows: list[tuple[str, str, float, int]]) -> pa.Table:
     [
         ([], "has no rows"),
         ([("a", "a", 0.5, 1)], "pairs an item with itself"),
-        ([("a", "b", 0.0, 1)], r"finite and in \(0, 1\]"),
-        ([("a", "b", 1.5, 1)], r"finite and in \(0, 1\]"),
-        ([("a", "b", float("nan"), 1)], r"finite and in \(0, 1\]"),
+        ([("a", "b", 0.0, 1)], "must be finite and > 0"),
+        ([("a", "b", 1.5, 1)], r"must be in \(0, 1]"),
+        ([("a", "b", float("nan"), 1)], "must be finite and > 0"),
         ([("a", "b", 0.5, 1), ("a", "b", 0.5, 1)], "repeats an"),
         ([("a", "b", 0.4, 1), ("a", "c", 0.5, 1)], "not sorted"),
         ([("b", "a", 0.5, 1), ("a", "b", 0.5, 1)], "not sorted"),

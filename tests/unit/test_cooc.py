@@ -237,7 +237,7 @@ def test_ties_must_be_ordered_by_neighbor_id() -> None:
 
 def test_tables_over_max_rows_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(neighbors, "MAX_ROWS", 3)
-    with pytest.raises(ArtifactError, match="cooc has 8 rows, MAX_ROWS is 3"):
+    with pytest.raises(ArtifactError, match="cooc has 8 rows, max is 3"):
         check_cooc(good_table().to_arrow(), "where")
 
 
