@@ -25,7 +25,7 @@ from typing import Any
 
 from recsys_algo import landing, registry, synthetic, validation
 from recsys_algo.manifest import Lineage, Window
-from recsys_algo.models import SPECS, ModelParams, compute_kind, evaluate_window
+from recsys_algo.models import SPECS, ModelParams, compute_kind, evaluate_window, tables_of
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage
 from recsys_pipelines.defs.partitions import Partition
@@ -126,7 +126,9 @@ def main() -> None:
         metrics = table.time(
             "evaluation (retrain + score)",
             frame.height,
-            lambda: evaluate_window(read.inputs, params),
+            lambda: evaluate_window(
+                read.inputs, params, tables_of({b.kind: b.data for b in blobs})
+            ),
         )
         table.time(
             "publish (validate, blobs, sign, swap)",

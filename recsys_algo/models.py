@@ -137,18 +137,35 @@ def catalog_items(inputs: Inputs) -> int:
     return int(pl.concat([seen, inputs.catalog["item_id"]]).n_unique())
 
 
-def evaluate_window(inputs: Inputs, params: ModelParams) -> dict[str, float]:
+# Kinds that do not read events: the evaluation may reuse the artifact built for publishing.
+EVENT_FREE_KINDS = ("content_sim",)
+
+
+def evaluate_window(
+    inputs: Inputs, params: ModelParams, built: Mapping[str, pa.Table] | None = None
+) -> dict[str, float]:
     """Hold out the window's last day, train every kind on the rest, score kinds and blend."""
     split = evaluation.split_window(inputs.events, inputs.as_of_end, params.evaluation)
-    return evaluate_split(inputs, split, params)
+    return evaluate_split(inputs, split, params, built)
 
 
 def evaluate_split(
-    inputs: Inputs, split: evaluation.Split, params: ModelParams
+    inputs: Inputs,
+    split: evaluation.Split,
+    params: ModelParams,
+    built: Mapping[str, pa.Table] | None = None,
 ) -> dict[str, float]:
-    """Train every kind on split.train, then score each kind and the blend on held-out users."""
+    """Train every kind on split.train, then score each kind and the blend on held-out users.
+
+    built: artifacts already computed from the same inputs and params; those of
+    EVENT_FREE_KINDS are reused, since the split cannot change them.
+    """
     train = Inputs(split.train, inputs.catalog, split.holdout_start)
-    tables = {kind: spec.compute(train, params).to_arrow() for kind, spec in SPECS.items()}
+    reuse = {k: t for k, t in (built or {}).items() if k in EVENT_FREE_KINDS}
+    tables = {
+        kind: reuse[kind] if kind in reuse else spec.compute(train, params).to_arrow()
+        for kind, spec in SPECS.items()
+    }
     model = load_model(tables, params.as_dict())
     data = evaluation.holdout(split, params.evaluation)
     return evaluation.evaluate_model(

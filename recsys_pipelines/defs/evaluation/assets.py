@@ -5,13 +5,13 @@ import dagster as dg
 
 from recsys_algo import CODE_VERSION
 from recsys_algo.evaluation import BLEND, metric_table
-from recsys_algo.models import evaluate_window
+from recsys_algo.models import EVENT_FREE_KINDS, evaluate_window, tables_of
 from recsys_algo.recommender import KINDS
 from recsys_pipelines.defs.artifacts.assets import ARTIFACT_ASSETS
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
 from recsys_pipelines.lib.model_io import read_model_inputs
-from recsys_pipelines.lib.partition_io import EvaluationReport, stage_evaluation
+from recsys_pipelines.lib.partition_io import EvaluationReport, load_staged, stage_evaluation
 
 # Plotted across partitions in the UI (numeric metadata): the ones operators watch.
 PLOTTED = ("ndcg@20", "recall@20", "mrr@20", "coverage@20")
@@ -33,8 +33,10 @@ def evaluation(
     read = read_model_inputs(store, p, settings.window_days)
     params = settings.params()
     frame = read.inputs.events
+    staged = {kind: load_staged(store, p, kind)[0] for kind in EVENT_FREE_KINDS}
+    built = tables_of({kind: blob.data for kind, blob in staged.items()}, f"{p.label} staged ")
     metrics = {
-        **evaluate_window(read.inputs, params),
+        **evaluate_window(read.inputs, params, built),
         "window_events": float(frame.height),
         "window_items": float(frame["item_id"].n_unique()),
         "window_users": float(frame["user_id"].drop_nulls().n_unique()),
