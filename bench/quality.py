@@ -1,0 +1,157 @@
+"""Offline quality of every artifact kind and of the served blend on MovieLens, time split.
+
+    .venv/bin/python bench/quality.py                                 # ml-latest-small
+    .venv/bin/python bench/quality.py ../shared/data/ml-100k
+    .venv/bin/python bench/quality.py --params '{"implicit": {"factors": 32}}'
+
+The data set is imported into a temporary file:// store (the data's licence forbids
+redistribution, so nothing derived from it is written anywhere else), every day is parsed and
+canonicalized as the pipeline's ingest does, and one global time split holds out the last
+--holdout-fraction of events. Every kind is trained on everything before the split and scored
+with recsys_algo.models.evaluate_split, the same code the pipeline's evaluation asset runs.
+Prints Markdown: the split, the held-out users, one table of kinds x metrics, the runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from recsys_algo.canonical import canonicalize
+from recsys_algo.evaluation import BLEND, Split
+from recsys_algo.events import parse_files
+from recsys_algo.landing import read_catalog, read_landing_files
+from recsys_algo.models import Inputs, ModelParams, evaluate_split
+from recsys_algo.movielens import import_movielens
+from recsys_algo.recommender import KINDS
+from recsys_algo.storage import Storage, open_storage
+
+TENANT, SURFACE = "movielens", "ratings"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ml-latest-small"
+# The shop defaults (popularity 7 d, the rest 14 d) forget a ratings history of years within
+# weeks; these suit MovieLens. See docs/quality.md for why each was chosen.
+MOVIELENS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "popularity": {"half_life_days": 365.0},
+    "cooc": {"half_life_days": 3650.0},
+    "session_seq": {"half_life_days": 3650.0},
+    "implicit": {"half_life_days": 3650.0},
+    "evaluation": {"max_users": 100_000},
+}
+COLUMNS = (
+    ("Recall@10", "recall@10"),
+    ("Recall@20", "recall@20"),
+    ("NDCG@10", "ndcg@10"),
+    ("NDCG@20", "ndcg@20"),
+    ("MRR@20", "mrr@20"),
+    ("coverage@20", "coverage@20"),
+    ("next-item hit@20", "next_hit@20"),
+)
+
+
+def merge(base: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Mapping[str, Any]]) -> dict:
+    """Per-section overrides: extra's keys win within a section, other sections are kept."""
+    out = {name: dict(values) for name, values in base.items()}
+    for name, values in extra.items():
+        out.setdefault(name, {}).update(values)
+    return out
+
+
+def canonical_events(storage: Storage, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """Every day's landing files parsed (as ingest does), concatenated, then canonicalized."""
+    frames = []
+    for offset in range((last - first).days + 1):
+        day = first + dt.timedelta(days=offset)
+        files = read_landing_files(storage, TENANT, SURFACE, day)
+        if files:
+            parsed = parse_files(files, TENANT, SURFACE, day)
+            if parsed.rejected:
+                raise SystemExit(f"{day}: {len(parsed.rejected)} lines rejected: {parsed.reasons}")
+            frames.append(parsed.frame())
+    frame, duplicates = canonicalize(pl.concat(frames, how="vertical"))
+    if duplicates:
+        print(f"  canonicalize removed {duplicates} duplicate events", file=sys.stderr)
+    return frame
+
+
+def time_split(events: pl.DataFrame, fraction: float) -> Split:
+    """Hold out the last `fraction` of events: those at or after the (1 - fraction) quantile."""
+    ts = events["ts"].sort()
+    holdout_start = ts[int(len(ts) * (1 - fraction))]
+    assert isinstance(holdout_start, dt.datetime)
+    train = events.filter(pl.col("ts") < holdout_start)
+    test = events.filter(pl.col("ts") >= holdout_start)
+    return Split(train, test, holdout_start)
+
+
+def table(values: Mapping[str, float]) -> str:
+    lines = [
+        "| source | " + " | ".join(title for title, _ in COLUMNS) + " |",
+        "|---" + "|---:" * len(COLUMNS) + "|",
+    ]
+    for source in (*KINDS, BLEND):
+        cells = [f"{values.get(f'{source}.{key}', float('nan')):.4f}" for _, key in COLUMNS]
+        lines.append(f"| {source} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--holdout-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--params", default="{}", help="JSON overrides per section, on top of MovieLens defaults"
+    )
+    parser.add_argument(
+        "--shop-defaults", action="store_true", help="start from ModelParams() defaults instead"
+    )
+    args = parser.parse_args(argv)
+    if not 0 < args.holdout_fraction < 1:
+        parser.error(f"--holdout-fraction must be in (0, 1), got {args.holdout_fraction}")
+    overrides = merge({} if args.shop_defaults else MOVIELENS_DEFAULTS, json.loads(args.params))
+    params = ModelParams.from_overrides(overrides)
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="recsys-quality-") as root:
+        storage = open_storage(f"file://{root}")
+        summary = import_movielens(args.path, storage, TENANT, SURFACE)
+        events = canonical_events(storage, summary.first_day, summary.last_day)
+        catalog = read_catalog(storage, TENANT)
+    loaded = time.perf_counter()
+    split = time_split(events, args.holdout_fraction)
+    last = events["ts"].max()
+    assert isinstance(last, dt.datetime)
+    inputs = Inputs(events, catalog, last + dt.timedelta(milliseconds=1))
+    values = evaluate_split(inputs, split, params)
+    finished = time.perf_counter()
+
+    print(f"## {summary.format}: {args.path.resolve().name}\n")
+    print(
+        f"- events {events.height:,} ({summary.users:,} users, {summary.items:,} catalog items, "
+        f"{summary.first_day} .. {summary.last_day})"
+    )
+    print(
+        f"- split: holdout from {split.holdout_start.isoformat()} (last {args.holdout_fraction:.0%}"
+        f" of events): train {split.train.height:,}, test {split.test.height:,} events"
+    )
+    print(f"- users evaluated: {int(values['users']):,}")
+    print(f"- overrides: `{json.dumps(overrides, sort_keys=True)}`")
+    print(
+        f"- runtime: {finished - started:.1f} s (import + parse {loaded - started:.1f} s, "
+        f"train + evaluate {finished - loaded:.1f} s) on {platform.machine()}, "
+        f"Python {platform.python_version()}\n"
+    )
+    print(table(values))
+
+
+if __name__ == "__main__":
+    main()
