@@ -3,12 +3,14 @@
     .venv/bin/python bench/quality.py                                 # ml-latest-small
     .venv/bin/python bench/quality.py ../shared/data/ml-100k
     .venv/bin/python bench/quality.py --params '{"implicit": {"factors": 32}}'
+    .venv/bin/python bench/quality.py --origins 5                     # 5 rolling origins
 
 The data set is imported into a temporary file:// store (the data's licence forbids
 redistribution, so nothing derived from it is written anywhere else), every day is parsed and
 canonicalized as the pipeline's ingest does, and one global time split holds out the last
---holdout-fraction of events. Every kind is trained on everything before the split and scored
-with recsys_algo.models.evaluate_split, the same code the pipeline's evaluation asset runs.
+--holdout-fraction of events (--origins N: N consecutive such windows, users pooled). Every kind
+is trained on everything before the split and scored with recsys_algo.models.evaluate_split,
+the same code the pipeline's evaluation asset runs.
 Prints Markdown: the split, the held-out users, one table of kinds x metrics, the runtime.
 """
 
@@ -84,14 +86,38 @@ def canonical_events(storage: Storage, first: dt.date, last: dt.date) -> pl.Data
     return frame
 
 
-def time_split(events: pl.DataFrame, fraction: float) -> Split:
-    """Hold out the last `fraction` of events: those at or after the (1 - fraction) quantile."""
+def time_splits(events: pl.DataFrame, fraction: float, origins: int) -> list[Split]:
+    """Split i (1..origins) trains on events before the (1 - i * fraction) quantile of time and
+    tests on the next `fraction` of events; one origin holds out the last `fraction`.
+
+    Each split is a global time split: nothing after a split's start is trained on.
+    """
     ts = events["ts"].sort()
-    holdout_start = ts[int(len(ts) * (1 - fraction))]
-    assert isinstance(holdout_start, dt.datetime)
-    train = events.filter(pl.col("ts") < holdout_start)
-    test = events.filter(pl.col("ts") >= holdout_start)
-    return Split(train, test, holdout_start)
+    bounds = [ts[min(int(len(ts) * (1 - i * fraction)), len(ts) - 1)] for i in range(origins + 1)]
+    splits = []
+    for i in range(1, origins + 1):
+        start, end = bounds[i], bounds[i - 1]
+        assert isinstance(start, dt.datetime)
+        test = pl.col("ts") >= start
+        if i > 1:  # the last split runs to the end of the data, inclusive
+            test = test & (pl.col("ts") < end)
+        splits.append(Split(events.filter(pl.col("ts") < start), events.filter(test), start))
+    return splits
+
+
+def pooled(results: list[dict[str, float]]) -> dict[str, float]:
+    """Per-user means pooled over splits: each split's means weighted by its users.
+
+    Splits with too few users (nothing measured) are left out. Coverage pools the same way,
+    so with several origins it is the mean coverage of one split, not of their union.
+    """
+    measured = [r for r in results if len(r) > 1]
+    users = sum(r["users"] for r in measured)
+    out = {"users": users}
+    for key in measured[0] if measured else ():
+        if key != "users":
+            out[key] = sum(r[key] * r["users"] for r in measured) / users
+    return out
 
 
 def table(values: Mapping[str, float]) -> str:
@@ -110,6 +136,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
     parser.add_argument("--holdout-fraction", type=float, default=0.1)
     parser.add_argument(
+        "--origins",
+        type=int,
+        default=1,
+        help="rolling origins: this many consecutive holdout windows, users pooled",
+    )
+    parser.add_argument(
         "--params", default="{}", help="JSON overrides per section, on top of MovieLens defaults"
     )
     parser.add_argument(
@@ -118,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0 < args.holdout_fraction < 1:
         parser.error(f"--holdout-fraction must be in (0, 1), got {args.holdout_fraction}")
+    if not 1 <= args.origins < 1 / args.holdout_fraction:
+        parser.error("--origins times --holdout-fraction must stay below 1")
     overrides = merge({} if args.shop_defaults else MOVIELENS_DEFAULTS, json.loads(args.params))
     params = ModelParams.from_overrides(overrides)
 
@@ -128,11 +162,12 @@ def main(argv: list[str] | None = None) -> None:
         events = canonical_events(storage, summary.first_day, summary.last_day)
         catalog = read_catalog(storage, TENANT)
     loaded = time.perf_counter()
-    split = time_split(events, args.holdout_fraction)
     last = events["ts"].max()
     assert isinstance(last, dt.datetime)
     inputs = Inputs(events, catalog, last + dt.timedelta(milliseconds=1))
-    values = evaluate_split(inputs, split, params)
+    splits = time_splits(events, args.holdout_fraction, args.origins)
+    results = [evaluate_split(inputs, split, params) for split in splits]
+    values = pooled(results)
     finished = time.perf_counter()
 
     print(f"## {summary.format}: {args.path.resolve().name}\n")
@@ -140,10 +175,13 @@ def main(argv: list[str] | None = None) -> None:
         f"- events {events.height:,} ({summary.users:,} users, {summary.items:,} catalog items, "
         f"{summary.first_day} .. {summary.last_day})"
     )
-    print(
-        f"- split: holdout from {split.holdout_start.isoformat()} (last {args.holdout_fraction:.0%}"
-        f" of events): train {split.train.height:,}, test {split.test.height:,} events"
-    )
+    for split, result in zip(splits, results, strict=True):
+        print(
+            f"- split: holdout {split.holdout_start.isoformat()} .. "
+            f"{split.test['ts'].max().isoformat()} ({args.holdout_fraction:.0%} of events): "
+            f"train {split.train.height:,}, test {split.test.height:,} events, "
+            f"{int(result['users'])} users" + ("" if len(result) > 1 else " (too few: skipped)")
+        )
     print(f"- users evaluated: {int(values['users']):,}")
     print(f"- overrides: `{json.dumps(overrides, sort_keys=True)}`")
     print(
