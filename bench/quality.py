@@ -46,7 +46,7 @@ MOVIELENS_DEFAULTS: dict[str, dict[str, Any]] = {
     "popularity": {"half_life_days": 365.0},
     "cooc": {"half_life_days": 3650.0},
     "session_seq": {"half_life_days": 3650.0},
-    "implicit": {"half_life_days": 3650.0, "regularization": 10.0},
+    "implicit": {"half_life_days": 3650.0, "regularization": 100.0},
     "blend": {"recent_items": 10, "recency_decay": 0.9},
     "evaluation": {"max_users": 100_000},
 }
