@@ -17,7 +17,8 @@ MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-class RawEvent(msgspec.Struct, kw_only=True):
+# gc=False: fields are scalars, so no cycles; bulk decoding then skips GC tracking of 1M objects.
+class RawEvent(msgspec.Struct, kw_only=True, gc=False):
     ts: str | int | float
     item_id: str | int
     tenant: str | None = None
