@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,15 +10,37 @@ from dataclasses import dataclass, field
 import msgspec
 import polars as pl
 
+from recsys_algo.event_rules import (
+    DECODER,
+    EVENT_TYPES,
+    MAX_ID_CHARS,
+    MAX_LINE_BYTES,
+    MAX_MS,
+    MIN_MS,
+    RawEvent,
+    Rejected,
+    day_bounds_ms,
+    derive_event_id,
+    parse_line,
+    parse_ts,
+)
 from recsys_algo.names import check_name
 
-EVENT_TYPES = ("exposure", "click", "add_to_cart", "purchase", "rating")
-MAX_LINE_BYTES = 64 * 1024
-MAX_ID_CHARS = 256
-# Epoch-millisecond timestamps outside this range are almost surely seconds or garbage.
-_MIN_MS = 0
-_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+__all__ = [
+    "CANONICAL_SCHEMA",
+    "EVENT_TYPES",
+    "MAX_ID_CHARS",
+    "MAX_LINE_BYTES",
+    "STAGING_SCHEMA",
+    "ParseResult",
+    "RawEvent",
+    "Rejected",
+    "day_bounds_ms",
+    "derive_event_id",
+    "parse_files",
+    "parse_line",
+    "parse_ts",
+]
 
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "event_id": pl.String(),
@@ -41,37 +61,12 @@ STAGING_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String(),
     "source_line": pl.Int64(),
 }
-
-
-class RawEvent(msgspec.Struct, kw_only=True):
-    ts: str | int | float
-    item_id: str | int
-    tenant: str | None = None
-    surface: str | None = None
-    user_id: str | int | None = None
-    session_id: str | int | None = None
-    event_type: str = "exposure"
-    value: float | None = None
-    event_id: str | None = None
-    request_id: str | None = None
-    rank: int | None = None
-
-
-_DECODER = msgspec.json.Decoder(RawEvent)
-
-
-class Rejected(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+_ROW_SCHEMA = {**STAGING_SCHEMA, "ts": pl.Int64(), "rank": pl.Int64(), "seq": pl.Int64()}
 
 
 @dataclass
 class ParseResult:
-    rows: dict[str, list[object]] = field(
-        default_factory=lambda: {name: [] for name in STAGING_SCHEMA}
-    )
+    staged: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=STAGING_SCHEMA))
     rejected: list[dict[str, object]] = field(default_factory=list)
     blank_lines: int = 0
     lines: int = 0
@@ -81,128 +76,213 @@ class ParseResult:
         return dict(sorted(Counter(str(r["reason"]) for r in self.rejected).items()))
 
     def frame(self) -> pl.DataFrame:
-        """Staging rows; ts arrives as epoch ms and becomes Datetime(ms, UTC)."""
-        schema = {**STAGING_SCHEMA, "ts": pl.Int64()}
-        return pl.DataFrame(self.rows, schema=schema).with_columns(
-            pl.col("ts").cast(STAGING_SCHEMA["ts"])
-        )
+        """Staging rows in line order, in STAGING_SCHEMA."""
+        return self.staged
 
 
-def parse_ts(value: str | int | float) -> int:
-    """RFC 3339 string (with offset) or epoch milliseconds -> epoch milliseconds."""
-    if isinstance(value, str):
-        try:
-            # RFC 3339 allows lower-case 't' and 'z'; fromisoformat does not.
-            parsed = dt.datetime.fromisoformat(value.upper())
-        except ValueError:
-            raise Rejected("invalid_ts", f"ts {value[:64]!r} is not RFC 3339") from None
-        if parsed.tzinfo is None:
-            raise Rejected("invalid_ts", f"ts {value[:64]!r} has no UTC offset")
-        return (parsed - _EPOCH) // dt.timedelta(milliseconds=1)
-    if not math.isfinite(value) or not _MIN_MS <= value <= _MAX_MS:
-        raise Rejected("invalid_ts", f"ts {value!r} is out of range for epoch milliseconds")
-    return int(value)
+# The one RFC 3339 shape writers use. Strings of this shape whose fields are in range get their
+# epoch ms here, column-wise; any other string goes to parse_ts, which decides alone (so the
+# accepted set is exactly parse_ts's, this only has to agree with it where it answers).
+_RFC3339 = (
+    r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})[Tt]"
+    r"(?P<h>[0-9]{2}):(?P<mi>[0-9]{2}):(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]{1,9}))?"
+    r"(?:[Zz]|(?P<sign>[+-])(?P<oh>[0-9]{2}):(?P<om>[0-9]{2}))$"
+)
+_CONTROL = r"[\x00-\x1f\x7f]"
+_RANK_LIMIT = 2**31
+# Stands in for a line that did not decode, so columns stay aligned; its ts sends it to the
+# per-line path, which reports the real reason.
+_UNDECODED = RawEvent(ts=-1, item_id="")
 
 
-def _id(name: str, value: str | int | None, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise Rejected("invalid_id", f"{name} is required")
-        return None
-    text = str(value)
-    if not text or len(text) > MAX_ID_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise Rejected(
-            "invalid_id", f"{name} must be 1..{MAX_ID_CHARS} characters without control characters"
-        )
-    return text
-
-
-def derive_event_id(fields: tuple[object, ...]) -> str:
-    """Deterministic id from the normalised content, so identical events dedupe."""
-    return "d-" + hashlib.sha256(msgspec.json.encode(fields)).hexdigest()[:32]
-
-
-def _scope(name: str, given: str | None, expected: str) -> str:
-    if given is not None and given != expected:
-        raise Rejected(f"{name}_mismatch", f"{name} {given[:64]!r} does not match {expected!r}")
-    return expected
-
-
-def parse_line(
-    raw: bytes, tenant: str, surface: str, day_ms: tuple[int, int]
-) -> tuple[object, ...]:
-    """One line -> a canonical tuple in CANONICAL_SCHEMA order, or raise Rejected."""
-    if len(raw) > MAX_LINE_BYTES:
-        raise Rejected("line_too_long", f"line has {len(raw)} bytes, limit {MAX_LINE_BYTES}")
-    try:
-        event = _DECODER.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise Rejected("schema", str(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise Rejected("invalid_json", str(exc)) from None
-    except UnicodeDecodeError as exc:  # msgspec raises it for bad UTF-8 inside a string
-        raise Rejected("invalid_json", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
-    ts = parse_ts(event.ts)
-    if not day_ms[0] <= ts < day_ms[1]:
-        raise Rejected("ts_outside_partition", f"ts {event.ts!r} is outside the partition day")
-    if event.event_type not in EVENT_TYPES:
-        raise Rejected(
-            "invalid_event_type",
-            f"event_type {event.event_type[:32]!r} is not one of {', '.join(EVENT_TYPES)}",
-        )
-    if event.value is not None and not math.isfinite(event.value):
-        raise Rejected("invalid_value", "value must be a finite number")
-    if event.rank is not None and not 0 <= event.rank < 2**31:
-        raise Rejected("invalid_rank", "rank must be an integer in 0..2^31-1")
-    content = (
-        ts,
-        _scope("tenant", event.tenant, tenant),
-        _scope("surface", event.surface, surface),
-        _id("user_id", event.user_id),
-        _id("session_id", event.session_id),
-        _id("item_id", event.item_id, required=True),
-        event.event_type,
-        event.value,
-        _id("request_id", event.request_id),
-        event.rank,
+def _rfc3339_ms(frame: pl.DataFrame, text: str) -> pl.Series:
+    """Epoch ms of strings in the common RFC 3339 shape with fields in range, else null."""
+    names = ("y", "mo", "d", "h", "mi", "s", "oh", "om")
+    parts = frame.select(pl.col(text).str.extract_groups(_RFC3339)).unnest(text)
+    parts = parts.with_columns(pl.col(names).cast(pl.Int64))
+    y, mo, d, h, mi, s, oh, om = (pl.col(n) for n in names)
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    month_days = (
+        pl.when(mo == 2)
+        .then(28 + leap.cast(pl.Int64))
+        .when(mo.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
     )
-    event_id = _id("event_id", event.event_id) or derive_event_id(content)
-    return (event_id, *content)
+    sign = pl.col("sign")
+    in_range = (
+        y.is_between(1, 9999)
+        & mo.is_between(1, 12)
+        & d.is_between(1, month_days)
+        & (h <= 23)
+        & (mi <= 59)
+        & (s <= 59)
+        & (sign.is_null() | ((oh <= 23) & (om <= 59)))
+    )
+    # Days from the civil date (H. Hinnant's algorithm; years here are >= 0).
+    yy = y - (mo <= 2).cast(pl.Int64)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * ((mo + 9) % 12) + 2) // 5 + d - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    offset = (pl.when(sign == "-").then(-1).otherwise(1) * (oh * 3600 + om * 60)).fill_null(0)
+    # Truncated to ms like parse_ts: the first three fraction digits, right-padded.
+    frac_ms = (pl.col("f") + "00").str.slice(0, 3).cast(pl.Int64).fill_null(0)
+    ms = (days * 86_400 + h * 3600 + mi * 60 + s - offset) * 1000 + frac_ms
+    return parts.select(pl.when(in_range).then(ms)).to_series()
 
 
-def day_bounds_ms(day: dt.date) -> tuple[int, int]:
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return int(start.timestamp() * 1000), int(start.timestamp() * 1000) + 86_400_000
+def _valid_id(name: str) -> pl.Expr:
+    col = pl.col(name)
+    return col.is_null() | (
+        col.str.len_chars().is_between(1, MAX_ID_CHARS) & ~col.str.contains(_CONTROL)
+    )
+
+
+def _optional_ids(values: list[str | int | None]) -> list[str | int | None] | list[str | None]:
+    if int not in set(map(type, values)):  # the usual case: a C-speed scan, no copy
+        return values
+    return [v if v is None or v.__class__ is str else str(v) for v in values]
+
+
+def _columns(events: list[RawEvent]) -> pl.DataFrame:
+    """Decoded events as columns; values the column checks cannot hold are made to fail them."""
+    ts = [e.ts for e in events]
+    ranks = [e.rank for e in events]
+    return pl.DataFrame(
+        {
+            "ts_int": [v if v.__class__ is int and MIN_MS <= v <= MAX_MS else None for v in ts],
+            "ts_str": [v if v.__class__ is str else None for v in ts],
+            "tenant": [e.tenant for e in events],
+            "surface": [e.surface for e in events],
+            "user_id": _optional_ids([e.user_id for e in events]),
+            "session_id": _optional_ids([e.session_id for e in events]),
+            "item_id": _optional_ids([e.item_id for e in events]),
+            "event_type": [e.event_type for e in events],
+            "value": [e.value for e in events],
+            "event_id": [e.event_id for e in events],
+            "request_id": _optional_ids([e.request_id for e in events]),
+            # An out-of-range rank (any size of int) becomes -1, which fails the check below.
+            "rank": [r if r is None or 0 <= r < _RANK_LIMIT else -1 for r in ranks],
+        },
+        schema={
+            "ts_int": pl.Int64(),
+            "ts_str": pl.String(),
+            **{n: STAGING_SCHEMA[n] for n in ("tenant", "surface", "user_id", "session_id")},
+            **{n: STAGING_SCHEMA[n] for n in ("item_id", "event_type", "value", "event_id")},
+            "request_id": pl.String(),
+            "rank": pl.Int64(),
+        },
+    )
+
+
+def _fast_rows(
+    events: list[RawEvent], tenant: str, surface: str, bounds: tuple[int, int]
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Rows every rule accepts, computed column-wise, and a mask of the lines that passed."""
+    columns = _columns(events)
+    checked = columns.with_columns(
+        ts=pl.coalesce(pl.col("ts_int"), _rfc3339_ms(columns, "ts_str")),
+        seq=pl.int_range(pl.len(), dtype=pl.Int64),
+    )
+    ok = (
+        pl.col("ts").is_between(bounds[0], bounds[1], closed="left")
+        & pl.col("event_type").is_in(EVENT_TYPES)
+        & (pl.col("value").is_null() | pl.col("value").is_finite())
+        & (pl.col("rank").is_null() | (pl.col("rank") >= 0))
+        & (pl.col("tenant").is_null() | (pl.col("tenant") == tenant))
+        & (pl.col("surface").is_null() | (pl.col("surface") == surface))
+        & pl.col("item_id").is_not_null()
+    )
+    for name in ("user_id", "session_id", "item_id", "request_id", "event_id"):
+        ok = ok & _valid_id(name)
+    mask = checked.select(ok.fill_null(False)).to_series()
+    rows = checked.filter(mask).with_columns(tenant=pl.lit(tenant), surface=pl.lit(surface))
+    missing = rows["event_id"].is_null()
+    if missing.any():
+        content = rows.filter(missing).select(
+            "ts", "tenant", "surface", "user_id", "session_id", "item_id",
+            "event_type", "value", "request_id", "rank",
+        )  # fmt: skip
+        derived = [derive_event_id(row) for row in content.iter_rows()]
+        event_ids = rows["event_id"].clone()
+        event_ids.scatter(missing.arg_true(), derived)
+        rows = rows.with_columns(event_id=event_ids)
+    return rows, mask
+
+
+def _decode_all(lines: list[bytes]) -> list[RawEvent]:
+    events = []
+    for raw in lines:
+        if len(raw) > MAX_LINE_BYTES:
+            events.append(_UNDECODED)
+            continue
+        try:
+            events.append(DECODER.decode(raw))
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            events.append(_UNDECODED)
+    return events
 
 
 def parse_files(
     files: Iterable[tuple[str, bytes]], tenant: str, surface: str, day: dt.date
 ) -> ParseResult:
-    """Parse landing files (name, content); every non-blank line is kept or rejected."""
+    """Parse landing files (name, content); every non-blank line is kept or rejected.
+
+    The outcome is that of parse_line on each line. Most lines are decided column-wise in
+    bulk; the rest (every line some rule rejects, and rare shapes such as float timestamps)
+    go through parse_line itself, which also writes the quarantine reason and detail.
+    """
     check_name("tenant", tenant)
     check_name("surface", surface)
     bounds = day_bounds_ms(day)
     result = ParseResult()
-    columns = list(result.rows.values())
-    for name, content in files:
-        for lineno, raw in enumerate(content.splitlines(), start=1):
-            if not raw.strip():
-                result.blank_lines += 1
-                continue
-            result.lines += 1
-            try:
-                values = (*parse_line(raw, tenant, surface, bounds), name, lineno)
-            except Rejected as rej:
-                result.rejected.append(
-                    {
-                        "file": name,
-                        "line": lineno,
-                        "reason": rej.reason,
-                        "detail": rej.detail,
-                        "raw": raw.decode("utf-8", "backslashreplace"),
-                    }
-                )
-                continue
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
+    names: list[str] = []
+    file_index: list[int] = []
+    line_numbers: list[int] = []
+    lines: list[bytes] = []
+    for index, (name, content) in enumerate(files):
+        names.append(name)
+        split = content.splitlines()
+        numbers = [n for n, raw in enumerate(split, start=1) if raw.strip()]
+        result.blank_lines += len(split) - len(numbers)
+        line_numbers += numbers
+        lines += split if len(numbers) == len(split) else [split[n - 1] for n in numbers]
+        file_index += [index] * len(numbers)
+    result.lines = len(lines)
+
+    fast, passed = _fast_rows(_decode_all(lines), tenant, surface, bounds)
+    slow_rows: list[tuple[object, ...]] = []
+    for seq in (~passed).arg_true().to_list():
+        raw = lines[seq]
+        try:
+            slow_rows.append((*parse_line(raw, tenant, surface, bounds), seq))
+        except Rejected as rej:
+            result.rejected.append(
+                {
+                    "file": names[file_index[seq]],
+                    "line": line_numbers[seq],
+                    "reason": rej.reason,
+                    "detail": rej.detail,
+                    "raw": raw.decode("utf-8", "backslashreplace"),
+                }
+            )
+    columns = [c for c in _ROW_SCHEMA if not c.startswith("source_")]
+    rows = fast.select(columns)
+    if slow_rows:
+        slow = pl.DataFrame(slow_rows, schema={c: _ROW_SCHEMA[c] for c in columns}, orient="row")
+        rows = pl.concat([rows, slow]).sort("seq")
+    seq = rows["seq"]
+    result.staged = (
+        rows.with_columns(
+            ts=pl.col("ts").cast(STAGING_SCHEMA["ts"]),
+            rank=pl.col("rank").cast(pl.Int32()),
+            source_file=pl.Series(names, dtype=pl.String()).gather(
+                pl.Series(file_index, dtype=pl.Int64()).gather(seq)
+            ),
+            source_line=pl.Series(line_numbers, dtype=pl.Int64()).gather(seq),
+        )
+        .select(list(STAGING_SCHEMA))
+        .rechunk()
+    )
     return result

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import time
 from typing import Any
 
 import msgspec
@@ -9,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recsys_algo.canonical import to_parquet_bytes
 from recsys_algo.errors import InvalidName
 from recsys_algo.events import (
     MAX_ID_CHARS,
@@ -18,8 +21,10 @@ from recsys_algo.events import (
     Rejected,
     day_bounds_ms,
     parse_files,
+    parse_line,
     parse_ts,
 )
+from recsys_algo.synthetic import generate_day
 from recsys_algo.testing import DAY, DAY_START_MS, raw_event, raw_events, raw_file, raw_line
 
 DAY_END_MS = DAY_START_MS + 86_400_000
@@ -309,3 +314,163 @@ def test_generated_valid_events_are_all_accepted_inside_the_day(
 
 def test_raw_line_builder_produces_compact_json() -> None:
     assert msgspec.json.decode(raw_line(item_id="x"))["item_id"] == "x"
+
+
+# --- the column-wise parser gives exactly what the per-line parser gave ------------------------
+
+REFERENCE_DIGEST = "e41f7d07d33f1f021bd1c6f3e20f978afdce8f03eb63890601174eb644a2f633"
+
+
+def reference_parse_files(
+    files: list[tuple[str, bytes]], tenant: str, surface: str, day: dt.date
+) -> tuple[pl.DataFrame, list[dict[str, object]], int, int]:
+    """The per-line parse_files loop as it was before the column-wise path (kept as an oracle)."""
+    bounds = day_bounds_ms(day)
+    rows: dict[str, list[object]] = {name: [] for name in STAGING_SCHEMA}
+    columns = list(rows.values())
+    rejected: list[dict[str, object]] = []
+    blank_lines = lines = 0
+    for name, content in files:
+        for lineno, raw in enumerate(content.splitlines(), start=1):
+            if not raw.strip():
+                blank_lines += 1
+                continue
+            lines += 1
+            try:
+                values = (*parse_line(raw, tenant, surface, bounds), name, lineno)
+            except Rejected as rej:
+                rejected.append(
+                    {
+                        "file": name,
+                        "line": lineno,
+                        "reason": rej.reason,
+                        "detail": rej.detail,
+                        "raw": raw.decode("utf-8", "backslashreplace"),
+                    }
+                )
+                continue
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+    frame = pl.DataFrame(rows, schema={**STAGING_SCHEMA, "ts": pl.Int64()}).with_columns(
+        pl.col("ts").cast(STAGING_SCHEMA["ts"])
+    )
+    return frame, rejected, lines, blank_lines
+
+
+def assert_same_as_reference(files: list[tuple[str, bytes]]) -> ParseResult:
+    result = parse_files(files, "demo", "home", DAY)
+    frame, rejected, lines, blank_lines = reference_parse_files(files, "demo", "home", DAY)
+    assert result.frame().equals(frame)
+    assert to_parquet_bytes(result.frame()) == to_parquet_bytes(frame)
+    assert msgspec.json.encode(result.rejected) == msgspec.json.encode(rejected)
+    assert (result.lines, result.blank_lines) == (lines, blank_lines)
+    return result
+
+
+def outcome_digest(result: ParseResult) -> str:
+    rows = result.frame().with_columns(pl.col("ts").dt.epoch("ms")).rows()
+    encoded = msgspec.json.encode([rows, result.rejected, result.lines, result.blank_lines])
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def test_synthetic_day_with_bad_lines_parses_as_before_the_column_wise_path() -> None:
+    data = generate_day(
+        11, DAY, "demo", "home", events_per_day=4000, n_users=300, n_items=400, bad_line_rate=0.01
+    )
+    result = assert_same_as_reference([("synthetic.jsonl", data)])
+    # Digest computed with the per-line implementation before the change (same seed and day).
+    assert outcome_digest(result) == REFERENCE_DIGEST
+    assert set(result.reasons) == {
+        "invalid_event_type",
+        "invalid_json",
+        "schema",
+        "tenant_mismatch",
+    }
+
+
+EDGE_LINES = [
+    raw_line(ts=float(DAY_START_MS + 5)),
+    raw_line(ts=DAY_START_MS + 5.9),
+    raw_line(ts="2026-11-20 10:00:00+00:00"),
+    raw_line(ts="2026-11-20T10:00:00,5Z"),
+    raw_line(ts="2026-11-20T10:00:00.1234567891Z"),
+    raw_line(ts="2026-11-20T10:00:00.1z"),
+    raw_line(ts="2026-11-20t10:00:00.123456789+01:00"),
+    raw_line(ts="2026-11-20T10:00:00+02:60"),
+    raw_line(ts="2026-11-20T10:00:00+24:00"),
+    raw_line(ts="2026-11-20T10:00:60Z"),
+    raw_line(ts="2026-11-20T24:00:00Z"),
+    raw_line(ts="2026-02-29T10:00:00Z"),
+    raw_line(ts="2024-02-29T10:00:00Z"),
+    raw_line(ts="0000-01-01T00:00:00Z"),
+    raw_line(ts="0001-01-01T00:00:00+01:00"),
+    raw_line(ts="9999-12-31T23:59:59.999Z"),
+    raw_line(ts="2026-11-20T10:00:00-00:00"),
+    raw_line(ts="\uff12\uff10\uff12\uff16-11-20T10:00:00Z"),
+    raw_line(ts="2026-11-20T10:00:00Z\n"),
+    raw_line(ts=-(2**70)),
+    raw_line(ts=2**70),
+    raw_line(ts=2**64 - 1),
+    raw_line(rank=2**70),
+    raw_line(rank=-(2**70)),
+    raw_line(rank=2**31 - 1),
+    raw_line(user_id=-(2**70), session_id=2**64, item_id=0, request_id="r"),
+    raw_line(value=5),
+    raw_line(value=-0.0),
+    raw_line(value=1e308),
+    raw_line(item_id="é" * MAX_ID_CHARS),
+    raw_line(item_id="é" * (MAX_ID_CHARS + 1)),
+    raw_line(item_id="a\u0085b"),
+    raw_line(item_id="a\x00b"),
+    raw_line(tenant=None, surface=None, event_id=None),
+    raw_line(event={"ts": DAY_START_MS, "item_id": "i", "event_id": None}),
+    b'  {"ts": 1763600000000, "item_id": "padded"}  ',
+    b'{"ts": 1763600000000, "item_id": "a"} {"ts": 1763600000000, "item_id": "b"}',
+    b'{"ts": 1763600000000, "item_id": "i", "ts": "2026-11-20T00:00:00Z"}',
+    b"\x0c",
+    b"\x0b{}",
+]
+
+
+def test_edge_case_lines_are_decided_as_by_the_per_line_parser() -> None:
+    content = b"\n".join(line.replace(b"\n", b"\\n") for line in EDGE_LINES)
+    assert_same_as_reference([("a.jsonl", content), ("empty.jsonl", b""), ("b.jsonl", content)])
+
+
+timestamps = st.one_of(
+    st.integers(DAY_START_MS - 10, DAY_START_MS + 86_400_010),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.datetimes(timezones=st.just(dt.UTC)).map(lambda t: t.isoformat()),
+    st.from_regex(
+        r"\A(19|20|99)[0-9]{2}-[01][0-9]-[0-3][0-9][Tt ][0-2][0-9]:[0-6][0-9]:[0-6][0-9]"
+        r"(\.[0-9]{0,10})?([Zz]|[+-][0-2][0-9]:[0-6][0-9])?\Z"
+    ),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            raw_events().map(raw_line),
+            garbage_lines,
+            st.builds(raw_line, ts=timestamps),
+            st.builds(raw_line, ts=timestamps, event_id=st.none(), value=st.floats()),
+            st.builds(raw_line, user_id=st.one_of(st.integers(), st.text(max_size=4))),
+            st.just(b"   "),
+        ),
+        max_size=40,
+    )
+)
+def test_any_mix_of_lines_is_decided_as_by_the_per_line_parser(lines: list[bytes]) -> None:
+    content = b"\n".join(line.replace(b"\n", b" ").replace(b"\r", b" ") for line in lines)
+    assert_same_as_reference([("a.jsonl", content)])
+
+
+def test_scale_smoke_parse_files_timing() -> None:
+    data = generate_day(5, DAY, "demo", "home", events_per_day=50_000, bad_line_rate=0.01)
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = parse_files([("s.jsonl", data)], "demo", "home", DAY)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"parse_files: {result.lines} lines in {wall:.2f} s wall, {cpu:.2f} s CPU")
