@@ -150,6 +150,22 @@ def per_user_split(events: pl.DataFrame, fraction: float) -> Split:
     return Split(train, test, last + dt.timedelta(milliseconds=1))
 
 
+def continuity(split: Split) -> tuple[float, dt.timedelta]:
+    """Per-user split diagnostics over users with held-out interactions: the share whose first
+    held-out interaction is in the same session as their last training one, and the median gap
+    between those two interactions.
+    """
+    interactions = pl.col("event_type").is_in(INTERACTIONS) & pl.col("user_id").is_not_null()
+    order = ["user_id", "ts", "event_id"]
+    last = split.train.filter(interactions).sort(order).group_by("user_id").last()
+    first = split.test.filter(interactions).sort(order).group_by("user_id").first()
+    pairs = first.join(last, on="user_id", suffix="_train")
+    same = (pairs["session_id"] == pairs["session_id_train"]).fill_null(False).mean()
+    gap = (pairs["ts"] - pairs["ts_train"]).median()
+    assert isinstance(gap, dt.timedelta)
+    return float(same or 0.0), gap
+
+
 def pooled(results: list[dict[str, float]]) -> dict[str, float]:
     """Per-user means pooled over splits: each split's means weighted by its users.
 
@@ -235,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     for split, result in zip(splits, results, strict=True):
         if args.split == "per-user":
             test_ts = split.test["ts"]
+            same, gap = continuity(split)
             print(
                 f"- split: per user, each user's last {args.holdout_fraction:.0%} of ratings "
                 f"(>= 1, users with >= {MIN_USER_EVENTS}, >= {MIN_USER_TRAIN} kept): "
@@ -243,6 +260,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"{test_ts.min().isoformat()} .. {test_ts.max().isoformat()}; training "
                 f"as_of_end {split.holdout_start.isoformat()}; {int(result['users'])} users"
                 + ("" if len(result) > 1 else " (too few: skipped)")
+            )
+            print(
+                f"- first held-out rating in the same session as the last training one: "
+                f"{same:.0%} of users; median gap between them {gap}"
             )
             continue
         print(
