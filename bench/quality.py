@@ -4,12 +4,15 @@
     .venv/bin/python bench/quality.py ../shared/data/ml-100k
     .venv/bin/python bench/quality.py --params '{"implicit": {"factors": 32}}'
     .venv/bin/python bench/quality.py --origins 5                     # 5 rolling origins
+    .venv/bin/python bench/quality.py --split per-user                # each user's last 10 %
 
 The data set is imported into a temporary file:// store (the data's licence forbids
 redistribution, so nothing derived from it is written anywhere else), every day is parsed and
 canonicalized as the pipeline's ingest does, and one global time split holds out the last
---holdout-fraction of events (--origins N: N consecutive such windows, users pooled). Every kind
-is trained on everything before the split and scored with recsys_algo.models.evaluate_split,
+--holdout-fraction of events (--origins N: N consecutive such windows, users pooled).
+--split per-user instead holds out each user's own last --holdout-fraction of ratings
+(temporal leave-last-out; other users' later ratings stay in training). Every kind
+is trained on the training part and scored with recsys_algo.models.evaluate_split,
 the same code the pipeline's evaluation asset runs.
 Prints Markdown: the split, the held-out users, one table of kinds x metrics, the runtime.
 """
