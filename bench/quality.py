@@ -4,12 +4,15 @@
     .venv/bin/python bench/quality.py ../shared/data/ml-100k
     .venv/bin/python bench/quality.py --params '{"implicit": {"factors": 32}}'
     .venv/bin/python bench/quality.py --origins 5                     # 5 rolling origins
+    .venv/bin/python bench/quality.py --split per-user                # each user's last 10 %
 
 The data set is imported into a temporary file:// store (the data's licence forbids
 redistribution, so nothing derived from it is written anywhere else), every day is parsed and
 canonicalized as the pipeline's ingest does, and one global time split holds out the last
---holdout-fraction of events (--origins N: N consecutive such windows, users pooled). Every kind
-is trained on everything before the split and scored with recsys_algo.models.evaluate_split,
+--holdout-fraction of events (--origins N: N consecutive such windows, users pooled).
+--split per-user instead holds out each user's own last --holdout-fraction of ratings
+(temporal leave-last-out; other users' later ratings stay in training). Every kind
+is trained on the training part and scored with recsys_algo.models.evaluate_split,
 the same code the pipeline's evaluation asset runs.
 Prints Markdown: the split, the held-out users, one table of kinds x metrics, the runtime.
 """
@@ -30,7 +33,7 @@ from typing import Any
 import polars as pl
 
 from recsys_algo.canonical import canonicalize
-from recsys_algo.evaluation import BLEND, Split
+from recsys_algo.evaluation import BLEND, INTERACTIONS, Split
 from recsys_algo.events import parse_files
 from recsys_algo.landing import read_catalog, read_landing_files
 from recsys_algo.models import Inputs, ModelParams, evaluate_split
@@ -105,6 +108,67 @@ def time_splits(events: pl.DataFrame, fraction: float, origins: int) -> list[Spl
     return splits
 
 
+MIN_USER_EVENTS = 5  # users with fewer interactions are not split: all of them train
+MIN_USER_TRAIN = 2  # a split user keeps at least this many interactions in training
+
+
+def per_user_split(events: pl.DataFrame, fraction: float) -> Split:
+    """Temporal leave-last-out: each user's own last `fraction` of interactions is held out.
+
+    A user with n >= MIN_USER_EVENTS interactions holds out their last
+    min(max(1, floor(n * fraction)), n - MIN_USER_TRAIN) by (ts, event_id); everything else
+    (including every non-interaction event and the events of users with fewer interactions)
+    is training. The training part therefore contains other users' ratings that are later
+    than a user's held-out ones (leakage, see docs/quality.md). holdout_start, which the
+    split's training uses as as_of_end for decay, is the latest training timestamp + 1 ms.
+    """
+    interactions = pl.col("event_type").is_in(INTERACTIONS) & pl.col("user_id").is_not_null()
+    ranked = (
+        events.with_row_index("_row")
+        .sort("user_id", "ts", "event_id", nulls_last=True)
+        .with_columns(
+            _n=pl.when(interactions).then(pl.len().over("user_id", interactions)),
+            _pos=pl.when(interactions).then(pl.int_range(pl.len()).over("user_id", interactions)),
+        )
+        .with_columns(
+            _held=pl.min_horizontal(
+                pl.max_horizontal((pl.col("_n") * fraction).floor().cast(pl.Int64), pl.lit(1)),
+                pl.col("_n") - MIN_USER_TRAIN,
+            )
+        )
+        .with_columns(
+            _test=(
+                interactions
+                & (pl.col("_n") >= MIN_USER_EVENTS)
+                & (pl.col("_pos") >= pl.col("_n") - pl.col("_held"))
+            ).fill_null(False)
+        )
+        .sort("_row")
+    )
+    helpers = ["_row", "_n", "_pos", "_held", "_test"]
+    train = ranked.filter(~pl.col("_test")).drop(helpers)
+    test = ranked.filter(pl.col("_test")).drop(helpers)
+    last = train["ts"].max()
+    assert isinstance(last, dt.datetime)
+    return Split(train, test, last + dt.timedelta(milliseconds=1))
+
+
+def continuity(split: Split) -> tuple[float, dt.timedelta]:
+    """Per-user split diagnostics over users with held-out interactions: the share whose first
+    held-out interaction is in the same session as their last training one, and the median gap
+    between those two interactions.
+    """
+    interactions = pl.col("event_type").is_in(INTERACTIONS) & pl.col("user_id").is_not_null()
+    order = ["user_id", "ts", "event_id"]
+    last = split.train.filter(interactions).sort(order).group_by("user_id").last()
+    first = split.test.filter(interactions).sort(order).group_by("user_id").first()
+    pairs = first.join(last, on="user_id", suffix="_train")
+    same = (pairs["session_id"] == pairs["session_id_train"]).fill_null(False).mean()
+    gap = (pairs["ts"] - pairs["ts_train"]).median()
+    assert isinstance(gap, dt.timedelta)
+    return float(same or 0.0), gap
+
+
 def pooled(results: list[dict[str, float]]) -> dict[str, float]:
     """Per-user means pooled over splits: each split's means weighted by its users.
 
@@ -142,6 +206,13 @@ def main(argv: list[str] | None = None) -> None:
         help="rolling origins: this many consecutive holdout windows, users pooled",
     )
     parser.add_argument(
+        "--split",
+        choices=("global", "per-user"),
+        default="global",
+        help="global: one time split point for everyone (default); per-user: each user's own "
+        "last --holdout-fraction of ratings by time (leaks other users' later ratings)",
+    )
+    parser.add_argument(
         "--params", default="{}", help="JSON overrides per section, on top of MovieLens defaults"
     )
     parser.add_argument(
@@ -152,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--holdout-fraction must be in (0, 1), got {args.holdout_fraction}")
     if not 1 <= args.origins < 1 / args.holdout_fraction:
         parser.error("--origins times --holdout-fraction must stay below 1")
+    if args.split == "per-user" and args.origins != 1:
+        parser.error("--origins applies to --split global only")
     overrides = merge({} if args.shop_defaults else MOVIELENS_DEFAULTS, json.loads(args.params))
     params = ModelParams.from_overrides(overrides)
 
@@ -165,7 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     last = events["ts"].max()
     assert isinstance(last, dt.datetime)
     inputs = Inputs(events, catalog, last + dt.timedelta(milliseconds=1))
-    splits = time_splits(events, args.holdout_fraction, args.origins)
+    if args.split == "per-user":
+        splits = [per_user_split(events, args.holdout_fraction)]
+    else:
+        splits = time_splits(events, args.holdout_fraction, args.origins)
     results = [evaluate_split(inputs, split, params) for split in splits]
     values = pooled(results)
     finished = time.perf_counter()
@@ -176,6 +252,23 @@ def main(argv: list[str] | None = None) -> None:
         f"{summary.first_day} .. {summary.last_day})"
     )
     for split, result in zip(splits, results, strict=True):
+        if args.split == "per-user":
+            test_ts = split.test["ts"]
+            same, gap = continuity(split)
+            print(
+                f"- split: per user, each user's last {args.holdout_fraction:.0%} of ratings "
+                f"(>= 1, users with >= {MIN_USER_EVENTS}, >= {MIN_USER_TRAIN} kept): "
+                f"train {split.train.height:,}, test {split.test.height:,} events of "
+                f"{split.test['user_id'].n_unique():,} users; held-out ratings "
+                f"{test_ts.min().isoformat()} .. {test_ts.max().isoformat()}; training "
+                f"as_of_end {split.holdout_start.isoformat()}; {int(result['users'])} users"
+                + ("" if len(result) > 1 else " (too few: skipped)")
+            )
+            print(
+                f"- first held-out rating in the same session as the last training one: "
+                f"{same:.0%} of users; median gap between them {gap}"
+            )
+            continue
         print(
             f"- split: holdout {split.holdout_start.isoformat()} .. "
             f"{split.test['ts'].max().isoformat()} ({args.holdout_fraction:.0%} of events): "
