@@ -193,7 +193,8 @@ class S3Storage(Storage):
 
 def _s3_storage(url: str) -> Storage:
     parsed = urlparse(url)
-    if parsed.query or parsed.fragment or parsed.username or parsed.password or parsed.port:
+    if parsed.query or parsed.fragment or "@" in parsed.netloc or ":" in parsed.netloc:
+        # Never echo the URL: a mistaken s3://key:secret@bucket would leak the secret.
         raise ConfigError(
             "storage URL is invalid: use s3://bucket/prefix (credentials and endpoint go in "
             "RECSYS_S3_* variables)"

@@ -116,10 +116,11 @@ def test_concurrent_publishers_have_exactly_one_winner(store: Storage) -> None:
 
 
 def test_concurrent_first_publishers_have_exactly_one_winner(store: Storage) -> None:
-    assert race(8, lambda i: store.compare_and_swap("new", f"w{i}".encode(), None)) == (
-        ["lost"] * 7 + ["won"]
+    # Four racers: SeaweedFS makes losing creators of one key wait up to ~1 s each.
+    assert race(4, lambda i: store.compare_and_swap("new", f"w{i}".encode(), None)) == (
+        ["lost"] * 3 + ["won"]
     )
-    assert race(8, lambda i: store.write_new("blob", f"w{i}".encode())) == ["lost"] * 7 + ["won"]
+    assert race(4, lambda i: store.write_new("blob", f"w{i}".encode())) == ["lost"] * 3 + ["won"]
 
 
 def test_list_returns_sorted_keys_under_a_folder_recursively(store: Storage) -> None:
