@@ -38,11 +38,13 @@ def _etag(value: str | None) -> str:
 
 
 def _http_client() -> urllib3.PoolManager:
-    # Fail fast on a dead endpoint (minio's default retries a refused connection ~5 times).
+    # Retry only failed connects (nothing was sent): resending a conditional PUT whose answer
+    # was lost would see its own write and report a lost race. minio's default also retries a
+    # refused connection ~5 times; a dead endpoint should fail fast and clearly.
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=5.0, read=120.0),
         maxsize=16,
-        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        retries=urllib3.Retry(total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2),
     )
 
 

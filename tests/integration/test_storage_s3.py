@@ -7,15 +7,28 @@ import io
 
 import msgspec
 import pytest
+from click.testing import CliRunner
 
 from recsys_algo import layout, registry
 from recsys_algo.config import S3_SECRET_KEY_ENV, storage_url_from_env
 from recsys_algo.errors import ConcurrentPublishError, DataSourceError, NotFoundError
+from recsys_algo.landing import write_catalog
+from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage
 from recsys_algo.storage_s3 import S3Storage
 from recsys_algo.testing import publish_popularity, signing_keys
+from recsys_pipelines.cli import main
 from tests.integration import seaweed
 from tests.integration.conftest import BUCKET
+from tests.pipelines.conftest import (
+    DAY0,
+    KEY_SPEC,
+    SMALL_DATA_PARAMS,
+    SURFACE,
+    TENANT,
+    catalog_rows,
+    event_lines,
+)
 
 pytestmark = pytest.mark.integration
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
@@ -124,3 +137,28 @@ def test_missing_key_on_s3_names_the_s3_uri(s3_env: str, monkeypatch: pytest.Mon
     storage = opened(monkeypatch, s3_env)
     with pytest.raises(NotFoundError, match=rf"^{s3_env}/nope does not exist$"):
         storage.read_bytes("nope")
+
+
+def test_pipeline_cli_materializes_a_day_on_s3(
+    s3_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipelines' own path (CLI -> Dagster assets -> registry); only the URL differs."""
+    for name in ("DAGSTER_HOME", "RECSYS_SIGNING_KEYS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
+    monkeypatch.setenv("RECSYS_MODEL_PARAMS", SMALL_DATA_PARAMS)
+    storage = opened(monkeypatch, s3_env)
+    write_catalog(storage, TENANT, catalog_rows())
+    lines = event_lines(DAY0, 30)
+    storage.write_bytes(f"raw/{TENANT}/{SURFACE}/{DAY0}/e.jsonl", "\n".join(lines).encode())
+    result = CliRunner().invoke(
+        main,
+        ["materialize", "--date", str(DAY0), "--tenant", TENANT, "--surface", SURFACE],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert f"(as_of {DAY0})" in result.output
+    assert storage.list(f"canonical/{TENANT}/{SURFACE}") == [
+        f"canonical/{TENANT}/{SURFACE}/{DAY0}.parquet"
+    ]
+    assert registry.read_current(storage, parse_signing_keys(KEY_SPEC), TENANT, SURFACE) is not None
