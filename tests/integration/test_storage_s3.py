@@ -8,6 +8,7 @@ import io
 import msgspec
 import pytest
 from click.testing import CliRunner
+from litestar.testing import TestClient
 
 from recsys_algo import layout, registry
 from recsys_algo.config import S3_SECRET_KEY_ENV, storage_url_from_env
@@ -18,6 +19,7 @@ from recsys_algo.storage import open_storage
 from recsys_algo.storage_s3 import S3Storage
 from recsys_algo.testing import publish_popularity, signing_keys
 from recsys_pipelines.cli import main
+from recsys_service.app import create_app
 from tests.integration import seaweed
 from tests.integration.conftest import BUCKET
 from tests.pipelines.conftest import (
@@ -29,6 +31,7 @@ from tests.pipelines.conftest import (
     catalog_rows,
     event_lines,
 )
+from tests.service import builders as service_builders
 
 pytestmark = pytest.mark.integration
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
@@ -162,3 +165,18 @@ def test_pipeline_cli_materializes_a_day_on_s3(
         f"canonical/{TENANT}/{SURFACE}/{DAY0}.parquet"
     ]
     assert registry.read_current(storage, parse_signing_keys(KEY_SPEC), TENANT, SURFACE) is not None
+
+
+def test_service_serves_a_manifest_published_on_s3(
+    s3_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's own path (settings.storage_url -> open_storage) with an s3:// URL."""
+    storage = opened(monkeypatch, s3_env)
+    service_builders.publish_popularity(
+        storage, "demo", "home", service_builders.item_ids("demo-", 10)
+    )
+    app = create_app(service_builders.make_settings(storage))
+    with TestClient(app) as client:
+        response = client.post("/v1/recommend", json={"surface": "home", "k": 3})
+    assert response.status_code == 200, response.text
+    assert [i["item_id"] for i in response.json()["items"]] == ["demo-000", "demo-001", "demo-002"]
