@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib
 import os
 import re
 import uuid
@@ -32,6 +33,12 @@ class ObjectStat:
 
 class AlreadyExists(Exception):
     """write_new found the key taken (immutable objects are never overwritten)."""
+
+
+def is_hidden(name: str) -> bool:
+    """Names list() leaves out: our temporaries and dot-files (e.g. FileStorage's locks)."""
+    base = name.rsplit("/", 1)[-1]
+    return bool(_TMP_NAME_RE.search(base)) or base.startswith(".")
 
 
 def check_key(key: str) -> str:
@@ -158,7 +165,7 @@ class FileStorage(Storage):
         keys = [
             p.relative_to(self.root).as_posix()
             for p in base.rglob("*")
-            if p.is_file() and not _TMP_NAME_RE.search(p.name) and not p.name.startswith(".")
+            if p.is_file() and not is_hidden(p.name)
         ]
         return sorted(keys)
 
@@ -191,6 +198,9 @@ class FileStorage(Storage):
 
 StorageFactory = Callable[[str], Storage]
 _SCHEMES: dict[str, StorageFactory] = {}
+# Modules that register a scheme when imported; loaded on first use so file:// users never
+# import an object-store SDK.
+_SCHEME_MODULES = {"s3": "recsys_algo.storage_s3"}
 
 
 def register_scheme(scheme: str, factory: StorageFactory) -> None:
@@ -208,10 +218,12 @@ register_scheme("file", _file_storage)
 
 
 def open_storage(url: str) -> Storage:
-    """Open the storage at url (e.g. file:///srv/recsys)."""
+    """Open the storage at url (e.g. file:///srv/recsys, s3://bucket/prefix)."""
     scheme = urlparse(url).scheme
+    if scheme not in _SCHEMES and scheme in _SCHEME_MODULES:
+        importlib.import_module(_SCHEME_MODULES[scheme])
     factory = _SCHEMES.get(scheme)
     if factory is None:
-        known = ", ".join(f"{s}://" for s in sorted(_SCHEMES))
+        known = ", ".join(f"{s}://" for s in sorted({*_SCHEMES, *_SCHEME_MODULES}))
         raise ConfigError(f"storage URL {url!r} has unsupported scheme; use one of: {known}")
     return factory(url)

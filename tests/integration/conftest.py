@@ -1,0 +1,30 @@
+"""A real SeaweedFS S3 server for the session, started only by tests that ask for it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration import seaweed
+
+BUCKET = "recsys-test"
+
+
+@pytest.fixture(scope="session")
+def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[seaweed.SeaweedServer]:
+    server = seaweed.start(tmp_path_factory.mktemp("seaweed"))
+    try:
+        server.client().make_bucket(BUCKET)
+        yield server
+    finally:
+        seaweed.stop(server)
+
+
+@pytest.fixture
+def s3_env(seaweed_server: seaweed.SeaweedServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """RECSYS_S3_* set for the server; returns a fresh s3:// root URL for this test."""
+    for name, value in seaweed_server.env().items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{BUCKET}/t-{uuid.uuid4().hex[:12]}"
