@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from recsys_algo.storage import FileStorage
 from recsys_service.state import ScopeEntry, ServingState
@@ -182,3 +186,40 @@ def test_batch_elements_may_ask_for_explain(
     explained, plain = (r["body"]["items"] for r in results)
     assert [set(i["contributions"]) for i in explained] == [{"popularity"}, {"popularity"}]
     assert all("contributions" not in i for i in plain)
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_fields = st.sampled_from(
+    ["surface", "item_id", "session_items", "k", "exclude_items", "explain", "kind", "other"]
+)
+_objects = st.dictionaries(_fields, _values | st.just("home") | st.just("demo-000"), max_size=6)
+
+
+def test_arbitrary_batch_elements_and_similar_bodies_never_give_500(
+    neighboured: FileStorage, client_for: ClientFactory
+) -> None:
+    json_header = {"Content-Type": "application/json"}
+    with client_for() as client:
+
+        @hyp_settings(max_examples=100, deadline=None)
+        @given(elements=st.lists(_objects, min_size=1, max_size=4), body=_objects | _values)
+        def check(elements: list[object], body: object) -> None:
+            batch = client.post(
+                URL, content=msgspec.json.encode({"requests": elements}), headers=json_header
+            )
+            assert batch.status_code == 200, batch.text
+            for result in batch.json()["results"]:
+                assert result["status"] in (200, 400, 404)
+            similar = client.post(
+                "/v1/similar", content=msgspec.json.encode(body), headers=json_header
+            )
+            assert similar.status_code in (200, 400, 404), similar.text
+
+        check()
