@@ -116,7 +116,8 @@ LOOKUP_CODES: Mapping[type[Exception], str] = {
 
 
 def _lookup_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
-    return error_response(request, 404, LOOKUP_CODES[type(exc)], str(exc))
+    code = next(c for cls, c in LOOKUP_CODES.items() if isinstance(exc, cls))
+    return error_response(request, 404, code, str(exc))
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
