@@ -239,6 +239,31 @@ def blend(candidates: Mapping[str, Scored], k: int, params: BlendParams) -> list
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """A blended item with each kind's reciprocal-rank term; the terms sum to its score."""
+
+    recommendation: Recommendation
+    contributions: Mapping[str, float]
+
+
+def blend_explained(
+    candidates: Mapping[str, Scored], k: int, params: BlendParams
+) -> list[Explained]:
+    """`blend`, plus the per-kind terms of each item's score (same items, order and scores)."""
+    parts: dict[str, dict[str, float]] = {}
+    for kind in _SOURCE_ORDER:
+        weight = params.weights.get(kind, 0.0)
+        if weight <= 0:
+            continue
+        for rank, (item_id, _) in enumerate(candidates.get(kind, ())):
+            terms = parts.setdefault(item_id, {})
+            # Summed in blend's order, so the terms add up to blend's score exactly.
+            terms[kind] = terms.get(kind, 0.0) + weight / (params.rank_offset + rank + 1)
+    ranked = blend(candidates, k, params)
+    return [Explained(r, dict(parts[r.item_id])) for r in ranked]
+
+
 def build_model(
     tables: Mapping[str, pa.Table], collab_factory: Any | None = None, *, where: str = ""
 ) -> ScopeModel:

@@ -9,7 +9,9 @@ from litestar.openapi import OpenAPIConfig
 import recsys_algo
 from recsys_algo.storage import open_storage
 from recsys_service.controllers.health import HealthController
+from recsys_service.controllers.manifests import ManifestController
 from recsys_service.controllers.recommend import RecommendController
+from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.lifespan import serving_lifespan
@@ -24,7 +26,12 @@ def create_app(settings: Settings) -> Litestar:
         open_storage(settings.storage_url), settings.signing_keys, settings.scopes
     )
     return Litestar(
-        route_handlers=[HealthController, RecommendController],
+        route_handlers=[
+            HealthController,
+            RecommendController,
+            SimilarController,
+            ManifestController,
+        ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from recsys_algo import similar
 from recsys_algo.errors import InvalidName
 from recsys_service.request_id import HEADER, request_id_for
 from recsys_service.schemas import ErrorDetail, ErrorResponse
@@ -107,6 +108,18 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
     return error_response(request, 400, "bad_request", "request body is nested too deeply")
 
 
+# recsys_algo lookups that fail because of what the client asked for.
+LOOKUP_CODES: Mapping[type[Exception], str] = {
+    similar.ItemNotFound: "item_not_found",
+    similar.KindNotAvailable: "kind_not_available",
+}
+
+
+def _lookup_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
+    code = next(c for cls, c in LOOKUP_CODES.items() if isinstance(exc, cls))
+    return error_response(request, 404, code, str(exc))
+
+
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
     status = exc.status_code
     if status >= 500:
@@ -126,6 +139,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: _service_error,
     ValidationException: _validation_error,
     InvalidName: _invalid_name,
+    **dict.fromkeys(LOOKUP_CODES, _lookup_error),
     HTTPException: _http_error,
     RecursionError: _too_deep,
     Exception: _internal_error,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from recsys_algo.manifest import Lineage, Window
 from recsys_algo.names import NAME_PATTERN
 
 MAX_K = 200
 DEFAULT_K = 20
 MAX_SESSION_ITEMS = 200
 MAX_EXCLUDE_ITEMS = 1000
+MAX_BATCH = 256
 
 Surface = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN, description="surface name")]
 ItemId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -25,17 +27,78 @@ class RecommendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = DEFAULT_K
     exclude_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_EXCLUDE_ITEMS)] = []
     exclude_seen: bool = False
+    explain: bool = False
 
 
-class RecommendedItem(msgspec.Struct, frozen=True, kw_only=True):
+class RecommendedItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     item_id: str
     score: float
     source: str
+    # Only with "explain": each kind's reciprocal-rank term; they sum to score.
+    contributions: dict[str, float] | None = None
 
 
 class RecommendResponse(msgspec.Struct, frozen=True, kw_only=True):
     items: list[RecommendedItem]
     manifest_version: str
+    request_id: str
+
+
+class SimilarRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    surface: Surface
+    item_id: ItemId
+    k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = DEFAULT_K
+    kind: Literal["blend", "cooc", "content", "session"] = "blend"
+    exclude_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_EXCLUDE_ITEMS)] = []
+
+
+class BatchRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # Objects, not RecommendRequest: each element is validated on its own, so one bad
+    # element is a 400 in its slot rather than a failed batch.
+    requests: Annotated[
+        list[dict[str, Any]],
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_BATCH,
+            description="RecommendRequest objects, validated one by one",
+        ),
+    ]
+
+
+class ElementError(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+
+
+class BatchResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    status: int
+    body: RecommendResponse | None = None  # status 200
+    error: ElementError | None = None  # any other status
+
+
+class BatchResponse(msgspec.Struct, frozen=True, kw_only=True):
+    results: list[BatchResult]
+
+
+class ArtifactSummary(msgspec.Struct, frozen=True, kw_only=True):
+    sha256: str
+    bytes: int
+    rows: int
+    schema_version: int
+
+
+class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
+    tenant: str
+    surface: str
+    manifest_version: str
+    as_of: str
+    created_at: str
+    window: Window
+    artifacts: dict[str, ArtifactSummary]
+    metrics: dict[str, float]
+    lineage: Lineage
+    previous_version: str | None
+    loaded_at: str
     request_id: str
 
 

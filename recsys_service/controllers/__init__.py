@@ -1,1 +1,1 @@
-"""Route controllers: health and readiness, recommendations."""
+"""Route controllers: health, recommendations (single and batch), similar/popular, manifests."""

@@ -12,10 +12,12 @@ from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadi
 from recsys_service.state import ScopeEntry, ServingState
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
+def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
 
 
 def _age_seconds(created_at: str, now: dt.datetime) -> float | None:

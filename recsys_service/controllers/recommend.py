@@ -1,71 +1,89 @@
-"""POST /v1/recommend: top-k items for one surface of the caller's tenant."""
+"""POST /v1/recommend and /v1/recommend/batch: top-k items for surfaces of the caller's tenant."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, post
+import msgspec
+from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
-from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from recsys_algo.recommender import Query
+from recsys_algo.recommender import Query, blend, blend_explained
 from recsys_service.auth import Principal
-from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
+from recsys_service.controllers.common import (
+    MODEL_VERSION_HEADER,
+    explained_items_of,
+    items_of,
+    loaded_scope,
+    require_json,
+    responses,
+    validation_message,
+)
+from recsys_service.errors import ServiceError
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
-    ErrorResponse,
-    RecommendedItem,
+    BatchRequest,
+    BatchResponse,
+    BatchResult,
+    ElementError,
     RecommendRequest,
     RecommendResponse,
 )
-from recsys_service.state import LoadedScope, ServingState
-
-MODEL_VERSION_HEADER = "X-Model-Version"
-
-_ERRORS = {
-    400: "invalid_request (a field breaks its bounds or is unknown), bad_request",
-    401: "unauthorized: missing or unknown X-API-Key",
-    403: "forbidden: the key may not read the tenant named in X-Tenant",
-    404: "scope_not_found: no manifest for this tenant and surface",
-    413: "body_too_large: request body over the limit",
-    415: "unsupported_media_type: body is not application/json",
-    503: "not_ready: scope known but nothing verified is loaded",
-}
-RESPONSES = {
-    status: ResponseSpec(ErrorResponse, description=text) for status, text in _ERRORS.items()
-}
+from recsys_service.state import LoadedScope, ScopeEntry, ServingState
 
 
-async def require_json(request: Request[Any, Any, Any]) -> None:
-    media_type, _ = request.content_type
-    if media_type != MediaType.JSON and not media_type.endswith("+json"):
-        raise HTTPException(status_code=415, detail="body must be application/json")
-    # Read here (cached for decoding; enforces the size limit) to name an empty body plainly.
-    if not await request.body():
-        raise BadRequest("request body is empty: send a JSON object with at least 'surface'")
+def answer(loaded: LoadedScope, data: RecommendRequest, request_id: str) -> RecommendResponse:
+    """One request against one loaded version: items, scores and version all come from it."""
+    exclude = set(data.exclude_items)
+    if data.exclude_seen and data.session_items:
+        exclude.update(data.session_items)
+    query = Query(
+        k=data.k,
+        user_id=data.user_id,
+        session_items=tuple(data.session_items or ()),
+        exclude=frozenset(exclude),
+    )
+    # Same as ScopeModel.recommend (candidates, then the blend); explain adds the terms.
+    candidates = loaded.model.candidates(query, loaded.blend)
+    if data.explain:
+        items = explained_items_of(blend_explained(candidates, data.k, loaded.blend))
+    else:
+        items = items_of(blend(candidates, data.k, loaded.blend))
+    return RecommendResponse(
+        items=items, manifest_version=loaded.manifest.manifest_version, request_id=request_id
+    )
 
 
-def loaded_scope(serving: ServingState, tenant: str, surface: str) -> LoadedScope:
-    entry = serving.get(tenant, surface)
-    if entry is None:
-        raise ScopeNotFound(f"no manifest is published for surface {surface!r}")
-    if entry.loaded is None:
-        raise NotReady(f"surface {surface!r} has no verified manifest loaded yet")
-    return entry.loaded
+def answer_element(
+    entries: Mapping[tuple[str, str], ScopeEntry], tenant: str, raw: dict[str, Any], rid: str
+) -> BatchResult:
+    """One batch element, resolved on its own: its failure is its slot's status, not the batch's."""
+    try:
+        data = msgspec.convert(raw, RecommendRequest, strict=False)
+    except msgspec.ValidationError as exc:
+        error = ElementError(code="invalid_request", message=validation_message(exc))
+        return BatchResult(status=400, error=error)
+    try:
+        loaded = loaded_scope(entries, tenant, data.surface)
+    except ServiceError as exc:
+        return BatchResult(
+            status=exc.status_code, error=ElementError(code=exc.code, message=exc.message)
+        )
+    return BatchResult(status=200, body=answer(loaded, data, rid))
 
 
 class RecommendController(Controller):
-    path = "/v1"
+    path = "/v1/recommend"
     tags = ["recommend"]
 
     @post(
-        "/recommend",
+        "/",
         status_code=200,
         summary="Top-k recommendations for a surface",
         before_request=require_json,
-        responses=RESPONSES,
+        responses=responses(400, 401, 403, 404, 413, 415, 503),
     )
     async def recommend(
         self,
@@ -75,23 +93,27 @@ class RecommendController(Controller):
         serving: NamedDependency[ServingState],
     ) -> Response[RecommendResponse]:
         # One grab of the scope's object: the whole answer comes from a single version.
-        loaded = loaded_scope(serving, principal.tenant, data.surface)
-        exclude = set(data.exclude_items)
-        if data.exclude_seen and data.session_items:
-            exclude.update(data.session_items)
-        query = Query(
-            k=data.k,
-            user_id=data.user_id,
-            session_items=tuple(data.session_items or ()),
-            exclude=frozenset(exclude),
+        loaded = loaded_scope(serving.entries, principal.tenant, data.surface)
+        body = answer(loaded, data, request_id_for(request.scope))
+        return Response(body, headers={MODEL_VERSION_HEADER: body.manifest_version})
+
+    @post(
+        "/batch",
+        status_code=200,
+        summary="Up to 256 recommendation requests, each answered or failed on its own",
+        before_request=require_json,
+        responses=responses(400, 401, 403, 413, 415),
+    )
+    async def batch(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[BatchRequest],
+        principal: NamedDependency[Principal],
+        serving: NamedDependency[ServingState],
+    ) -> BatchResponse:
+        # One snapshot for the whole batch: every element of a scope sees the same version.
+        entries = serving.entries
+        rid = request_id_for(request.scope)
+        return BatchResponse(
+            results=[answer_element(entries, principal.tenant, raw, rid) for raw in data.requests]
         )
-        found = loaded.model.recommend(query, loaded.blend)
-        version = loaded.manifest.manifest_version
-        body = RecommendResponse(
-            items=[
-                RecommendedItem(item_id=r.item_id, score=r.score, source=r.source) for r in found
-            ],
-            manifest_version=version,
-            request_id=request_id_for(request.scope),
-        )
-        return Response(body, headers={MODEL_VERSION_HEADER: version})

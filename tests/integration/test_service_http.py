@@ -18,7 +18,9 @@ from recsys_algo.storage import FileStorage
 from tests.service.builders import (
     SIGNING_SPEC,
     item_ids,
+    neighbour_rows,
     publish_popularity,
+    publish_scope,
     sha256_hex,
     tamper_artifact,
 )
@@ -47,7 +49,8 @@ def _env(storage: FileStorage, **extra: str) -> dict[str, str]:
     return env
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    # Generous: importing polars, pyarrow and litestar alone took 6-15 s on a loaded 2-core box.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -66,6 +69,7 @@ def storage(tmp_path: Path) -> FileStorage:
     store = FileStorage(tmp_path / "store")
     publish_popularity(store, "acme", "home", item_ids("acme-", 30))
     publish_popularity(store, "beta", "home", item_ids("beta-", 30))
+    publish_scope(store, "acme", "pdp", item_ids("acme-", 30), neighbors=neighbour_rows("acme-"))
     return store
 
 
@@ -132,6 +136,32 @@ def test_real_server_serves_recommendations_and_hot_swaps(
     stderr = proc.stderr.read().decode()
     assert f"recsys-service listening on {base}" in stderr
     assert ACME_KEY not in stderr
+
+
+def test_real_server_serves_similar_popular_batch_and_manifests(
+    server: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    base, _ = server
+    headers = {"X-API-Key": ACME_KEY}
+    with httpx.Client(base_url=base, timeout=5, headers=headers) as client:
+        similar = client.post(
+            "/v1/similar", json={"surface": "pdp", "item_id": "acme-000", "kind": "cooc"}
+        )
+        popular = client.get("/v1/popular", params={"surface": "pdp", "k": 3})
+        batch = client.post(
+            "/v1/recommend/batch",
+            json={"requests": [{"surface": "pdp", "k": 2, "explain": True}, {"surface": "x"}]},
+        )
+        manifest = client.get("/v1/manifests/pdp")
+        stolen = client.get("/v1/manifests/home", headers={"X-Tenant": "beta"})
+    assert [i["item_id"] for i in similar.json()["items"]] == item_ids("acme-", 4)[1:]
+    assert [i["item_id"] for i in popular.json()["items"]] == item_ids("acme-", 3)
+    results = batch.json()["results"]
+    assert [r["status"] for r in results] == [200, 404]
+    assert all("contributions" in i for i in results[0]["body"]["items"])
+    assert manifest.json()["manifest_version"] == similar.headers["X-Model-Version"]
+    assert set(manifest.json()["artifacts"]) == {"popularity", "cooc", "content_sim", "session_seq"}
+    assert stolen.status_code == 403
 
 
 def test_open_mode_refuses_a_non_loopback_host(storage: FileStorage) -> None:

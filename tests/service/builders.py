@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from recsys_algo import layout
 from recsys_algo.artifacts import encode_artifact
 from recsys_algo.manifest import Lineage, Manifest, Window
+from recsys_algo.neighbors import NEIGHBOR_SCHEMA
 from recsys_algo.registry import publish
 from recsys_algo.signing import SigningKeys, parse_signing_keys
 from recsys_algo.storage import FileStorage
@@ -38,6 +40,68 @@ def item_ids(prefix: str, n: int) -> list[str]:
     return [f"{prefix}{i:03d}" for i in range(n)]
 
 
+Neighbours = Sequence[tuple[str, str, float]]  # (item_id, neighbor_id, score)
+
+
+def popularity_frame(items: Sequence[str]) -> pl.DataFrame:
+    """Strictly decreasing scores: the first item is the most popular."""
+    n = len(items)
+    return pl.DataFrame(
+        {
+            "item_id": list(items),
+            "score": [float(n - i) for i in range(n)],
+            "events": [n - i for i in range(n)],
+        },
+        schema={"item_id": pl.String(), "score": pl.Float64(), "events": pl.Int64()},
+    )
+
+
+def neighbor_frame(rows: Neighbours) -> pl.DataFrame:
+    """A neighbour artifact (cooc, content_sim, session_seq) in artifact order, support 1."""
+    frame = pl.DataFrame(
+        [(item, neighbor, score, 1) for item, neighbor, score in rows],
+        schema=NEIGHBOR_SCHEMA,
+        orient="row",
+    )
+    return frame.sort(["item_id", "score", "neighbor_id"], descending=[False, True, False])
+
+
+def publish_scope(
+    storage: FileStorage,
+    tenant: str,
+    surface: str,
+    items: Sequence[str],
+    *,
+    neighbors: Mapping[str, Neighbours] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    keys: SigningKeys | None = None,
+    as_of: dt.date = AS_OF,
+    now: dt.datetime | None = None,
+) -> Manifest:
+    """Publish popularity over items plus the given neighbour kinds, signed and verified."""
+    blobs = [encode_artifact(popularity_frame(items), "popularity", 1)]
+    blobs += [
+        encode_artifact(neighbor_frame(rows), kind, 1) for kind, rows in (neighbors or {}).items()
+    ]
+    outcome = publish(
+        storage,
+        keys or signing_keys(),
+        tenant=tenant,
+        surface=surface,
+        as_of=as_of,
+        window=Window(
+            start=(as_of - dt.timedelta(days=6)).isoformat(), end=as_of.isoformat(), days=7
+        ),
+        blobs=blobs,
+        lineage=Lineage(inputs={}, code_version="test", parameters=dict(parameters or {})),
+        metrics=dict(metrics or {}),
+        now=now,
+    )
+    assert outcome.swapped, outcome.message
+    return outcome.manifest
+
+
 def publish_popularity(
     storage: FileStorage,
     tenant: str,
@@ -49,31 +113,7 @@ def publish_popularity(
     now: dt.datetime | None = None,
 ) -> Manifest:
     """Publish items with strictly decreasing scores (first item most popular)."""
-    n = len(items)
-    frame = pl.DataFrame(
-        {
-            "item_id": list(items),
-            "score": [float(n - i) for i in range(n)],
-            "events": [n - i for i in range(n)],
-        },
-        schema={"item_id": pl.String(), "score": pl.Float64(), "events": pl.Int64()},
-    )
-    outcome = publish(
-        storage,
-        keys or signing_keys(),
-        tenant=tenant,
-        surface=surface,
-        as_of=as_of,
-        window=Window(
-            start=(as_of - dt.timedelta(days=6)).isoformat(), end=as_of.isoformat(), days=7
-        ),
-        blobs=[encode_artifact(frame, "popularity", 1)],
-        lineage=Lineage(inputs={}, code_version="test", parameters={}),
-        metrics={},
-        now=now,
-    )
-    assert outcome.swapped, outcome.message
-    return outcome.manifest
+    return publish_scope(storage, tenant, surface, items, keys=keys, as_of=as_of, now=now)
 
 
 def tamper_artifact(storage: FileStorage, manifest: Manifest, kind: str = "popularity") -> None:
@@ -97,3 +137,14 @@ def make_settings(storage: FileStorage, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def neighbour_rows(prefix: str) -> dict[str, list[tuple[str, str, float]]]:
+    """Neighbour tables over item_ids(prefix, ...): item 000 has all three kinds, 010 only
+    content_sim, 001 only cooc and session_seq (see test_similar for the blended order)."""
+    i = [f"{prefix}{n:03d}" for n in range(11)]
+    return {
+        "cooc": [(i[0], i[1], 0.9), (i[0], i[2], 0.5), (i[0], i[3], 0.1), (i[1], i[0], 0.9)],
+        "content_sim": [(i[0], i[2], 0.8), (i[0], i[4], 0.7), (i[10], i[0], 0.2)],
+        "session_seq": [(i[0], i[5], 0.6), (i[0], i[1], 0.3), (i[1], i[6], 0.4)],
+    }

@@ -14,7 +14,13 @@ from recsys_algo.storage import FileStorage
 from recsys_service.app import create_app
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
-from tests.service.builders import item_ids, make_settings, publish_popularity
+from tests.service.builders import (
+    item_ids,
+    make_settings,
+    neighbour_rows,
+    publish_popularity,
+    publish_scope,
+)
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient[Litestar]]]
 
@@ -30,6 +36,17 @@ def published(storage: FileStorage) -> FileStorage:
     publish_popularity(storage, "demo", "home", item_ids("demo-", 50))
     publish_popularity(storage, "acme", "home", item_ids("acme-", 50))
     publish_popularity(storage, "beta", "home", item_ids("beta-", 50))
+    return storage
+
+
+@pytest.fixture
+def neighboured(storage: FileStorage) -> FileStorage:
+    """demo/home, acme/home, beta/home with popularity and all three neighbour kinds."""
+    for tenant in ("demo", "acme", "beta"):
+        prefix = f"{tenant}-"
+        publish_scope(
+            storage, tenant, "home", item_ids(prefix, 50), neighbors=neighbour_rows(prefix)
+        )
     return storage
 
 

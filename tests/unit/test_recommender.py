@@ -18,6 +18,7 @@ from recsys_algo.recommender import (
     ScopeModel,
     Scored,
     blend,
+    blend_explained,
     build_model,
     seeds_of,
 )
@@ -188,3 +189,33 @@ def test_blend_parameters_roundtrip_through_the_manifest_lineage() -> None:
 def test_model_without_popularity_is_refused() -> None:
     with pytest.raises(ArtifactError, match="no popularity artifact"):
         build_model({"cooc": neighbor_table(COOC).to_arrow()}, where="acme/home v1")
+
+
+def test_blend_explained_gives_each_kinds_reciprocal_rank_term() -> None:
+    params = BlendParams(weights={"popularity": 1.0, "cooc": 2.0}, rank_offset=1.0)
+    explained = blend_explained(
+        {"popularity": [("x", 9.0), ("y", 1.0)], "cooc": [("y", 0.1)]}, 5, params
+    )
+    assert [(e.recommendation.item_id, e.contributions) for e in explained] == [
+        ("y", {"cooc": 1.0, "popularity": 1 / 3}),
+        ("x", {"popularity": 0.5}),
+    ]
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["popularity", "cooc", "implicit", "session_seq", "content_sim"]),
+        st.lists(ids, unique=True, max_size=12),
+    ),
+    st.integers(1, 20),
+)
+def test_blend_explained_matches_blend_and_terms_sum_to_the_score(
+    ranked: dict[str, list[str]], k: int
+) -> None:
+    candidates = {kind: [(i, 1.0) for i in items] for kind, items in ranked.items()}
+    explained = blend_explained(candidates, k, BlendParams())
+    assert [e.recommendation for e in explained] == blend(candidates, k, BlendParams())
+    for e in explained:
+        assert sum(e.contributions.values()) == e.recommendation.score
+        assert e.recommendation.source in e.contributions
+        assert all(part > 0 for part in e.contributions.values())

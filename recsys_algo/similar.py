@@ -1,0 +1,62 @@
+"""Items similar to one item: one neighbour index's list, or the blend of all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from recsys_algo.errors import RecsysError
+from recsys_algo.recommender import (
+    NEIGHBOR_KINDS,
+    BlendParams,
+    Recommendation,
+    ScopeModel,
+    Scored,
+    blend,
+)
+
+BLEND = "blend"
+# Public kind names (what clients ask for) -> the artifact kinds they read.
+SIMILAR_KINDS: Mapping[str, tuple[str, ...]] = {
+    BLEND: NEIGHBOR_KINDS,
+    "cooc": ("cooc",),
+    "content": ("content_sim",),
+    "session": ("session_seq",),
+}
+
+
+class KindNotAvailable(RecsysError):
+    """The manifest has no artifact behind the requested kind."""
+
+
+class ItemNotFound(RecsysError):
+    """The item has no neighbour list in any index of the requested kind."""
+
+
+def similar_items(
+    model: ScopeModel,
+    item_id: str,
+    kind: str,
+    k: int,
+    exclude: frozenset[str],
+    params: BlendParams,
+) -> list[Recommendation]:
+    """Neighbours of item_id, never the item itself; `blend` fuses the present neighbour kinds
+    by weighted reciprocal rank with item_id as the only seed (weights from params)."""
+    if kind not in SIMILAR_KINDS:
+        raise KindNotAvailable(f"kind {kind!r} is unknown; known: {', '.join(SIMILAR_KINDS)}")
+    indexes = {a: model.neighbors[a] for a in SIMILAR_KINDS[kind] if a in model.neighbors}
+    if not indexes:
+        raise KindNotAvailable(
+            f"kind {kind!r} is not available: the manifest has no "
+            f"{' / '.join(SIMILAR_KINDS[kind])} artifact"
+        )
+    if not any(item_id in index.spans for index in indexes.values()):
+        raise ItemNotFound(f"item {item_id!r} has no {kind} neighbours")
+    dropped = exclude | {item_id}
+    seed = [(item_id, 1.0)]
+    if kind != BLEND:
+        ((artifact, index),) = indexes.items()
+        return [Recommendation(i, s, artifact) for i, s in index.expand(seed, k, dropped)]
+    n = max(k, params.candidates)
+    candidates: dict[str, Scored] = {a: ix.expand(seed, n, dropped) for a, ix in indexes.items()}
+    return blend(candidates, k, params)

@@ -1,0 +1,82 @@
+"""What every data route shares: JSON-body guard, scope lookup, documented errors, item bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request
+from litestar.exceptions import HTTPException
+from litestar.openapi import ResponseSpec
+
+from recsys_algo.recommender import Explained, Recommendation
+from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
+from recsys_service.schemas import ErrorResponse, RecommendedItem
+from recsys_service.state import LoadedScope, ScopeEntry
+
+MODEL_VERSION_HEADER = "X-Model-Version"
+
+ERRORS = {
+    400: "invalid_request (a field breaks its bounds or is unknown), bad_request",
+    401: "unauthorized: missing or unknown X-API-Key",
+    403: "forbidden: the key may not read the tenant named in X-Tenant",
+    404: "scope_not_found: no manifest for this tenant and surface",
+    413: "body_too_large: request body over the limit",
+    415: "unsupported_media_type: body is not application/json",
+    503: "not_ready: scope known but nothing verified is loaded",
+}
+
+
+def responses(*statuses: int, **details: str) -> dict[int, ResponseSpec]:
+    """OpenAPI error responses; details override a status's text, e.g. s404='...'."""
+    return {
+        status: ResponseSpec(ErrorResponse, description=details.get(f"s{status}", ERRORS[status]))
+        for status in statuses
+    }
+
+
+async def require_json(request: Request[Any, Any, Any]) -> None:
+    media_type, _ = request.content_type
+    if media_type != MediaType.JSON and not media_type.endswith("+json"):
+        raise HTTPException(status_code=415, detail="body must be application/json")
+    # Read here (cached for decoding; enforces the size limit) to name an empty body plainly.
+    if not await request.body():
+        raise BadRequest("request body is empty: send a JSON object")
+
+
+def loaded_scope(
+    entries: Mapping[tuple[str, str], ScopeEntry], tenant: str, surface: str
+) -> LoadedScope:
+    """The scope's one loaded version from a snapshot (`serving.entries`, read once)."""
+    entry = entries.get((tenant, surface))
+    if entry is None:
+        raise ScopeNotFound(f"no manifest is published for surface {surface!r}")
+    if entry.loaded is None:
+        raise NotReady(f"surface {surface!r} has no verified manifest loaded yet")
+    return entry.loaded
+
+
+def items_of(found: Iterable[Recommendation]) -> list[RecommendedItem]:
+    return [RecommendedItem(item_id=r.item_id, score=r.score, source=r.source) for r in found]
+
+
+def explained_items_of(found: Iterable[Explained]) -> list[RecommendedItem]:
+    return [
+        RecommendedItem(
+            item_id=e.recommendation.item_id,
+            score=e.recommendation.score,
+            source=e.recommendation.source,
+            contributions=dict(e.contributions),
+        )
+        for e in found
+    ]
+
+
+def validation_message(exc: msgspec.ValidationError) -> str:
+    """'Expected `int` <= 200 - at `$.k`' -> 'k: Expected `int` <= 200' (as Litestar's 400s)."""
+    text = str(exc)
+    message, marker, path = text.rpartition(" - at `$")
+    if not marker:
+        return f"body: {text}"
+    return f"{path.rstrip('`').lstrip('.')}: {message}"

@@ -1,0 +1,86 @@
+"""POST /v1/similar (items like one item) and GET /v1/popular (the surface's popular items)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+
+from recsys_algo.names import NAME_PATTERN
+from recsys_algo.recommender import POPULARITY, Recommendation
+from recsys_algo.similar import similar_items
+from recsys_service.auth import Principal
+from recsys_service.controllers.common import (
+    MODEL_VERSION_HEADER,
+    items_of,
+    loaded_scope,
+    require_json,
+    responses,
+)
+from recsys_service.request_id import request_id_for
+from recsys_service.schemas import DEFAULT_K, MAX_K, RecommendResponse, SimilarRequest
+from recsys_service.state import LoadedScope, ServingState
+
+SIMILAR_404 = (
+    "scope_not_found: no manifest for this tenant and surface; item_not_found: the item has "
+    "no neighbours of that kind; kind_not_available: the manifest lacks that kind's artifact"
+)
+
+
+def _response(
+    request: Request[Any, Any, Any], loaded: LoadedScope, found: list[Recommendation]
+) -> Response[RecommendResponse]:
+    version = loaded.manifest.manifest_version
+    body = RecommendResponse(
+        items=items_of(found), manifest_version=version, request_id=request_id_for(request.scope)
+    )
+    return Response(body, headers={MODEL_VERSION_HEADER: version})
+
+
+class SimilarController(Controller):
+    path = "/v1"
+    tags = ["similar"]
+
+    @post(
+        "/similar",
+        status_code=200,
+        summary="Items similar to one item, by one neighbour kind or their blend",
+        before_request=require_json,
+        responses=responses(400, 401, 403, 404, 413, 415, 503, s404=SIMILAR_404),
+    )
+    async def similar(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SimilarRequest],
+        principal: NamedDependency[Principal],
+        serving: NamedDependency[ServingState],
+    ) -> Response[RecommendResponse]:
+        loaded = loaded_scope(serving.entries, principal.tenant, data.surface)
+        found = similar_items(
+            loaded.model,
+            data.item_id,
+            data.kind,
+            data.k,
+            frozenset(data.exclude_items),
+            loaded.blend,
+        )
+        return _response(request, loaded, found)
+
+    @get(
+        "/popular",
+        summary="The surface's most popular items",
+        responses=responses(400, 401, 403, 404, 503),
+    )
+    async def popular(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        serving: NamedDependency[ServingState],
+        surface: Annotated[str, Parameter(pattern=NAME_PATTERN, description="surface name")],
+        k: Annotated[int, Parameter(ge=1, le=MAX_K)] = DEFAULT_K,
+    ) -> Response[RecommendResponse]:
+        loaded = loaded_scope(serving.entries, principal.tenant, surface)
+        top = loaded.model.popularity.top(k, frozenset())
+        return _response(request, loaded, [Recommendation(i, s, POPULARITY) for i, s in top])
