@@ -67,26 +67,27 @@ def compute_popularity(
         schema={"event_type": pl.String(), "weight": pl.Float64()},
     )
     end = pl.lit(as_of_end.astimezone(dt.UTC)).cast(pl.Datetime("ms", "UTC"))
+    # Sort before any float arithmetic: vectorised pow may round differently by array position,
+    # so each value's position must depend on the data alone, never on the input row order.
     rows = (
         events.lazy()
         .select("item_id", "ts", "event_type")
         .join(weights.lazy(), on="event_type", how="inner")
         .filter(pl.col("weight") > 0, pl.col("ts") < end)
-        .with_columns(age_days=(end - pl.col("ts")).dt.total_milliseconds() / 86_400_000.0)
-        .with_columns(
-            contrib=pl.col("weight") * (0.5 ** (pl.col("age_days") / params.half_life_days))
-        )
-        .select("item_id", "ts", "contrib")
-        .sort(["item_id", "ts", "contrib"])
+        .with_columns(age_ms=(end - pl.col("ts")).dt.total_milliseconds())
+        .select("item_id", "ts", "event_type", "weight", "age_ms")
+        .sort(["item_id", "ts", "event_type"])
         .collect()
     )
+    age_days = rows["age_ms"].to_numpy() / 86_400_000.0
+    contrib = rows["weight"].to_numpy() * np.power(0.5, age_days / params.half_life_days)
     if rows.height == 0:
         return pl.DataFrame(
             schema={"item_id": pl.String(), "score": pl.Float64(), "events": pl.Int64()}
         )
     items = rows["item_id"].to_numpy()
     starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]])
-    scores = np.add.reduceat(rows["contrib"].to_numpy(), starts)
+    scores = np.add.reduceat(contrib, starts)
     counts = np.diff(np.r_[starts, rows.height])
     return (
         pl.DataFrame({"item_id": items[starts], "score": scores, "events": counts.astype(np.int64)})

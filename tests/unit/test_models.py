@@ -96,3 +96,16 @@ def test_evaluation_reuses_event_free_kinds_and_retrains_the_rest(
     assert models.evaluate_window(data, params, built) == expected
     assert expected["users"] > 0
     assert "blend.ndcg@20" in expected
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_kind_is_independent_of_input_row_order(seed: int) -> None:
+    params = ModelParams.from_overrides({"cooc": {"min_support": 1}})
+    data = inputs()
+    shuffled = Inputs(
+        data.events.sample(fraction=1.0, shuffle=True, seed=seed),
+        data.catalog.sample(fraction=1.0, shuffle=True, seed=seed),
+        data.as_of_end,
+    )
+    for kind in KINDS:
+        assert compute_kind(kind, shuffled, params).data == compute_kind(kind, data, params).data
