@@ -15,6 +15,9 @@ from recsys_algo.storage import Storage
 from recsys_pipelines.defs.partitions import Partition
 from recsys_pipelines.lib.partition_io import EventWindow, read_window, sha256
 
+# What the kinds and the evaluation read; request_id, rank, tenant and surface are not needed.
+MODEL_COLUMNS = ("event_id", "ts", "user_id", "session_id", "item_id", "event_type", "value")
+
 
 @dataclass(frozen=True)
 class ModelInputs:
@@ -25,7 +28,7 @@ class ModelInputs:
 
 def read_model_inputs(storage: Storage, p: Partition, window_days: int) -> ModelInputs:
     """Canonical events of the window and the catalog rows for this surface (or for all)."""
-    window = read_window(storage, p, window_days)
+    window = read_window(storage, p, window_days, MODEL_COLUMNS)
     key = layout.catalog_key(p.tenant)
     try:
         data = storage.read_bytes(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,15 +130,21 @@ class EventWindow:
         return (self.end - self.start).days + 1
 
 
-def read_window(storage: Storage, p: Partition, window_days: int) -> EventWindow:
-    """Canonical events of the trailing window ending at p.day; days never built are skipped."""
+def read_window(
+    storage: Storage, p: Partition, window_days: int, columns: Sequence[str] | None = None
+) -> EventWindow:
+    """Canonical events of the trailing window ending at p.day; days never built are skipped.
+
+    columns: keep only these (a 28-day window is tens of millions of rows: memory matters).
+    """
     start = p.day - dt.timedelta(days=window_days - 1)
     frames, inputs = [], {}
     for offset in range(window_days):
         day = start + dt.timedelta(days=offset)
         data = read_canonical(storage, p.tenant, p.surface, day)
         if data is not None:
-            frames.append(from_parquet_bytes(data))
+            day_frame = from_parquet_bytes(data)
+            frames.append(day_frame if columns is None else day_frame.select(columns))
             inputs[day.isoformat()] = sha256(data)
     if p.day.isoformat() not in inputs:
         raise DataSourceError(f"{p.label}: canonical_events for the partition day is missing")
