@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recsys_algo import landing, registry, synthetic, validation
+from recsys_algo import landing, layout, registry, synthetic, validation
+from recsys_algo.canonical import from_parquet_bytes
 from recsys_algo.manifest import Lineage, Window
 from recsys_algo.models import SPECS, ModelParams, compute_kind, evaluate_window, tables_of
 from recsys_algo.signing import parse_signing_keys
@@ -105,7 +106,9 @@ def main() -> None:
 
         def validate() -> None:
             label = p.label
-            day_frame = frame.filter(frame["ts"].dt.date() == p.day)
+            day_frame = from_parquet_bytes(
+                storage.read_bytes(layout.canonical_key(TENANT, SURFACE, p.day))
+            )
             for result in (
                 validation.schema(day_frame, label),
                 validation.ts_in_day(day_frame, p.day, label),
