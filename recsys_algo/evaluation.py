@@ -14,7 +14,7 @@ from recsys_algo import metrics
 from recsys_algo.errors import ConfigError, ValidationGateError
 from recsys_algo.recommender import BlendParams, Query, ScopeModel, blend
 
-INTERACTIONS = ("click", "add_to_cart", "purchase", "rating")
+INTERACTIONS = metrics.HOLDOUT_EVENT_TYPES
 BLEND = "blend"
 GATE_METRIC = "blend.ndcg@20"
 
@@ -60,8 +60,7 @@ def split_window(events: pl.DataFrame, window_end: dt.datetime, params: EvalPara
     if first >= holdout_start:
         span = window_end - first
         holdout_start = window_end - span * params.holdout_fraction
-    train = events.filter(pl.col("ts") < holdout_start)
-    test = events.filter(pl.col("ts") >= holdout_start)
+    train, test = metrics.time_split(events, holdout_start)
     return Split(train, test, holdout_start)
 
 

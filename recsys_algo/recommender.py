@@ -218,8 +218,14 @@ class ScopeModel:
         return blend(self.candidates(query, params), query.k, params)
 
 
-def blend(candidates: Mapping[str, Scored], k: int, params: BlendParams) -> list[Recommendation]:
-    """Fuse per-kind rankings by weighted reciprocal rank; the largest contributor is the source."""
+def _fuse(
+    candidates: Mapping[str, Scored],
+    k: int,
+    params: BlendParams,
+    parts: dict[str, dict[str, float]] | None = None,
+) -> list[Recommendation]:
+    """Weighted reciprocal-rank fusion; when parts is given, it also receives each item's terms
+    per kind, added in the same order as the score so they sum to it exactly."""
     totals: dict[str, float] = {}
     best: dict[str, tuple[float, int]] = {}  # item -> (contribution, -source order) of its source
     for kind in _SOURCE_ORDER:
@@ -232,11 +238,19 @@ def blend(candidates: Mapping[str, Scored], k: int, params: BlendParams) -> list
             totals[item_id] = totals.get(item_id, 0.0) + part
             if (part, order) > best.get(item_id, (0.0, -len(_SOURCE_ORDER))):
                 best[item_id] = (part, order)
+            if parts is not None:
+                terms = parts.setdefault(item_id, {})
+                terms[kind] = terms.get(kind, 0.0) + part
     ranked = sorted(totals.items(), key=lambda pair: (-pair[1], pair[0]))[:k]
     return [
         Recommendation(item_id, score, _SOURCE_ORDER[-best[item_id][1]])
         for item_id, score in ranked
     ]
+
+
+def blend(candidates: Mapping[str, Scored], k: int, params: BlendParams) -> list[Recommendation]:
+    """Fuse per-kind rankings by weighted reciprocal rank; the largest contributor is the source."""
+    return _fuse(candidates, k, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,16 +266,7 @@ def blend_explained(
 ) -> list[Explained]:
     """`blend`, plus the per-kind terms of each item's score (same items, order and scores)."""
     parts: dict[str, dict[str, float]] = {}
-    for kind in _SOURCE_ORDER:
-        weight = params.weights.get(kind, 0.0)
-        if weight <= 0:
-            continue
-        for rank, (item_id, _) in enumerate(candidates.get(kind, ())):
-            terms = parts.setdefault(item_id, {})
-            # Summed in blend's order, so the terms add up to blend's score exactly.
-            terms[kind] = terms.get(kind, 0.0) + weight / (params.rank_offset + rank + 1)
-    ranked = blend(candidates, k, params)
-    return [Explained(r, dict(parts[r.item_id])) for r in ranked]
+    return [Explained(r, parts[r.item_id]) for r in _fuse(candidates, k, params, parts)]
 
 
 def build_model(

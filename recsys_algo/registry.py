@@ -92,9 +92,10 @@ def verify_artifacts(storage: Storage, manifest: Manifest) -> dict[str, bytes]:
                 f"is not {expected_key!r}"
             )
         where = storage.uri_for(ref.uri)
-        data = storage.read_bytes(ref.uri) if storage.exists(ref.uri) else None
-        if data is None:
-            raise ArtifactError(f"{where}: artifact is missing")
+        try:
+            data = storage.read_bytes(ref.uri)
+        except NotFoundError:
+            raise ArtifactError(f"{where}: artifact is missing") from None
         digest = hashlib.sha256(data).hexdigest()
         if digest != ref.sha256 or len(data) != ref.bytes:
             raise ArtifactError(

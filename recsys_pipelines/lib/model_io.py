@@ -9,7 +9,7 @@ import polars as pl
 
 from recsys_algo import layout
 from recsys_algo.errors import DataSourceError, NotFoundError
-from recsys_algo.landing import read_catalog
+from recsys_algo.landing import decode_catalog
 from recsys_algo.models import Inputs
 from recsys_algo.storage import Storage
 from recsys_pipelines.defs.partitions import Partition
@@ -37,7 +37,7 @@ def read_model_inputs(storage: Storage, p: Partition, window_days: int) -> Model
             f"{p.label}: no catalog at {storage.uri_for(key)}; content_sim needs item tags "
             "(`recsys generate` and `recsys import movielens` write one)"
         ) from None
-    catalog = read_catalog(storage, p.tenant).filter(
+    catalog = decode_catalog(data, storage.uri_for(key)).filter(
         pl.col("surface").is_null() | (pl.col("surface") == p.surface)
     )
     as_of_end = dt.datetime.combine(p.day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
