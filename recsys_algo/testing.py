@@ -15,6 +15,7 @@ from recsys_algo.artifacts import ArtifactBlob, encode_artifact
 from recsys_algo.events import CANONICAL_SCHEMA, EVENT_TYPES, STAGING_SCHEMA
 from recsys_algo.manifest import Lineage, Window
 from recsys_algo.names import NAME_PATTERN, is_valid_name
+from recsys_algo.neighbors import NEIGHBOR_SCHEMA
 from recsys_algo.popularity import SCHEMA_VERSION as POPULARITY_SCHEMA_VERSION
 from recsys_algo.registry import PublishOutcome, publish
 from recsys_algo.signing import SigningKeys, parse_signing_keys
@@ -164,6 +165,16 @@ def popularity_frame(items: Sequence[str]) -> pl.DataFrame:
         },
         schema=POPULARITY_FRAME_SCHEMA,
     )
+
+
+def neighbor_frame(rows: Sequence[tuple[str, str, float]]) -> pl.DataFrame:
+    """A neighbour artifact (cooc, content_sim, session_seq) in artifact order, support 1."""
+    frame = pl.DataFrame(
+        [(item, neighbor, score, 1) for item, neighbor, score in rows],
+        schema=NEIGHBOR_SCHEMA,
+        orient="row",
+    )
+    return frame.sort(["item_id", "score", "neighbor_id"], descending=[False, True, False])
 
 
 def popularity_blob(items: Sequence[str] = ("a", "b", "c")) -> ArtifactBlob:

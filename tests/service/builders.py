@@ -8,15 +8,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from recsys_algo import layout
 from recsys_algo.artifacts import encode_artifact
 from recsys_algo.manifest import Lineage, Manifest, Window
-from recsys_algo.neighbors import NEIGHBOR_SCHEMA
 from recsys_algo.registry import publish
 from recsys_algo.signing import SigningKeys, parse_signing_keys
 from recsys_algo.storage import FileStorage
+from recsys_algo.testing import neighbor_frame, popularity_frame
 from recsys_service.settings import ApiKey, Settings
 
 SIGNING_SPEC = "test-kid:" + "ab" * 32
@@ -41,29 +39,6 @@ def item_ids(prefix: str, n: int) -> list[str]:
 
 
 Neighbours = Sequence[tuple[str, str, float]]  # (item_id, neighbor_id, score)
-
-
-def popularity_frame(items: Sequence[str]) -> pl.DataFrame:
-    """Strictly decreasing scores: the first item is the most popular."""
-    n = len(items)
-    return pl.DataFrame(
-        {
-            "item_id": list(items),
-            "score": [float(n - i) for i in range(n)],
-            "events": [n - i for i in range(n)],
-        },
-        schema={"item_id": pl.String(), "score": pl.Float64(), "events": pl.Int64()},
-    )
-
-
-def neighbor_frame(rows: Neighbours) -> pl.DataFrame:
-    """A neighbour artifact (cooc, content_sim, session_seq) in artifact order, support 1."""
-    frame = pl.DataFrame(
-        [(item, neighbor, score, 1) for item, neighbor, score in rows],
-        schema=NEIGHBOR_SCHEMA,
-        orient="row",
-    )
-    return frame.sort(["item_id", "score", "neighbor_id"], descending=[False, True, False])
 
 
 def publish_scope(

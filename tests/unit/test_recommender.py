@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,22 +21,7 @@ from recsys_algo.recommender import (
     build_model,
     seeds_of,
 )
-
-
-def popularity_table(ids: list[str]) -> pl.DataFrame:
-    n = len(ids)
-    return pl.DataFrame(
-        {"item_id": ids, "score": [float(n - i) for i in range(n)], "events": [1] * n}
-    )
-
-
-def neighbor_table(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        rows,
-        schema={"item_id": pl.String, "neighbor_id": pl.String, "score": pl.Float64},
-        orient="row",
-    )
-    return frame.sort(["item_id", "score", "neighbor_id"], descending=[False, True, False])
+from recsys_algo.testing import neighbor_frame, popularity_frame
 
 
 class FakeCollab:
@@ -60,13 +44,13 @@ COOC = [("a", "c1", 0.9), ("a", "c2", 0.5), ("b", "c2", 0.8), ("b", "c3", 0.1)]
 
 def model(collab: FakeCollab | None = None) -> ScopeModel:
     built = build_model(
-        {"popularity": popularity_table(POP).to_arrow(), "cooc": neighbor_table(COOC).to_arrow()}
+        {"popularity": popularity_frame(POP).to_arrow(), "cooc": neighbor_frame(COOC).to_arrow()}
     )
     return ScopeModel(built.popularity, built.neighbors, collab)
 
 
 def test_neighbours_of_recent_items_are_summed_with_recency_weights() -> None:
-    index = NeighborIndex.from_table(neighbor_table(COOC).to_arrow())
+    index = NeighborIndex.from_table(neighbor_frame(COOC).to_arrow())
     seeds = seeds_of(["a", "b"], BlendParams(recency_decay=0.5))
     assert seeds == [("b", 1.0), ("a", 0.5)]
     # c2: 0.8 * 1 + 0.5 * 0.5 = 1.05; c1: 0.9 * 0.5 = 0.45; c3: 0.1
@@ -81,7 +65,7 @@ def test_seeds_are_the_latest_distinct_items() -> None:
 
 
 def test_popularity_only_model_serves_the_popularity_order() -> None:
-    only = build_model({"popularity": popularity_table(POP).to_arrow()})
+    only = build_model({"popularity": popularity_frame(POP).to_arrow()})
     recs = only.recommend(Query(k=4), BlendParams())
     assert [r.item_id for r in recs] == POP[:4]
     assert {r.source for r in recs} == {"popularity"}
@@ -157,7 +141,7 @@ def test_blend_is_sorted_bounded_unique_and_deterministic(
 
 
 def test_popularity_index_overfetches_past_exclusions() -> None:
-    index = PopularityIndex.from_table(popularity_table(POP).to_arrow())
+    index = PopularityIndex.from_table(popularity_frame(POP).to_arrow())
     assert index.top(2, frozenset({"p1", "p2"})) == [("p3", 4.0), ("p4", 3.0)]
 
 
@@ -188,7 +172,7 @@ def test_blend_parameters_roundtrip_through_the_manifest_lineage() -> None:
 
 def test_model_without_popularity_is_refused() -> None:
     with pytest.raises(ArtifactError, match="no popularity artifact"):
-        build_model({"cooc": neighbor_table(COOC).to_arrow()}, where="acme/home v1")
+        build_model({"cooc": neighbor_frame(COOC).to_arrow()}, where="acme/home v1")
 
 
 def test_blend_explained_gives_each_kinds_reciprocal_rank_term() -> None:

@@ -7,16 +7,7 @@ import pytest
 
 from recsys_algo.recommender import BlendParams, ScopeModel, build_model
 from recsys_algo.similar import ItemNotFound, KindNotAvailable, similar_items
-
-
-def _table(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        rows,
-        schema={"item_id": pl.String, "neighbor_id": pl.String, "score": pl.Float64},
-        orient="row",
-    )
-    return frame.sort(["item_id", "score", "neighbor_id"], descending=[False, True, False])
-
+from recsys_algo.testing import neighbor_frame
 
 COOC = [("a", "b", 0.9), ("a", "c", 0.5), ("a", "d", 0.1), ("b", "a", 0.9)]
 CONTENT = [("a", "c", 0.8), ("a", "e", 0.7), ("z", "a", 0.2)]
@@ -24,7 +15,9 @@ CONTENT = [("a", "c", 0.8), ("a", "e", 0.7), ("z", "a", 0.2)]
 
 def _model(**kinds: list[tuple[str, str, float]]) -> ScopeModel:
     pop = pl.DataFrame({"item_id": ["a", "b"], "score": [2.0, 1.0], "events": [2, 1]})
-    tables = {"popularity": pop.to_arrow()} | {k: _table(v).to_arrow() for k, v in kinds.items()}
+    tables = {"popularity": pop.to_arrow()} | {
+        k: neighbor_frame(v).to_arrow() for k, v in kinds.items()
+    }
     return build_model(tables)
 
 
