@@ -10,11 +10,15 @@ import recsys_algo
 from recsys_algo.storage import open_storage
 from recsys_service.controllers.health import HealthController
 from recsys_service.controllers.manifests import ManifestController
+from recsys_service.controllers.metrics import metrics_route
 from recsys_service.controllers.recommend import RecommendController
 from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.lifespan import serving_lifespan
+from recsys_service.metrics import METRICS_KEY, ServiceMetrics
+from recsys_service.observe import install
+from recsys_service.ratelimit import LIMITER_KEY, RateLimiter
 from recsys_service.request_id import request_id_middleware
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
@@ -25,18 +29,28 @@ def create_app(settings: Settings) -> Litestar:
     serving = ServingState(
         open_storage(settings.storage_url), settings.signing_keys, settings.scopes
     )
-    return Litestar(
+    metrics = serving.observer = ServiceMetrics(serving)
+    limiter = RateLimiter(settings.rate_limit, settings.rate_limit_tenants)
+    app = Litestar(
         route_handlers=[
             HealthController,
             RecommendController,
             SimilarController,
             ManifestController,
+            *metrics_route(settings.metrics_access),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
         lifespan=[serving_lifespan],
-        state=State({SERVING_KEY: serving, SETTINGS_KEY: settings}),
+        state=State(
+            {
+                SERVING_KEY: serving,
+                SETTINGS_KEY: settings,
+                METRICS_KEY: metrics,
+                LIMITER_KEY: limiter,
+            }
+        ),
         request_max_body_size=settings.max_body_bytes,
         # No global logging setup here: the process owner (__main__, tests) decides.
         logging_config=None,
@@ -44,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
             title="recsys service", version=recsys_algo.__version__, path="/schema"
         ),
     )
+    return install(app, metrics)
 
 
 def app_from_env() -> Litestar:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
+from recsys_service.errors import RateLimited
+from recsys_service.metrics import METRICS_KEY, ServiceMetrics
+from recsys_service.observe import PRINCIPAL_STATE_KEY
+from recsys_service.ratelimit import LIMITER_KEY, RateLimiter, retry_after_seconds
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
 
@@ -27,6 +32,7 @@ def provide_settings(state: State) -> Settings:
 
 
 def provide_principal(
+    request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
     api_key: Annotated[
         str | None, HeaderParameter(name=API_KEY_HEADER, description="API key", required=False)
@@ -36,7 +42,23 @@ def provide_principal(
         HeaderParameter(name=TENANT_HEADER, description="tenant (admin keys only)", required=False),
     ] = None,
 ) -> Principal:
-    return resolve_principal(settings.api_keys, api_key, tenant)
+    principal = resolve_principal(settings.api_keys, api_key, tenant)
+    request.scope["state"][PRINCIPAL_STATE_KEY] = principal  # for the access log
+    check_rate_limit(request.app.state, principal.tenant)
+    return principal
+
+
+def check_rate_limit(state: State, tenant: str) -> None:
+    """Every route that resolves a principal is limited per tenant; nothing else is."""
+    limiter: RateLimiter = state[LIMITER_KEY]
+    wait = limiter.acquire(tenant)
+    if wait > 0:
+        metrics: ServiceMetrics = state[METRICS_KEY]
+        metrics.refused(tenant)
+        seconds = retry_after_seconds(wait)
+        raise RateLimited(
+            f"rate limit for tenant {tenant!r} exceeded; retry in {seconds} s", seconds
+        )
 
 
 DEPENDENCIES = {

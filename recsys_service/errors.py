@@ -42,6 +42,14 @@ class Forbidden(ServiceError):
     status_code, code = 403, "forbidden"
 
 
+class RateLimited(ServiceError):
+    status_code, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ScopeNotFound(ServiceError):
     status_code, code = 404, "scope_not_found"
 
@@ -65,18 +73,23 @@ HTTP_CODES: Mapping[int, str] = {
 
 
 def error_response(
-    request: Request[Any, Any, Any], status: int, code: str, message: str
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    message: str,
+    extra_headers: Mapping[str, str] | None = None,
 ) -> Response[ErrorResponse]:
     rid = request_id_for(request.scope)
     body = ErrorResponse(error=ErrorDetail(code=code, message=message, request_id=rid))
-    headers = {HEADER: rid}
+    headers = {HEADER: rid, **(extra_headers or {})}
     if status == 401:
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[ErrorResponse]:
-    return error_response(request, exc.status_code, exc.code, exc.message)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return error_response(request, exc.status_code, exc.code, exc.message, headers)
 
 
 def _validation_message(exc: ValidationException) -> str:

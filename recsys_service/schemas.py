@@ -20,6 +20,24 @@ ItemId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+MAX_BLEND_WEIGHT = 10.0
+Weight = Annotated[float, msgspec.Meta(ge=0, le=MAX_BLEND_WEIGHT)]
+
+
+class BlendWeights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Per-request blend weights; each replaces the manifest's weight for that kind."""
+
+    implicit: Weight | None = None
+    session_seq: Weight | None = None
+    cooc: Weight | None = None
+    content_sim: Weight | None = None
+    # Popularity is the cold-start fill that guarantees k items: it may change, never vanish.
+    popularity: Annotated[float, msgspec.Meta(gt=0, le=MAX_BLEND_WEIGHT)] | None = None
+
+    def given(self) -> dict[str, float]:
+        return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not None}
+
+
 class RecommendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     surface: Surface
     user_id: UserId | None = None
@@ -28,6 +46,7 @@ class RecommendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     exclude_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_EXCLUDE_ITEMS)] = []
     exclude_seen: bool = False
     explain: bool = False
+    blend_weights: BlendWeights | None = None
 
 
 class RecommendedItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -38,10 +57,12 @@ class RecommendedItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     contributions: dict[str, float] | None = None
 
 
-class RecommendResponse(msgspec.Struct, frozen=True, kw_only=True):
+class RecommendResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     items: list[RecommendedItem]
     manifest_version: str
     request_id: str
+    # Only with "explain": the blend weights the answer used (manifest's, then overrides).
+    blend_weights: dict[str, float] | None = None
 
 
 class SimilarRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

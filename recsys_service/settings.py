@@ -5,21 +5,33 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError
 from recsys_algo.names import is_valid_name, parse_scope_key
 from recsys_algo.signing import SigningKeys
+from recsys_service.ratelimit import (
+    RATE_LIMIT_ENV,
+    RATE_LIMIT_TENANTS_ENV,
+    RateLimit,
+    parse_rate_limit,
+    parse_tenant_limits,
+)
 
 API_KEYS_ENV = "RECSYS_API_KEYS"
 WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
 SCOPES_ENV = "RECSYS_SCOPES"
+METRICS_ENV = "RECSYS_METRICS"
 
 ADMIN_TENANT = "*"
 OPEN_MODE_TENANT = "demo"
 DEFAULT_WATCH_INTERVAL = 5.0
 WATCH_INTERVAL_RANGE = (1.0, 30.0)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+MetricsAccess = Literal["public", "admin", "off"]
+METRICS_ACCESS: tuple[MetricsAccess, ...] = ("public", "admin", "off")
 
 _KEY_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _SHA256_HEX_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -102,6 +114,13 @@ def parse_scopes(spec: str) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys(scopes))
 
 
+def parse_metrics_access(value: str) -> MetricsAccess:
+    for access in METRICS_ACCESS:
+        if value.strip().lower() == access:
+            return access
+    raise ConfigError(f"{METRICS_ENV}={value[:20]!r} is invalid: use public, admin or off")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     storage_url: str
@@ -111,6 +130,10 @@ class Settings:
     # None: discover scopes from storage at every poll.
     scopes: tuple[tuple[str, str], ...] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # None: no default limit (per-tenant entries still apply).
+    rate_limit: RateLimit | None = None
+    rate_limit_tenants: dict[str, RateLimit] = field(default_factory=dict)
+    metrics_access: MetricsAccess = "public"
 
     @property
     def open_mode(self) -> bool:
@@ -121,10 +144,14 @@ class Settings:
     def from_env(cls) -> Settings:
         interval = os.environ.get(WATCH_INTERVAL_ENV, "").strip()
         scopes = os.environ.get(SCOPES_ENV, "").strip()
+        rate_limit = os.environ.get(RATE_LIMIT_ENV, "").strip()
         return cls(
             storage_url=storage_url_from_env(),
             signing_keys=signing_keys_from_env(required=False),
             api_keys=parse_api_keys(os.environ.get(API_KEYS_ENV, "")),
             watch_interval=parse_watch_interval(interval) if interval else DEFAULT_WATCH_INTERVAL,
             scopes=parse_scopes(scopes) if scopes else None,
+            rate_limit=parse_rate_limit(rate_limit) if rate_limit else None,
+            rate_limit_tenants=parse_tenant_limits(os.environ.get(RATE_LIMIT_TENANTS_ENV, "")),
+            metrics_access=parse_metrics_access(os.environ.get(METRICS_ENV, "public")),
         )

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from recsys_algo import layout
 from recsys_algo.artifacts import decode_artifact
@@ -52,6 +53,14 @@ class ScopeEntry:
     last_error_at: dt.datetime | None = None
 
 
+class LoadObserver(Protocol):
+    """Told of every load outcome (metrics); called from the refreshing thread."""
+
+    def loaded(self, tenant: str, surface: str, loaded: LoadedScope) -> None: ...
+
+    def load_failed(self, tenant: str, surface: str, exc: BaseException) -> None: ...
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else 'no details'}"[:500]
@@ -89,8 +98,10 @@ class ServingState:
         keys: SigningKeys | None,
         scopes: tuple[Scope, ...] | None = None,
         clock: Clock = utc_now,
+        observer: LoadObserver | None = None,
     ) -> None:
         self.storage = storage
+        self.observer = observer
         self.keys = keys
         self.explicit_scopes = scopes
         self.clock = clock
@@ -139,11 +150,15 @@ class ServingState:
                 return replace(entry, last_error=None, last_error_at=None)
             loaded = load_scope(self.storage, self.keys, tenant, surface, now)
         except Exception as exc:
+            if self.observer is not None:
+                self.observer.load_failed(tenant, surface, exc)
             reason = one_line(exc)
             if reason != entry.last_error:
                 log.warning("%s/%s: keeping %s: %s", tenant, surface, _serving(entry), reason)
             return replace(entry, last_error=reason, last_error_at=now)
         log.info("%s/%s: serving %s", tenant, surface, loaded.manifest.manifest_version)
+        if self.observer is not None:
+            self.observer.loaded(tenant, surface, loaded)
         return ScopeEntry(tenant=tenant, surface=surface, loaded=loaded)
 
 

@@ -24,6 +24,7 @@ ERRORS = {
     404: "scope_not_found: no manifest for this tenant and surface",
     413: "body_too_large: request body over the limit",
     415: "unsupported_media_type: body is not application/json",
+    429: "too_many_requests: the tenant's rate limit is exhausted; retry after Retry-After seconds",
     503: "not_ready: scope known but nothing verified is loaded",
 }
 

@@ -20,7 +20,7 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else iso(moment)
 
 
-def _age_seconds(created_at: str, now: dt.datetime) -> float | None:
+def age_seconds(created_at: str, now: dt.datetime) -> float | None:
     try:
         created = dt.datetime.fromisoformat(created_at)
     except ValueError:
@@ -38,7 +38,7 @@ def scope_readiness(entry: ScopeEntry, now: dt.datetime) -> ScopeReadiness:
         surface=entry.surface,
         manifest_version=manifest.manifest_version if manifest else None,
         as_of=manifest.as_of if manifest else None,
-        age_seconds=_age_seconds(manifest.created_at, now) if manifest else None,
+        age_seconds=age_seconds(manifest.created_at, now) if manifest else None,
         loaded_at=_iso(loaded.loaded_at) if loaded else None,
         last_error=entry.last_error,
         last_error_at=_iso(entry.last_error_at),

@@ -48,7 +48,7 @@ class ManifestController(Controller):
     @get(
         "/{surface:str}",
         summary="The verified manifest served for a surface of the caller's tenant",
-        responses=responses(400, 401, 403, 404, 503),
+        responses=responses(400, 401, 403, 404, 429, 503),
     )
     async def manifest(
         self,

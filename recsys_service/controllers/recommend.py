@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from recsys_algo.recommender import Query, blend, blend_explained
+from recsys_algo.recommender import BlendParams, Query, blend, blend_explained
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (
     MODEL_VERSION_HEADER,
@@ -34,6 +37,13 @@ from recsys_service.schemas import (
 from recsys_service.state import LoadedScope, ScopeEntry, ServingState
 
 
+def blend_for(loaded: LoadedScope, data: RecommendRequest) -> BlendParams:
+    """The manifest's blend, with the request's weight overrides (bounds checked on decode)."""
+    if data.blend_weights is None:
+        return loaded.blend
+    return replace(loaded.blend, weights={**loaded.blend.weights, **data.blend_weights.given()})
+
+
 def answer(loaded: LoadedScope, data: RecommendRequest, request_id: str) -> RecommendResponse:
     """One request against one loaded version: items, scores and version all come from it."""
     exclude = set(data.exclude_items)
@@ -45,14 +55,19 @@ def answer(loaded: LoadedScope, data: RecommendRequest, request_id: str) -> Reco
         session_items=tuple(data.session_items or ()),
         exclude=frozenset(exclude),
     )
+    params = blend_for(loaded, data)
     # Same as ScopeModel.recommend (candidates, then the blend); explain adds the terms.
-    candidates = loaded.model.candidates(query, loaded.blend)
-    if data.explain:
-        items = explained_items_of(blend_explained(candidates, data.k, loaded.blend))
-    else:
-        items = items_of(blend(candidates, data.k, loaded.blend))
+    candidates = loaded.model.candidates(query, params)
+    if not data.explain:
+        items = items_of(blend(candidates, data.k, params))
+        return RecommendResponse(
+            items=items, manifest_version=loaded.manifest.manifest_version, request_id=request_id
+        )
     return RecommendResponse(
-        items=items, manifest_version=loaded.manifest.manifest_version, request_id=request_id
+        items=explained_items_of(blend_explained(candidates, data.k, params)),
+        manifest_version=loaded.manifest.manifest_version,
+        request_id=request_id,
+        blend_weights=dict(sorted(params.weights.items())),
     )
 
 
@@ -74,6 +89,20 @@ def answer_element(
     return BatchResult(status=200, body=answer(loaded, data, rid))
 
 
+def answer_batch(
+    entries: Mapping[tuple[str, str], ScopeEntry], tenant: str, batch: BatchRequest, rid: str
+) -> BatchResponse:
+    return BatchResponse(
+        results=[answer_element(entries, tenant, raw, rid) for raw in batch.requests]
+    )
+
+
+def batch_model_version(results: list[BatchResult]) -> str | None:
+    """The versions that answered, distinct, in order of first use ('a, b' when they differ)."""
+    versions = dict.fromkeys(r.body.manifest_version for r in results if r.body is not None)
+    return ", ".join(versions) or None
+
+
 class RecommendController(Controller):
     path = "/v1/recommend"
     tags = ["recommend"]
@@ -83,7 +112,7 @@ class RecommendController(Controller):
         status_code=200,
         summary="Top-k recommendations for a surface",
         before_request=require_json,
-        responses=responses(400, 401, 403, 404, 413, 415, 503),
+        responses=responses(400, 401, 403, 404, 413, 415, 429, 503),
     )
     async def recommend(
         self,
@@ -102,7 +131,7 @@ class RecommendController(Controller):
         status_code=200,
         summary="Up to 256 recommendation requests, each answered or failed on its own",
         before_request=require_json,
-        responses=responses(400, 401, 403, 413, 415),
+        responses=responses(400, 401, 403, 413, 415, 429),
     )
     async def batch(
         self,
@@ -110,10 +139,13 @@ class RecommendController(Controller):
         data: JSONBody[BatchRequest],
         principal: NamedDependency[Principal],
         serving: NamedDependency[ServingState],
-    ) -> BatchResponse:
+    ) -> Response[BatchResponse]:
         # One snapshot for the whole batch: every element of a scope sees the same version.
         entries = serving.entries
         rid = request_id_for(request.scope)
-        return BatchResponse(
-            results=[answer_element(entries, principal.tenant, raw, rid) for raw in data.requests]
+        # Up to 256 answers: computed in a worker thread so the event loop keeps serving.
+        body = await anyio.to_thread.run_sync(
+            partial(answer_batch, entries, principal.tenant, data, rid)
         )
+        version = batch_model_version(body.results)
+        return Response(body, headers={MODEL_VERSION_HEADER: version} if version else None)

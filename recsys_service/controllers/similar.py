@@ -48,7 +48,7 @@ class SimilarController(Controller):
         status_code=200,
         summary="Items similar to one item, by one neighbour kind or their blend",
         before_request=require_json,
-        responses=responses(400, 401, 403, 404, 413, 415, 503, s404=SIMILAR_404),
+        responses=responses(400, 401, 403, 404, 413, 415, 429, 503, s404=SIMILAR_404),
     )
     async def similar(
         self,
@@ -71,7 +71,7 @@ class SimilarController(Controller):
     @get(
         "/popular",
         summary="The surface's most popular items",
-        responses=responses(400, 401, 403, 404, 503),
+        responses=responses(400, 401, 403, 404, 429, 503),
     )
     async def popular(
         self,
