@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import logging
+import os
 import sys
 
 import uvicorn
 
 from recsys_algo.errors import ConfigError
 from recsys_service.app import create_app
+from recsys_service.logs import LOG_LEVEL_ENV, configure_logging, parse_log_level
 from recsys_service.settings import API_KEYS_ENV, Settings
 
 EXIT_CONFIG = 2
@@ -42,8 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        log_level = parse_log_level(os.environ.get(LOG_LEVEL_ENV, "INFO"))
         if not 0 <= args.port <= 65535:
             raise ConfigError(f"--port {args.port} is invalid: use 0..65535")
         settings = Settings.from_env()
@@ -52,10 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"recsys-service: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    # JSON lines on stderr for every logger, uvicorn's included (log_config=None below).
+    configure_logging(log_level)
     print(
         f"recsys-service listening on http://{args.host}:{args.port}", file=sys.stderr, flush=True
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # Our access log (recsys_service.access) replaces uvicorn's; uvicorn keeps our handlers.
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 

@@ -135,6 +135,13 @@ class Settings:
     rate_limit_tenants: dict[str, RateLimit] = field(default_factory=dict)
     metrics_access: MetricsAccess = "public"
 
+    def __post_init__(self) -> None:
+        if self.metrics_access == "admin" and not any(k.is_admin for k in self.api_keys):
+            raise ConfigError(
+                f"{METRICS_ENV}=admin needs an admin key (tenant '*') in {API_KEYS_ENV}: "
+                "otherwise nobody could scrape /metrics"
+            )
+
     @property
     def open_mode(self) -> bool:
         """No API keys: anyone may read tenant 'demo', and only on a loopback address."""
