@@ -160,5 +160,7 @@ class Settings:
             scopes=parse_scopes(scopes) if scopes else None,
             rate_limit=parse_rate_limit(rate_limit) if rate_limit else None,
             rate_limit_tenants=parse_tenant_limits(os.environ.get(RATE_LIMIT_TENANTS_ENV, "")),
-            metrics_access=parse_metrics_access(os.environ.get(METRICS_ENV, "public")),
+            metrics_access=parse_metrics_access(
+                os.environ.get(METRICS_ENV, "").strip() or "public"
+            ),
         )

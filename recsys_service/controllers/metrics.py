@@ -9,7 +9,6 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from recsys_service.auth import API_KEY_HEADER, find_key
 from recsys_service.controllers.common import responses
@@ -17,6 +16,10 @@ from recsys_service.dependencies import SETTINGS_KEY
 from recsys_service.errors import Forbidden, Unauthorized
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.settings import MetricsAccess, Settings
+
+
+# The classic text format every Prometheus reads; Litestar appends "; charset=utf-8".
+TEXT_FORMAT = "text/plain; version=0.0.4"
 
 
 def require_admin_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -34,7 +37,7 @@ def require_admin_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
 
 async def _metrics(state: State) -> Response[bytes]:
     metrics: ServiceMetrics = state[METRICS_KEY]
-    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=TEXT_FORMAT)
 
 
 def metrics_route(access: MetricsAccess) -> list[HTTPRouteHandler]:
