@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from recsys_algo.storage import FileStorage
+from recsys_service.controllers import recommend
 from recsys_service.state import ScopeEntry, ServingState
 from tests.service.builders import item_ids, publish_popularity, publish_scope, tamper_artifact
 from tests.service.conftest import ClientFactory, serving_of
@@ -223,3 +225,47 @@ def test_arbitrary_batch_elements_and_similar_bodies_never_give_500(
             assert similar.status_code in (200, 400, 404), similar.text
 
         check()
+
+
+def test_batch_names_the_versions_it_served_in_x_model_version(
+    storage: FileStorage, client_for: ClientFactory
+) -> None:
+    home = publish_popularity(storage, "demo", "home", item_ids("demo-", 5))
+    pdp = publish_popularity(storage, "demo", "pdp", item_ids("pdp-", 5))
+    with client_for() as client:
+        one = client.post(URL, json={"requests": [{"surface": "home"}, {"surface": "nope"}]})
+        both = client.post(
+            URL,
+            json={"requests": [{"surface": "pdp"}, {"surface": "home"}, {"surface": "pdp"}]},
+        )
+        none = client.post(URL, json={"requests": [{"surface": "nope"}, {"k": 0}]})
+    assert one.headers["X-Model-Version"] == home.manifest_version
+    # Distinct versions in order of first use, as an HTTP list.
+    assert both.headers["X-Model-Version"] == f"{pdp.manifest_version}, {home.manifest_version}"
+    assert none.status_code == 200
+    assert "X-Model-Version" not in none.headers
+
+
+def test_batch_elements_are_computed_off_the_event_loop(
+    published: FileStorage, client_for: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loops: list[bool] = []
+    real = recommend.answer_element
+
+    def spy(*args: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:
+            loops.append(False)  # a worker thread: no event loop runs here
+        return real(*args)
+
+    monkeypatch.setattr(recommend, "answer_element", spy)
+    requests = [{"surface": "home", "k": k} for k in (1, 3, 2)]
+    with client_for() as client:
+        batch = client.post(URL, json={"requests": requests})
+        singles = [client.post("/v1/recommend", json=r).json() for r in requests]
+    assert loops == [False, False, False]
+    bodies = [r["body"] for r in batch.json()["results"]]
+    assert [_ids(b) for b in bodies] == [_ids(s) for s in singles]
+    assert {b["request_id"] for b in bodies} == {batch.headers["X-Request-ID"]}
