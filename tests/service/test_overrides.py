@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from recsys_algo.storage import FileStorage
 from tests.service.builders import item_ids, neighbour_rows, publish_scope
@@ -115,3 +118,36 @@ def test_batch_elements_apply_their_own_overrides(
     for one, element in zip(single, bodies, strict=True):
         assert {**element, "request_id": None} == {**one, "request_id": None}
     assert bodies[1]["items"][0]["item_id"] == "demo-002"
+
+
+KINDS = ["implicit", "session_seq", "cooc", "content_sim", "popularity"]
+_weights = st.dictionaries(
+    st.sampled_from([*KINDS, "other"]),
+    st.floats(-20, 20, allow_nan=False) | st.integers(-20, 20),
+    max_size=6,
+)
+
+
+def _allowed(weights: dict[str, float]) -> bool:
+    return all(
+        kind in KINDS and 0 <= w <= 10 and (kind != "popularity" or w > 0)
+        for kind, w in weights.items()
+    )
+
+
+def test_any_weights_are_answered_200_iff_within_bounds_and_never_500(
+    scoped: FileStorage, client_for: ClientFactory
+) -> None:
+    with client_for() as client:
+
+        @hyp_settings(max_examples=100, deadline=None)
+        @given(weights=_weights)
+        def check(weights: dict[str, float]) -> None:
+            response = client.post(URL, json={**SESSION, "blend_weights": weights})
+            assert response.status_code == (200 if _allowed(weights) else 400), response.text
+            if response.status_code == 200:
+                body = response.json()
+                assert body["blend_weights"] == {**MANIFEST_WEIGHTS, **weights}
+                assert len(body["items"]) == SESSION["k"]
+
+        check()
