@@ -22,6 +22,7 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
 # Anything msgspec cannot encode (an exception passed in `extra=`, a path) is logged as str().
 _encoder = msgspec.json.Encoder(enc_hook=str)

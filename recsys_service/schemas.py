@@ -21,7 +21,9 @@ UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
 MAX_BLEND_WEIGHT = 10.0
-Weight = Annotated[float, msgspec.Meta(ge=0, le=MAX_BLEND_WEIGHT)]
+Weight = Annotated[
+    float, msgspec.Meta(ge=0, le=MAX_BLEND_WEIGHT, description="0..10; 0 switches the kind off")
+]
 
 
 class BlendWeights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -32,7 +34,10 @@ class BlendWeights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     cooc: Weight | None = None
     content_sim: Weight | None = None
     # Popularity is the cold-start fill that guarantees k items: it may change, never vanish.
-    popularity: Annotated[float, msgspec.Meta(gt=0, le=MAX_BLEND_WEIGHT)] | None = None
+    popularity: (
+        Annotated[float, msgspec.Meta(gt=0, le=MAX_BLEND_WEIGHT, description="over 0, up to 10")]
+        | None
+    ) = None
 
     def given(self) -> dict[str, float]:
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not None}
@@ -46,6 +51,7 @@ class RecommendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     exclude_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_EXCLUDE_ITEMS)] = []
     exclude_seen: bool = False
     explain: bool = False
+    # Kinds not named keep the manifest's weight (lineage parameters.blend).
     blend_weights: BlendWeights | None = None
 
 

@@ -17,7 +17,6 @@ from recsys_service.errors import Forbidden, Unauthorized
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.settings import MetricsAccess, Settings
 
-
 # The classic text format every Prometheus reads; Litestar appends "; charset=utf-8".
 TEXT_FORMAT = "text/plain; version=0.0.4"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -128,6 +129,10 @@ def test_real_server_serves_recommendations_and_hot_swaps(
         beta = next(s for s in ready["scopes"] if s["tenant"] == "beta")
         assert beta["manifest_version"] != tampered.manifest_version
         assert beta["last_error"] is not None
+        metrics = client.get("/metrics").text
+        assert 'recsys_manifest_swaps_total{surface="home",tenant="acme"} 2.0' in metrics
+        assert 'reason="ArtifactError",surface="home",tenant="beta"' in metrics
+        assert 'route="/v1/recommend",status="200"' in metrics
 
     os.kill(proc.pid, signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit reflects the signal.
@@ -136,6 +141,17 @@ def test_real_server_serves_recommendations_and_hot_swaps(
     stderr = proc.stderr.read().decode()
     assert f"recsys-service listening on {base}" in stderr
     assert ACME_KEY not in stderr
+    # Everything but the one start-up line is a JSON log line, uvicorn's included.
+    logs = [json.loads(line) for line in stderr.splitlines() if not line.startswith("recsys-")]
+    assert any(line["logger"].startswith("uvicorn") for line in logs)
+    access = [line for line in logs if line["logger"] == "recsys_service.access"]
+    first_access = next(line for line in access if line["request_id"] == "it-1")
+    assert (first_access["route"], first_access["status"], first_access["tenant"]) == (
+        "/v1/recommend",
+        200,
+        "acme",
+    )
+    assert any(line["status"] == 401 for line in access)
 
 
 def test_real_server_serves_similar_popular_batch_and_manifests(
