@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.service.builders import api_key
 from tests.service.conftest import ClientFactory
 
 
@@ -66,6 +67,7 @@ def test_every_route_taking_an_api_key_documents_429(client_for: ClientFactory) 
 
 
 def test_admin_only_metrics_documents_401_and_403(client_for: ClientFactory) -> None:
-    with client_for(metrics_access="admin") as client:
+    admin = api_key("ops", "*", "ops-secret")
+    with client_for(api_keys=(admin,), metrics_access="admin") as client:
         paths = client.get("/schema/openapi.json").json()["paths"]
     assert set(paths["/metrics"]["get"]["responses"]) == {"200", "401", "403"}
