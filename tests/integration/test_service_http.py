@@ -50,8 +50,9 @@ def _env(storage: FileStorage, **extra: str) -> dict[str, str]:
     return env
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    # Generous: importing polars, pyarrow and litestar alone took 6-15 s on a loaded 2-core box.
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    # Generous: importing polars, pyarrow and litestar alone took 6-15 s on a loaded 2-core
+    # box, and 25 s with load average 12.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
