@@ -25,7 +25,15 @@ def test_is_loopback(host: str, expected: bool) -> None:
 
 
 def _clear_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("RECSYS_API_KEYS", "RECSYS_SCOPES", "RECSYS_WATCH_INTERVAL"):
+    for name in (
+        "RECSYS_API_KEYS",
+        "RECSYS_SCOPES",
+        "RECSYS_WATCH_INTERVAL",
+        "RECSYS_LOG_LEVEL",
+        "RECSYS_RATE_LIMIT",
+        "RECSYS_RATE_LIMIT_TENANTS",
+        "RECSYS_METRICS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RECSYS_STORAGE_URL", "file:///nonexistent-recsys-store")
 
@@ -52,3 +60,22 @@ def test_bad_watch_interval_exits_2(
 def test_bad_port_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     _clear_env(monkeypatch)
     assert main(["--port", "70000"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RECSYS_LOG_LEVEL", "loud"),
+        ("RECSYS_RATE_LIMIT", "fast"),
+        ("RECSYS_RATE_LIMIT_TENANTS", "acme"),
+        ("RECSYS_METRICS", "maybe"),
+    ],
+)
+def test_bad_observability_settings_exit_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
+) -> None:
+    _clear_env(monkeypatch)
+    monkeypatch.setenv(name, value)
+    assert main(["--port", "8000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and name in err[0]
