@@ -222,3 +222,17 @@ def test_a_full_buffer_is_503_with_retry_after_and_nothing_is_buffered(
     assert fits.status_code == 202
     assert status["buffer_max"] == 2
     assert sorted(e["item_id"] for e in landing_events(storage, "demo", "home")) == ["d", "e"]
+
+
+def test_openapi_lists_every_status_of_events(client_for: ClientFactory) -> None:
+    with client_for() as client:
+        operation = client.get("/schema/openapi.json").json()["paths"]["/v1/events"]["post"]
+    statuses = {"202", "400", "401", "403", "413", "415", "422", "503"}
+    assert set(operation["responses"]) == statuses
+    schema_of = {
+        s: str(r["content"]["application/json"]["schema"])
+        for s, r in operation["responses"].items()
+    }
+    assert "EventsRejected" in schema_of["422"]
+    assert "EventsAccepted" in schema_of["202"]
+    assert {p["name"] for p in operation["parameters"]} == {"X-API-Key", "X-Tenant"}
