@@ -218,16 +218,19 @@ class EventLog:
             )
 
     def _cut(self) -> None:
-        """Move the buffer into named chunks (under the lock; a dict swap and a join per key)."""
+        """Move the buffer into named chunks; the lock covers only the swap, not the joins."""
         with self._lock:
             buffer, self._buffer = self._buffer, {}
-            count, self._buffered = self._buffered, 0
-            stamp = self.clock().strftime("%Y%m%dT%H%M%S%fZ")
-            for (tenant, surface, day), lines in sorted(buffer.items()):
-                name = f"svc-{stamp}-{uuid.uuid4().hex}.jsonl"
-                data = b"\n".join(lines) + b"\n"
-                self._pending.append(Chunk(tenant, surface, day, name, data, len(lines)))
-            self._pending_events += count
+            self._pending_events += self._buffered  # still counted as held while joined
+            self._buffered = 0
+        stamp = self.clock().strftime("%Y%m%dT%H%M%S%fZ")
+        chunks = [
+            Chunk(tenant, surface, day, f"svc-{stamp}-{uuid.uuid4().hex}.jsonl", data, len(lines))
+            for (tenant, surface, day), lines in sorted(buffer.items())
+            for data in [b"\n".join(lines) + b"\n"]
+        ]
+        with self._lock:
+            self._pending.extend(chunks)
 
     def flush(self) -> int:
         """Write every held event; returns how many were written. Never raises for storage."""

@@ -73,7 +73,11 @@ def check_event(event: Mapping[str, Any], tenant: str, default_surface: str | No
         ts = parse_ts(DECODER.decode(raw).ts)
     except (msgspec.ValidationError, msgspec.DecodeError):
         ts = 0  # parse_line names the schema error below
-    row = parse_line(raw, tenant, surface, day_bounds_ms(day_of(ts)))
+    try:
+        day = day_of(ts)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is in year 10000 UTC
+        raise Rejected("invalid_ts", "ts is outside the years 1..9999 in UTC") from None
+    row = parse_line(raw, tenant, surface, day_bounds_ms(day))
     return msgspec.convert(dict(zip(ROW_FIELDS, row, strict=True)), LandingEvent)
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from recsys_algo.event_rules import day_bounds_ms, derive_event_id, parse_line
 from recsys_algo.storage import FileStorage
@@ -96,6 +100,8 @@ INVALID = [
     (click(ts="yesterday"), "invalid_ts"),
     (click(ts="2026-11-20T10:00:00"), "invalid_ts"),
     (click(ts=1.0e30), "invalid_ts"),
+    (click(ts="9999-12-31T23:00:00-05:00"), "invalid_ts"),
+    (click(ts="0001-01-01T00:00:00+01:00"), "invalid_ts"),
     (click(item_id="a\nb"), "invalid_id"),
     (click(event_id=""), "invalid_id"),
     (click(rank=-1), "invalid_rank"),
@@ -236,3 +242,36 @@ def test_openapi_lists_every_status_of_events(client_for: ClientFactory) -> None
     assert "EventsRejected" in schema_of["422"]
     assert "EventsAccepted" in schema_of["202"]
     assert {p["name"] for p in operation["parameters"]} == {"X-API-Key", "X-Tenant"}
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=30)
+    | st.sampled_from([TS, "home", "acme", "click", "purchase", "exposure", 1_763_632_800_000])
+    | st.sampled_from(["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"])
+)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=5)
+_event_fields = st.sampled_from(
+    ["ts", "item_id", "event_type", "surface", "tenant", "user_id", "session_id",
+     "value", "rank", "event_id", "request_id", "other"]
+)  # fmt: skip
+_events = st.lists(st.dictionaries(_event_fields, _values, max_size=8), min_size=1, max_size=4)
+
+
+def test_arbitrary_events_never_give_500(client_for: ClientFactory) -> None:
+    with client_for(api_keys=KEYS) as client:
+
+        @hyp_settings(max_examples=100, deadline=None)
+        @given(events=_events)
+        def check(events: list[dict[str, Any]]) -> None:
+            raw = msgspec.json.encode({"events": events})
+            headers = {**ACME, "Content-Type": "application/json"}
+            response = client.post(URL, content=raw, headers=headers)
+            assert response.status_code in (202, 400, 403, 422), response.text
+            if response.status_code == 422:
+                assert len(response.json()["rejected"]) >= 1
+
+        check()
