@@ -15,7 +15,7 @@ from recsys_service.controllers.recommend import RecommendController
 from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
 from recsys_service.errors import EXCEPTION_HANDLERS
-from recsys_service.exposure import EVENT_LOG_KEY, EventLog, event_log_lifespan
+from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import serving_lifespan
 from recsys_service.request_id import request_id_middleware
 from recsys_service.settings import Settings

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
-from recsys_service.exposure import EVENT_LOG_KEY, EventLog
+from recsys_service.event_log import EVENT_LOG_KEY, EventLog
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
 

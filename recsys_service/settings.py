@@ -10,7 +10,7 @@ from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError
 from recsys_algo.names import is_valid_name, parse_scope_key
 from recsys_algo.signing import SigningKeys
-from recsys_service.exposure import EventLogSettings
+from recsys_service.event_log import EventLogSettings
 
 API_KEYS_ENV = "RECSYS_API_KEYS"
 WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"

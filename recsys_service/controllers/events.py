@@ -12,11 +12,13 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from recsys_algo.event_rules import DECODER, Rejected, day_bounds_ms, parse_line, parse_ts
+from recsys_algo.events import CANONICAL_SCHEMA
 from recsys_algo.names import is_valid_name
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import require_json, responses
 from recsys_service.errors import Forbidden, ServiceError, error_response
-from recsys_service.exposure import EventLog, LandingEvent, day_of
+from recsys_service.event_log import EventLog
+from recsys_service.exposure import LandingEvent, day_of
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     MAX_EVENTS,
@@ -31,19 +33,7 @@ from recsys_service.schemas import (
 # outcome of a recommendation. Clients send what happened after one.
 OUTCOME_TYPES = ("click", "add_to_cart", "purchase")
 
-ROW_FIELDS = (
-    "event_id",
-    "ts",
-    "tenant",
-    "surface",
-    "user_id",
-    "session_id",
-    "item_id",
-    "event_type",
-    "value",
-    "request_id",
-    "rank",
-)  # fmt: skip  -- parse_line's tuple, CANONICAL_SCHEMA order
+ROW_FIELDS = tuple(CANONICAL_SCHEMA)  # the order of parse_line's tuple
 
 
 def other_tenant_indices(events: Sequence[Mapping[str, Any]], tenant: str) -> list[int]:

@@ -8,7 +8,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
-from recsys_service.exposure import EventLog
+from recsys_service.event_log import EventLog
 from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
 from recsys_service.state import ScopeEntry, ServingState
 

@@ -22,7 +22,8 @@ from recsys_service.controllers.common import (
     validation_message,
 )
 from recsys_service.errors import ServiceError
-from recsys_service.exposure import EventLog, Exposure
+from recsys_service.event_log import EventLog
+from recsys_service.exposure import Exposure
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     BatchRequest,

@@ -19,7 +19,8 @@ from recsys_service.controllers.common import (
     require_json,
     responses,
 )
-from recsys_service.exposure import EventLog, Exposure
+from recsys_service.event_log import EventLog
+from recsys_service.exposure import Exposure
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import DEFAULT_K, MAX_K, RecommendResponse, SimilarRequest
 from recsys_service.state import LoadedScope, ServingState

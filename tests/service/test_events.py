@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from recsys_algo.event_rules import day_bounds_ms, derive_event_id, parse_line
 from recsys_algo.storage import FileStorage
-from recsys_service.exposure import EventLogSettings
+from recsys_service.event_log import EventLogSettings
 from tests.service.builders import api_key
 from tests.service.conftest import ClientFactory
 from tests.service.landing_reads import canonical_rows, landing_days, landing_events

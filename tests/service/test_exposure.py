@@ -10,14 +10,11 @@ from pathlib import Path
 import pytest
 
 from recsys_algo.errors import ConfigError
+from recsys_algo.event_rules import RawEvent
 from recsys_algo.landing import read_landing_files
 from recsys_algo.storage import FileStorage
-from recsys_service.exposure import (
-    EventLog,
-    EventLogSettings,
-    Exposure,
-    exposure_event_id,
-)
+from recsys_service.event_log import EventLog, EventLogSettings
+from recsys_service.exposure import Exposure, LandingEvent, exposure_event_id
 from recsys_service.schemas import RecommendedItem
 from tests.service.builders import item_ids, neighbour_rows, publish_scope
 from tests.service.conftest import ClientFactory
@@ -211,7 +208,7 @@ def test_a_full_buffer_drops_exposures_counts_them_and_logs_once(
     storage = FlakyStorage(tmp_path / "store")
     storage.down = True
     log = EventLog(storage, EventLogSettings(1.0, 2, 4), clock=lambda: NOW)
-    with caplog.at_level(logging.ERROR, logger="recsys_service.exposure"):
+    with caplog.at_level(logging.ERROR, logger="recsys_service.event_log"):
         log.add_exposures([exposure("r1", 3)])
         log.add_exposures([exposure("r2", 2)])
         log.add_exposures([exposure("r3", 2)])
@@ -260,3 +257,8 @@ def test_event_log_settings_come_from_the_environment(monkeypatch: pytest.Monkey
             patched.setenv(name, value)
             with pytest.raises(ConfigError, match=name):
                 EventLogSettings.from_env()
+
+
+def test_landing_event_fields_are_raw_contract_fields() -> None:
+    extra = set(LandingEvent.__struct_fields__) - set(RawEvent.__struct_fields__)
+    assert extra == {"manifest_version"}  # documented in docs/contracts.md as ingest-ignored
