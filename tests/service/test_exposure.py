@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -262,3 +263,37 @@ def test_event_log_settings_come_from_the_environment(monkeypatch: pytest.Monkey
 def test_landing_event_fields_are_raw_contract_fields() -> None:
     extra = set(LandingEvent.__struct_fields__) - set(RawEvent.__struct_fields__)
     assert extra == {"manifest_version"}  # documented in docs/contracts.md as ingest-ignored
+
+
+class BlockingStorage(FileStorage):
+    """Landing writes wait until released: a slow object store."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.inside = False
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        if key.startswith("raw/"):
+            self.inside = True
+            self.entered.set()
+            self.release.wait(timeout=10)
+            self.inside = False
+        super().write_bytes(key, data)
+
+
+def test_a_slow_flush_does_not_block_requests(
+    storage: FileStorage, client_for: ClientFactory, manifest_version: str, tmp_path: Path
+) -> None:
+    slow = BlockingStorage(tmp_path / "slow")
+    eager = EventLogSettings(flush_interval=300.0, flush_events=1, buffer_max=1000)
+    with client_for(event_log=eager) as client:
+        client.app.state["event_log"].storage = slow
+        client.post("/v1/recommend", json={"surface": "home", "k": 2})
+        assert slow.entered.wait(timeout=10)  # the flush is now stuck inside a write
+        answered = client.post("/v1/recommend", json={"surface": "home", "k": 3})
+        assert answered.status_code == 200
+        assert slow.inside  # answered while the write was still blocked, not after it
+        slow.release.set()
+    assert len(landing_events(slow, "demo", "home")) == 5  # 2 + 3, shutdown wrote the rest
