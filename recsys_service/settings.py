@@ -10,6 +10,7 @@ from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError
 from recsys_algo.names import is_valid_name, parse_scope_key
 from recsys_algo.signing import SigningKeys
+from recsys_service.event_log import EventLogSettings
 
 API_KEYS_ENV = "RECSYS_API_KEYS"
 WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
@@ -111,6 +112,7 @@ class Settings:
     # None: discover scopes from storage at every poll.
     scopes: tuple[tuple[str, str], ...] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    event_log: EventLogSettings = field(default_factory=EventLogSettings)
 
     @property
     def open_mode(self) -> bool:
@@ -127,4 +129,5 @@ class Settings:
             api_keys=parse_api_keys(os.environ.get(API_KEYS_ENV, "")),
             watch_interval=parse_watch_interval(interval) if interval else DEFAULT_WATCH_INTERVAL,
             scopes=parse_scopes(scopes) if scopes else None,
+            event_log=EventLogSettings.from_env(),
         )
