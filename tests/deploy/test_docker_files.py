@@ -4,6 +4,8 @@ in the build context compose declares, and the Kubernetes examples name what the
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -85,24 +87,35 @@ def compose_model() -> dict[str, Any]:
 # --- Dockerfile parsing ---------------------------------------------------------------------
 
 
-def instructions(dockerfile: Path) -> list[tuple[str, list[str]]]:
-    """(INSTRUCTION, shell-split arguments), with continuation lines joined, heredocs absent."""
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, its arguments as written), continuation lines joined (no heredocs used)."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
     result = []
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             word, _, rest = stripped.partition(" ")
-            result.append((word.upper(), shlex.split(rest)))
+            result.append((word.upper(), rest.strip()))
     return result
 
 
+def stage_commands(dockerfile: Path) -> dict[str, list[str] | None]:
+    """Each named stage and its exec-form CMD (None if it has none)."""
+    commands: dict[str, list[str] | None] = {}
+    stage = ""
+    for word, rest in instructions(dockerfile):
+        args = rest.split()
+        if word == "FROM":
+            stage = args[2] if len(args) == 3 and args[1].upper() == "AS" else ""
+            if stage:
+                commands[stage] = None
+        elif word == "CMD" and stage:
+            commands[stage] = json.loads(rest)
+    return commands
+
+
 def stages(dockerfile: Path) -> set[str]:
-    return {
-        args[-1]
-        for word, args in instructions(dockerfile)
-        if word == "FROM" and len(args) == 3 and args[1].upper() == "AS"
-    }
+    return set(stage_commands(dockerfile))
 
 
 def dockerignore_patterns(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
@@ -148,7 +161,8 @@ def copy_problems(dockerfile: Path, context: Path) -> list[str]:
     """COPY/ADD sources (not --from a stage) missing from the context or excluded from it."""
     problems = []
     patterns = dockerignore_patterns(context)
-    for word, args in instructions(dockerfile):
+    for word, rest in instructions(dockerfile):
+        args = shlex.split(rest)
         if word not in ("COPY", "ADD") or any(a.startswith("--from=") for a in args):
             continue
         sources = [a for a in args if not a.startswith("--")][:-1]
@@ -357,3 +371,38 @@ def test_service_manifest_probes_real_routes_with_resource_requests() -> None:
         docs["Service"]["spec"]["selector"] == docs["Deployment"]["spec"]["selector"]["matchLabels"]
     )
     assert pod["securityContext"]["runAsNonRoot"] is True
+
+
+# --- what the images run ----------------------------------------------------------------------
+
+
+def test_code_location_serves_the_definitions_where_the_workspace_looks() -> None:
+    command = stage_commands(DOCKER / "Dockerfile")["code-location"]
+    assert command is not None
+    workspace = yaml.safe_load((DOCKER / "workspace.yaml").read_text(encoding="utf-8"))
+    (entry,) = workspace["load_from"]
+    assert command[:3] == ["dagster", "code-server", "start"]
+    option = dict(zip(command[3::2], command[4::2], strict=True))
+    assert option["--port"] == str(entry["grpc_server"]["port"])
+    assert option["--host"] == "0.0.0.0"
+    assert importlib.util.find_spec(option["--module-name"]) is not None
+
+
+@pytest.mark.integration
+def test_service_image_command_refuses_the_example_placeholders(tmp_path: Path) -> None:
+    command = stage_commands(DOCKER / "Dockerfile")["service"]
+    assert command is not None and command[:3] == ["python", "-m", "recsys_service"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    values = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    env = {
+        algo_config.STORAGE_URL_ENV: tmp_path.as_uri(),
+        service_settings.API_KEYS_ENV: values[service_settings.API_KEYS_ENV],
+    }
+    # Exits before binding anything: the placeholder API keys do not parse.
+    result = run([sys.executable, *command[1:]], env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("recsys-service:") and "RECSYS_API_KEYS" in result.stderr
