@@ -17,7 +17,10 @@ cat > /tmp/policy.json <<JSON
 JSON
 mc admin policy create store "$policy" /tmp/policy.json
 mc admin user add store "$RECSYS_S3_ACCESS_KEY" "$RECSYS_S3_SECRET_KEY" >/dev/null
-if ! mc admin user info store "$RECSYS_S3_ACCESS_KEY" | grep -q "$policy"; then
-  mc admin policy attach store "$policy" --user "$RECSYS_S3_ACCESS_KEY"
-fi
+# Attaching an attached policy is an error, so look first (plain sh: the image has no grep).
+info=$(mc admin user info store "$RECSYS_S3_ACCESS_KEY")
+case "$info" in
+  *"$policy"*) ;;
+  *) mc admin policy attach store "$policy" --user "$RECSYS_S3_ACCESS_KEY" ;;
+esac
 echo "bucket $RECSYS_BUCKET ready; user $RECSYS_S3_ACCESS_KEY has policy $policy"
