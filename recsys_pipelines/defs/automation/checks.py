@@ -11,7 +11,7 @@ from recsys_algo.errors import RecsysError
 from recsys_algo.names import parse_scope_key
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import Storage
-from recsys_pipelines.defs.automation.requests import utc_now
+from recsys_pipelines.defs.automation import clock
 from recsys_pipelines.defs.automation.settings import freshness_max_age_hours
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from recsys_pipelines.defs.publish.assets import manifest
@@ -81,7 +81,7 @@ def manifest_fresh(
     scopes = set(context.instance.get_dynamic_partitions(SCOPES_PARTITION))
     scopes |= {f"{t}.{s}" for t, s in registry.list_published_scopes(store)}
     max_age = dt.timedelta(hours=freshness_max_age_hours())
-    now = utc_now()
+    now = clock.utc_now()
     results = [scope_freshness(store, keys, scope, now, max_age) for scope in sorted(scopes)]
     stale = [r for r in results if not r.fresh]
     if stale:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from recsys_pipelines.defs.automation.requests import partition_run
+from recsys_pipelines.defs.automation.run_requests import partition_run
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 
 DAILY_SCHEDULE = "daily_partition_schedule"

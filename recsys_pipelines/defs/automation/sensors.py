@@ -8,6 +8,7 @@ import json
 import dagster as dg
 
 from recsys_algo.errors import NotFoundError
+from recsys_pipelines.defs.automation import clock
 from recsys_pipelines.defs.automation.landing_scan import (
     Fingerprints,
     LandingCursor,
@@ -18,7 +19,7 @@ from recsys_pipelines.defs.automation.landing_scan import (
     problems_digest,
     scan_landing,
 )
-from recsys_pipelines.defs.automation.requests import partition_run, utc_now
+from recsys_pipelines.defs.automation.run_requests import partition_run
 from recsys_pipelines.defs.automation.settings import landing_lookback_days
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION, scopes_partitions
 from recsys_pipelines.defs.resources import StorageResource
@@ -83,7 +84,7 @@ def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition, hour: int) -> dg.
     ) -> dg.SensorResult:
         """Compare each partition's file fingerprint with the cursor; request runs for changes."""
         store = storage.open()
-        now = utc_now()
+        now = clock.utc_now()
         previous = decode_cursor(context.cursor)
         seen: Fingerprints = previous.seen if previous else {}
         scan = scan_landing(store)

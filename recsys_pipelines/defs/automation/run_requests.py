@@ -11,11 +11,6 @@ from recsys_pipelines.defs.automation.settings import SCOPE_TAG, TRIGGER_TAG
 from recsys_pipelines.defs.partitions import partition_key
 
 
-def utc_now() -> dt.datetime:
-    """The automation's clock (tests replace it)."""
-    return dt.datetime.now(dt.UTC)
-
-
 def partition_run(scope: str, day: dt.date, trigger: str, run_key: str) -> dg.RunRequest:
     """Run the daily job for (day, scope); the scope tag feeds the per-scope concurrency limit."""
     tenant, surface = parse_scope_key(scope)

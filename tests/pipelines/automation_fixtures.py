@@ -1,0 +1,54 @@
+"""A persistent (temp-dir) Dagster instance with file:// storage, for schedule and sensor tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from recsys_algo.landing import write_catalog
+from recsys_algo.signing import parse_signing_keys
+from recsys_algo.storage import open_storage
+from recsys_pipelines.defs.automation import clock
+from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
+from recsys_pipelines.lib.runner import register_scope
+from tests.pipelines.conftest import (
+    KEY_SPEC,
+    SMALL_DATA_PARAMS,
+    SURFACE,
+    TENANT,
+    Env,
+    catalog_rows,
+)
+
+SCOPE = f"{TENANT}.{SURFACE}"
+
+
+@pytest.fixture
+def auto_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """Like conftest's env, but on an instance build_*_context accepts (not ephemeral)."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    storage = open_storage((tmp_path / "store").as_uri())
+    write_catalog(storage, TENANT, catalog_rows())
+    home = tmp_path / "dagster"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        register_scope(instance, TENANT, SURFACE)
+        yield Env(
+            storage,
+            parse_signing_keys(KEY_SPEC),
+            instance,
+            PipelineSettings(model_params=SMALL_DATA_PARAMS),
+        )
+
+
+def set_clock(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> None:
+    """Every automation module reads the time through clock.utc_now."""
+    monkeypatch.setattr(clock, "utc_now", lambda: moment)
+
+
+def storage_resource(env: Env) -> StorageResource:
+    return StorageResource(url=env.storage.url)
