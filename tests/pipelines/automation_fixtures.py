@@ -13,6 +13,7 @@ from recsys_algo.landing import write_catalog
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage
 from recsys_pipelines.defs.automation import clock
+from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
 from recsys_pipelines.lib.runner import register_scope
 from tests.pipelines.conftest import (
@@ -27,22 +28,30 @@ from tests.pipelines.conftest import (
 SCOPE = f"{TENANT}.{SURFACE}"
 
 
+@pytest.fixture(scope="module")
+def shared_instance() -> Iterator[dg.DagsterInstance]:
+    """One in-memory instance per module: creating one costs seconds on a loaded machine."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
 @pytest.fixture
-def auto_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    """Like conftest's env, but on an instance build_*_context accepts (not ephemeral)."""
+def auto_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_instance: dg.DagsterInstance
+) -> Env:
+    """Like conftest's env, with only acme.home registered and a fresh file:// store."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for key in shared_instance.get_dynamic_partitions(SCOPES_PARTITION):
+        shared_instance.delete_dynamic_partition(SCOPES_PARTITION, key)
+    register_scope(shared_instance, TENANT, SURFACE)
     storage = open_storage((tmp_path / "store").as_uri())
     write_catalog(storage, TENANT, catalog_rows())
-    home = tmp_path / "dagster"
-    home.mkdir()
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
-        register_scope(instance, TENANT, SURFACE)
-        yield Env(
-            storage,
-            parse_signing_keys(KEY_SPEC),
-            instance,
-            PipelineSettings(model_params=SMALL_DATA_PARAMS),
-        )
+    return Env(
+        storage,
+        parse_signing_keys(KEY_SPEC),
+        shared_instance,
+        PipelineSettings(model_params=SMALL_DATA_PARAMS),
+    )
 
 
 def set_clock(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> None:

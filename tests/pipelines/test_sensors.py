@@ -10,6 +10,7 @@ import pytest
 from recsys_algo import registry
 from recsys_algo.errors import ConfigError
 from recsys_algo.names import parse_scope_key
+from recsys_algo.testing import publish_popularity
 from recsys_pipelines.definitions import DAILY_JOB, daily_partition
 from recsys_pipelines.defs.automation.sensors import landing_scopes
 from recsys_pipelines.defs.automation.settings import (
@@ -20,10 +21,16 @@ from recsys_pipelines.defs.automation.settings import (
 from recsys_pipelines.defs.automation.wiring import build_automation
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from recsys_pipelines.lib.runner import register_scope
-from tests.pipelines.automation_fixtures import SCOPE, auto_env, set_clock, storage_resource
+from tests.pipelines.automation_fixtures import (
+    SCOPE,
+    auto_env,
+    set_clock,
+    shared_instance,
+    storage_resource,
+)
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
 
-__all__ = ["auto_env"]  # the fixture, imported for pytest
+__all__ = ["auto_env", "shared_instance"]  # fixtures, imported for pytest
 
 DAY1 = DAY0 + dt.timedelta(days=1)
 # Well past both days' 06:00 schedule ticks.
@@ -186,8 +193,10 @@ def test_late_older_day_rerun_records_history_and_keeps_the_newer_day_serving(
     auto_env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sensor, cursor = baseline(auto_env, monkeypatch)
-    auto_env.run(DAY0)
-    newest = auto_env.run(DAY1)
+    # DAY1 serves (a real signed manifest; its contents do not matter to DAY0's rerun).
+    newest = publish_popularity(
+        auto_env.storage, auto_env.keys, as_of=DAY1, tenant=TENANT, surface=SURFACE
+    ).manifest
     write(auto_env, DAY0, name="late.jsonl", n=30, offset=3)
     [request] = tick(auto_env, sensor, cursor).run_requests or []
     # What the daemon does with the request: the daily job for that partition, with its tags.
