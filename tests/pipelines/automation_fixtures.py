@@ -30,8 +30,8 @@ SCOPE = f"{TENANT}.{SURFACE}"
 
 @pytest.fixture(scope="module")
 def shared_instance() -> Iterator[dg.DagsterInstance]:
-    """One in-memory instance per module: creating one costs seconds on a loaded machine."""
-    with dg.DagsterInstance.ephemeral() as instance:
+    """One instance per module (creating one costs seconds); on disk, as schedule contexts need."""
+    with dg.instance_for_test(set_dagster_home=False) as instance:
         yield instance
 
 
