@@ -172,12 +172,15 @@ def test_new_landing_folder_registers_its_scope(auto_env: Env) -> None:
     assert "registered globex.feed" in str(result.skip_reason)
 
 
-def test_bad_folder_name_is_skipped_with_a_message(auto_env: Env) -> None:
+@pytest.mark.parametrize("cursor", [None, "not json", '{"a": 1}'])
+def test_bad_folder_name_is_skipped_with_a_message(auto_env: Env, cursor: str | None) -> None:
     day = DAY0.isoformat()
     auto_env.storage.write_bytes(f"raw/Bad Tenant/home/{day}/a.jsonl", b"{}\n")
     auto_env.storage.write_bytes(f"raw/{TENANT}/{SURFACE}/{day}/a.jsonl", b"{}\n")
     context = dg.build_sensor_context(
-        instance=auto_env.instance, resources={"storage": storage_resource(auto_env)}
+        instance=auto_env.instance,
+        cursor=cursor,
+        resources={"storage": storage_resource(auto_env)},
     )
     result = landing_scopes(context)
     assert isinstance(result, dg.SensorResult)
@@ -217,3 +220,17 @@ def test_late_older_day_rerun_records_history_and_keeps_the_newer_day_serving(
     }
     assert versions[str(published.metadata["manifest_version"].value)] == DAY0.isoformat()
     assert parse_scope_key(request.tags[SCOPE_TAG]) == (TENANT, SURFACE)
+
+
+def test_landing_sensor_skips_bad_folders_and_keys_without_failing(
+    auto_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sensor, cursor = baseline(auto_env, monkeypatch)
+    day = DAY0.isoformat()
+    auto_env.storage.write_bytes(f"raw/Bad Tenant/home/{day}/a.jsonl", b"{}\n")
+    auto_env.storage.write_bytes(f"raw/{TENANT}/{SURFACE}/20261101/a.jsonl", b"{}\n")
+    auto_env.storage.write_bytes(f"raw/{TENANT}/{SURFACE}/{day}/notes.txt", b"x\n")
+    result = tick(auto_env, sensor, cursor)
+    assert not result.run_requests  # nothing valid changed
+    auto_env.storage.write_bytes(f"raw/{TENANT}/{SURFACE}/{day}/b.jsonl", b"{}\n")
+    assert partitions_of(tick(auto_env, sensor, result.cursor)) == [(day, SCOPE)]

@@ -37,6 +37,15 @@ def _listing(problems: dict[str, str]) -> str:
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
+def _reported_folders(cursor: str | None) -> set[str]:
+    """Folders already warned about; an unreadable cursor only means warning once more."""
+    try:
+        folders = json.loads(cursor) if cursor else []
+    except ValueError:
+        return set()
+    return {str(f) for f in folders} if isinstance(folders, list) else set()
+
+
 @dg.sensor(
     name=SCOPES_SENSOR,
     minimum_interval_seconds=60,
@@ -51,7 +60,7 @@ def landing_scopes(
     scan = scan_landing(storage.open())
     registered = set(context.instance.get_dynamic_partitions(SCOPES_PARTITION))
     new = sorted({f"{t}.{s}" for t, s in scan.scopes} - registered)
-    reported = set(json.loads(context.cursor)) if context.cursor else set()
+    reported = _reported_folders(context.cursor)
     for folder in sorted(set(scan.bad_folders) - reported):
         context.log.warning(f"landing folder {folder} skipped: {scan.bad_folders[folder]}")
     parts = [f"registered {', '.join(new)}" if new else "no new tenant.surface folders"]
