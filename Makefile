@@ -15,7 +15,7 @@ LOCAL_ENV := RECSYS_STORAGE_URL=$${RECSYS_STORAGE_URL:-file://$(CURDIR)/.recsys}
 	RECSYS_SIGNING_KEYS_FILE=$${RECSYS_SIGNING_KEYS_FILE:-$(CURDIR)/$(KEY_FILE)} \
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(LOCAL_HOME)} OPENBLAS_NUM_THREADS=1
 
-.PHONY: help install demo test lint dev clean
+.PHONY: help install servers demo test lint dev clean
 
 help:
 	@echo "make demo   build and serve the synthetic demo end to end (fresh machine OK)"
@@ -50,7 +50,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Server binaries the integration tests start themselves (PostgreSQL from Debian if missing).
+servers:
+	scripts/ensure_servers.sh
+
+test: lint servers
 	$(BIN)/pytest
 
 dev: install $(KEY_FILE) $(LOCAL_HOME)/dagster.yaml

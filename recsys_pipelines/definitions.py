@@ -5,6 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from recsys_pipelines.defs.artifacts.assets import ARTIFACT_ASSETS
+from recsys_pipelines.defs.automation.checks import manifest_fresh
+from recsys_pipelines.defs.automation.wiring import build_automation
 from recsys_pipelines.defs.evaluation.assets import evaluation
 from recsys_pipelines.defs.ingest.assets import canonical_events, raw_events
 from recsys_pipelines.defs.ingest.checks import CHECKS
@@ -17,9 +19,11 @@ DAILY_JOB = "daily_partition"
 
 daily_partition = dg.define_asset_job(
     DAILY_JOB,
-    selection=dg.AssetSelection.assets(*ASSETS),
+    # Freshness looks at every scope; it runs on its own schedule, not inside one scope's run.
+    selection=dg.AssetSelection.assets(*ASSETS) - dg.AssetSelection.checks(manifest_fresh),
     description="Ingest, validate, compute artifacts and publish one day of one scope.",
 )
+AUTOMATION = build_automation(daily_partition)
 
 
 def build_definitions(
@@ -30,8 +34,10 @@ def build_definitions(
     """Definitions with default resources (env-driven) unless explicit ones are given (tests)."""
     return dg.Definitions(
         assets=ASSETS,
-        asset_checks=CHECKS,
-        jobs=[daily_partition, rollback],
+        asset_checks=[*CHECKS, *AUTOMATION.checks],
+        jobs=[daily_partition, rollback, *AUTOMATION.jobs],
+        schedules=AUTOMATION.schedules,
+        sensors=AUTOMATION.sensors,
         resources={
             "storage": storage or StorageResource(),
             "signing": signing or SigningResource(),

@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 
 import recsys_algo
 from recsys_algo.storage import open_storage
+from recsys_service.controllers.events import EventsController
 from recsys_service.controllers.health import HealthController
 from recsys_service.controllers.manifests import ManifestController
 from recsys_service.controllers.metrics import metrics_route
@@ -15,6 +16,7 @@ from recsys_service.controllers.recommend import RecommendController
 from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
 from recsys_service.errors import EXCEPTION_HANDLERS
+from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import serving_lifespan
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
@@ -26,9 +28,9 @@ from recsys_service.state import ServingState
 
 def create_app(settings: Settings) -> Litestar:
     """Build the app; its serving state is `app.state["serving"]` (tests call refresh() on it)."""
-    serving = ServingState(
-        open_storage(settings.storage_url), settings.signing_keys, settings.scopes
-    )
+    storage = open_storage(settings.storage_url)
+    serving = ServingState(storage, settings.signing_keys, settings.scopes)
+    event_log = EventLog(storage, settings.event_log)
     metrics = serving.observer = ServiceMetrics(serving)
     limiter = RateLimiter(settings.rate_limit, settings.rate_limit_tenants)
     app = Litestar(
@@ -37,16 +39,18 @@ def create_app(settings: Settings) -> Litestar:
             RecommendController,
             SimilarController,
             ManifestController,
+            EventsController,
             *metrics_route(settings.metrics_access),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
-        lifespan=[serving_lifespan],
+        lifespan=[serving_lifespan, event_log_lifespan],
         state=State(
             {
                 SERVING_KEY: serving,
                 SETTINGS_KEY: settings,
+                EVENT_LOG_KEY: event_log,
                 METRICS_KEY: metrics,
                 LIMITER_KEY: limiter,
             }

@@ -11,6 +11,7 @@ from litestar.params import HeaderParameter
 
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
 from recsys_service.errors import RateLimited
+from recsys_service.event_log import EVENT_LOG_KEY, EventLog
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import PRINCIPAL_STATE_KEY
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter, retry_after_seconds
@@ -61,8 +62,14 @@ def check_rate_limit(state: State, tenant: str) -> None:
         )
 
 
+def provide_event_log(state: State) -> EventLog:
+    event_log: EventLog = state[EVENT_LOG_KEY]
+    return event_log
+
+
 DEPENDENCIES = {
     "serving": Provide(provide_serving, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
+    "event_log": Provide(provide_event_log, sync_to_thread=False),
 }

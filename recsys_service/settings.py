@@ -11,6 +11,7 @@ from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError
 from recsys_algo.names import is_valid_name, parse_scope_key
 from recsys_algo.signing import SigningKeys
+from recsys_service.event_log import EventLogSettings
 from recsys_service.ratelimit import (
     RATE_LIMIT_ENV,
     RATE_LIMIT_TENANTS_ENV,
@@ -130,6 +131,7 @@ class Settings:
     # None: discover scopes from storage at every poll.
     scopes: tuple[tuple[str, str], ...] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    event_log: EventLogSettings = field(default_factory=EventLogSettings)
     # None: no default limit (per-tenant entries still apply).
     rate_limit: RateLimit | None = None
     rate_limit_tenants: dict[str, RateLimit] = field(default_factory=dict)
@@ -163,4 +165,5 @@ class Settings:
             metrics_access=parse_metrics_access(
                 os.environ.get(METRICS_ENV, "").strip() or "public"
             ),
+            event_log=EventLogSettings.from_env(),
         )

@@ -25,6 +25,8 @@ from recsys_service.controllers.common import (
     validation_message,
 )
 from recsys_service.errors import ServiceError
+from recsys_service.event_log import EventLog
+from recsys_service.exposure import Exposure
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     BatchRequest,
@@ -89,12 +91,39 @@ def answer_element(
     return BatchResult(status=200, body=answer(loaded, data, rid))
 
 
+def exposure_of(
+    tenant: str, data: RecommendRequest, body: RecommendResponse, slot: int | None = None
+) -> Exposure:
+    return Exposure(
+        tenant=tenant,
+        surface=data.surface,
+        request_id=body.request_id,
+        manifest_version=body.manifest_version,
+        items=body.items,
+        user_id=data.user_id,
+        session_id=data.session_id,
+        slot=slot,
+    )
+
+
+def batch_exposures(
+    tenant: str, requests: list[dict[str, Any]], results: list[BatchResult]
+) -> list[Exposure]:
+    """Exposures of the batch's answered elements (their requests decoded again, as answered)."""
+    exposures = []
+    for slot, (raw, result) in enumerate(zip(requests, results, strict=True)):
+        if result.body is not None:
+            data = msgspec.convert(raw, RecommendRequest, strict=False)
+            exposures.append(exposure_of(tenant, data, result.body, slot))
+    return exposures
+
+
 def answer_batch(
     entries: Mapping[tuple[str, str], ScopeEntry], tenant: str, batch: BatchRequest, rid: str
-) -> BatchResponse:
-    return BatchResponse(
-        results=[answer_element(entries, tenant, raw, rid) for raw in batch.requests]
-    )
+) -> tuple[BatchResponse, list[Exposure]]:
+    """Every element's answer, and the exposures of those answered (all CPU work, no I/O)."""
+    results = [answer_element(entries, tenant, raw, rid) for raw in batch.requests]
+    return BatchResponse(results=results), batch_exposures(tenant, batch.requests, results)
 
 
 def batch_model_version(results: list[BatchResult]) -> str | None:
@@ -120,10 +149,12 @@ class RecommendController(Controller):
         data: JSONBody[RecommendRequest],
         principal: NamedDependency[Principal],
         serving: NamedDependency[ServingState],
+        event_log: NamedDependency[EventLog],
     ) -> Response[RecommendResponse]:
         # One grab of the scope's object: the whole answer comes from a single version.
         loaded = loaded_scope(serving.entries, principal.tenant, data.surface)
         body = answer(loaded, data, request_id_for(request.scope))
+        event_log.add_exposures([exposure_of(principal.tenant, data, body)])
         return Response(body, headers={MODEL_VERSION_HEADER: body.manifest_version})
 
     @post(
@@ -139,13 +170,15 @@ class RecommendController(Controller):
         data: JSONBody[BatchRequest],
         principal: NamedDependency[Principal],
         serving: NamedDependency[ServingState],
+        event_log: NamedDependency[EventLog],
     ) -> Response[BatchResponse]:
         # One snapshot for the whole batch: every element of a scope sees the same version.
         entries = serving.entries
         rid = request_id_for(request.scope)
         # Up to 256 answers: computed in a worker thread so the event loop keeps serving.
-        body = await anyio.to_thread.run_sync(
+        body, exposures = await anyio.to_thread.run_sync(
             partial(answer_batch, entries, principal.tenant, data, rid)
         )
+        event_log.add_exposures(exposures)
         version = batch_model_version(body.results)
         return Response(body, headers={MODEL_VERSION_HEADER: version} if version else None)

@@ -1,4 +1,4 @@
-"""A real SeaweedFS S3 server for the session, started only by tests that ask for it."""
+"""Real servers for the session (SeaweedFS S3, PostgreSQL), started only for tests that use them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration import seaweed
+from tests.integration import postgres, seaweed
 
 BUCKET = "recsys-test"
 
@@ -28,3 +28,18 @@ def s3_env(seaweed_server: seaweed.SeaweedServer, monkeypatch: pytest.MonkeyPatc
     for name, value in seaweed_server.env().items():
         monkeypatch.setenv(name, value)
     return f"s3://{BUCKET}/t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    server = postgres.start()
+    try:
+        yield server
+    finally:
+        postgres.stop(server)
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: postgres.PostgresServer) -> str:
+    """A fresh, empty database for this test."""
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")

@@ -24,10 +24,14 @@ def test_every_job_asset_and_check_resolves() -> None:
     assert all(upstream[kind] == {"canonical_events"} for kind in KINDS)
     assert upstream["evaluation"] == set(KINDS)
     assert upstream["manifest"] == {"evaluation"}
-    checks = {k.name for k in graph.asset_check_keys}
+    checks = {k.name for k in graph.asset_check_keys} - {"manifest_fresh"}
     assert len(checks) == 6 and all(c.startswith("canonical_events_") for c in checks)
-    for name in (DAILY_JOB, "rollback"):
+    for name in (DAILY_JOB, "rollback", "manifest_freshness"):
         assert defs.resolve_job_def(name).name == name
+    for schedule in ("daily_partition_schedule", "manifest_freshness_hourly"):
+        assert defs.resolve_schedule_def(schedule).name == schedule
+    for sensor in ("landing_files", "landing_scopes"):
+        assert defs.resolve_sensor_def(sensor).name == sensor
 
 
 def test_dagster_definitions_validate_accepts_the_code_location() -> None:

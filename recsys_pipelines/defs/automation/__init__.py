@@ -1,0 +1,1 @@
+"""Schedules, sensors and the freshness check that run the pipeline without a person."""
