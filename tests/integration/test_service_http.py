@@ -31,6 +31,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 ACME_KEY = "acme-integration-key"
+STDERR_FILE = "service.stderr"
 
 
 def _free_port() -> int:
@@ -76,16 +77,19 @@ def storage(tmp_path: Path) -> FileStorage:
 
 
 @pytest.fixture
-def server(storage: FileStorage) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def server(storage: FileStorage, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = _free_port()
     env = _env(storage, RECSYS_API_KEYS=f"acme-web:acme:{sha256_hex(ACME_KEY)}")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recsys_service", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    # stderr to a file, not a pipe: one JSON access line per request would fill an unread
+    # pipe (64 KiB) within a few hundred requests and block the server on its next write.
+    with (tmp_path / STDERR_FILE).open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "recsys_service", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc)
@@ -98,13 +102,10 @@ def server(storage: FileStorage) -> Iterator[tuple[str, subprocess.Popen[bytes]]
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_real_server_serves_recommendations_and_hot_swaps(
-    server: tuple[str, subprocess.Popen[bytes]], storage: FileStorage
+    server: tuple[str, subprocess.Popen[bytes]], storage: FileStorage, tmp_path: Path
 ) -> None:
     base, proc = server
     headers = {"X-API-Key": ACME_KEY, "X-Request-ID": "it-1"}
@@ -138,8 +139,7 @@ def test_real_server_serves_recommendations_and_hot_swaps(
     os.kill(proc.pid, signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit reflects the signal.
     assert proc.wait(timeout=10) in (0, -signal.SIGTERM)
-    assert proc.stderr is not None
-    stderr = proc.stderr.read().decode()
+    stderr = (tmp_path / STDERR_FILE).read_text()
     assert f"recsys-service listening on {base}" in stderr
     assert ACME_KEY not in stderr
     # Everything but the one start-up line is a JSON log line, uvicorn's included.
