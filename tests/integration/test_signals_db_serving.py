@@ -17,7 +17,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from recsys_algo import signals_db
-from recsys_algo.errors import DataSourceError
+from recsys_algo.errors import ConfigError, DataSourceError
 from recsys_algo.landing import write_catalog
 from recsys_algo.manifest import Manifest
 from recsys_algo.recommender import DEFAULT_BLEND_WEIGHTS
@@ -29,6 +29,7 @@ from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
 from recsys_pipelines.lib.runner import DayOutcome, register_scope, run_day
 from recsys_service.app import create_app
+from recsys_service.settings import Settings
 from tests.integration.postgres import PostgresServer
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
 from tests.service.builders import item_ids, make_settings, publish_scope
@@ -237,3 +238,29 @@ def test_postgres_mode_hot_swaps_and_keeps_the_last_good_version(
         assert entry.last_error is not None and "re-encode" in entry.last_error
         popular = client.get(f"/v1/popular?surface={SURFACE}&k=3").json()
         assert popular["items"][0]["item_id"] == "b-000"
+
+
+def test_settings_read_the_serving_source_and_reject_bad_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dsn = "postgresql://recsys:hunter2@db:5432/recsys"
+    monkeypatch.setenv("RECSYS_SERVING_SOURCE", "postgres")
+    monkeypatch.setenv(SIGNALS_DSN_ENV, dsn)
+    settings = Settings.from_env()
+    assert (settings.serving_source, settings.signals_dsn) == ("postgres", dsn)
+    assert "hunter2" not in repr(settings)
+    assert PipelineSettings().resolved_signals_dsn() == dsn
+
+    monkeypatch.delenv(SIGNALS_DSN_ENV)
+    with pytest.raises(ConfigError, match="RECSYS_SERVING_SOURCE=postgres needs RECSYS_SIGNALS"):
+        Settings.from_env()
+    monkeypatch.setenv("RECSYS_SERVING_SOURCE", "mysql")
+    with pytest.raises(ConfigError, match="one of storage, postgres"):
+        Settings.from_env()
+    monkeypatch.setenv("RECSYS_SERVING_SOURCE", "postgres")
+    monkeypatch.setenv(SIGNALS_DSN_ENV, "host=db password='hunter2")
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env()
+    assert "hunter2" not in str(caught.value)
+    monkeypatch.delenv("RECSYS_SERVING_SOURCE")
+    assert Settings.from_env().serving_source == "storage"
