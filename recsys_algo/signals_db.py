@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 from recsys_algo.artifacts import decode_artifact, encode_table
 from recsys_algo.errors import ArtifactError, ConfigError
 from recsys_algo.manifest import Manifest, decode_verified, encode
-from recsys_algo.signals_pg import connect, describe_dsn, ensure_schema
+from recsys_algo.signals_pg import check_schema_version, connect, describe_dsn, ensure_schema
 from recsys_algo.signing import SigningKeys
 
 POPULARITY = "popularity"
@@ -162,8 +162,13 @@ def write_signals(
 
 
 def _has_tables(cur: Any) -> bool:
-    cur.execute("SELECT to_regclass('recsys_signal_current') IS NOT NULL")
-    return bool(cur.fetchone()[0])
+    """False before the first write; raises if the tables are of another schema version."""
+    cur.execute("SELECT to_regclass('recsys_signal_schema') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        return False
+    cur.execute("SELECT version FROM recsys_signal_schema")
+    check_schema_version(cur.fetchone()[0])
+    return True
 
 
 def current_token(dsn: str, tenant: str, surface: str) -> str | None:

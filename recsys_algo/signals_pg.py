@@ -86,7 +86,10 @@ def ensure_schema(conn: Connection) -> None:
             (SCHEMA_VERSION,),
         )
         cur.execute("SELECT version FROM recsys_signal_schema")
-        (found,) = cur.fetchone()
+        check_schema_version(cur.fetchone()[0])
+
+
+def check_schema_version(found: int) -> None:
     if found != SCHEMA_VERSION:
         raise ConfigError(
             f"signals tables have schema version {found}; this code reads {SCHEMA_VERSION}"

@@ -12,7 +12,7 @@ import pytest
 
 from recsys_algo import signals_db
 from recsys_algo.artifacts import encode_artifact, encode_table
-from recsys_algo.errors import ArtifactError, DataSourceError
+from recsys_algo.errors import ArtifactError, ConfigError, DataSourceError
 from recsys_algo.manifest import Manifest
 from recsys_algo.storage import FileStorage
 from recsys_algo.testing import neighbor_frame, popularity_frame
@@ -167,26 +167,35 @@ def test_a_reader_during_writes_sees_one_whole_version(
     sizes = {m.manifest_version: 200 + 50 * i for i, m in enumerate(manifests)}
     signals_db.write_signals(postgres_dsn, manifests[0], _blobs(storage, manifests[0]))
     failures: list[BaseException] = []
+    first_read = threading.Event()
 
     def write_all() -> None:
+        first_read.wait(timeout=60)
         try:
             for manifest in manifests[1:]:
                 signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)
 
-    writer = threading.Thread(target=write_all)
-    writer.start()
-    seen = set()
-    while writer.is_alive() or len(seen) < 2:
+    def read_one() -> str:
         loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
         assert loaded is not None
         _, manifest, tables = loaded  # verified: rows of another version fail the digests
         assert tables["popularity"].num_rows == sizes[manifest.manifest_version]
-        seen.add(manifest.manifest_version)
+        return manifest.manifest_version
+
+    writer = threading.Thread(target=write_all)
+    writer.start()
+    seen = [read_one()]
+    first_read.set()
+    while writer.is_alive():
+        seen.append(read_one())
     writer.join()
+    seen.append(read_one())
     assert not failures
-    assert manifests[-1].manifest_version in seen
+    assert seen[0] == manifests[0].manifest_version
+    assert seen[-1] == manifests[-1].manifest_version
+    assert seen == sorted(seen)  # versions only move forward
 
 
 def test_concurrent_writers_serialize_and_the_newest_manifest_wins(
@@ -252,3 +261,16 @@ def test_an_unreachable_database_names_host_and_db_but_never_the_password(
     with pytest.raises(DataSourceError) as caught:
         signals_db.current_token(dsn, TENANT, SURFACE)
     assert "s3cret-pw" not in str(caught.value)
+
+
+def test_tables_of_another_schema_version_are_refused(
+    storage: FileStorage, postgres_dsn: str
+) -> None:
+    manifest = _publish(storage, 3)
+    signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
+    with psycopg2.connect(postgres_dsn) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE recsys_signal_schema SET version = 99")
+    with pytest.raises(ConfigError, match="schema version 99"):
+        signals_db.read_signals(postgres_dsn, TENANT, SURFACE)
+    with pytest.raises(ConfigError, match="schema version 99"):
+        signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
