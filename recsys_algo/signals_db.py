@@ -152,7 +152,7 @@ def write_signals(
                 (*scope, version),
             )
             cur.execute(
-                "DELETE FROM recsys_signal_versions v WHERE tenant = %s AND surface = %s "
+                "DELETE FROM recsys_signal_versions WHERE tenant = %s AND surface = %s "
                 "AND version NOT IN (SELECT version FROM recsys_signal_versions "
                 "WHERE tenant = %s AND surface = %s ORDER BY created_at DESC, version DESC "
                 "LIMIT %s)",
