@@ -8,12 +8,14 @@ from litestar.openapi import OpenAPIConfig
 
 import recsys_algo
 from recsys_algo.storage import open_storage
+from recsys_service.controllers.events import EventsController
 from recsys_service.controllers.health import HealthController
 from recsys_service.controllers.manifests import ManifestController
 from recsys_service.controllers.recommend import RecommendController
 from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
 from recsys_service.errors import EXCEPTION_HANDLERS
+from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import serving_lifespan
 from recsys_service.request_id import request_id_middleware
 from recsys_service.settings import Settings
@@ -28,18 +30,20 @@ def create_app(settings: Settings) -> Litestar:
         SignalsDbSource(settings.signals_dsn) if settings.serving_source == "postgres" else None
     )
     serving = ServingState(storage, settings.signing_keys, settings.scopes, source=source)
+    event_log = EventLog(storage, settings.event_log)
     return Litestar(
         route_handlers=[
             HealthController,
             RecommendController,
             SimilarController,
             ManifestController,
+            EventsController,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
-        lifespan=[serving_lifespan],
-        state=State({SERVING_KEY: serving, SETTINGS_KEY: settings}),
+        lifespan=[serving_lifespan, event_log_lifespan],
+        state=State({SERVING_KEY: serving, SETTINGS_KEY: settings, EVENT_LOG_KEY: event_log}),
         request_max_body_size=settings.max_body_bytes,
         # No global logging setup here: the process owner (__main__, tests) decides.
         logging_config=None,

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
+from recsys_service.event_log import EVENT_LOG_KEY, EventLog
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
 
@@ -39,8 +40,14 @@ def provide_principal(
     return resolve_principal(settings.api_keys, api_key, tenant)
 
 
+def provide_event_log(state: State) -> EventLog:
+    event_log: EventLog = state[EVENT_LOG_KEY]
+    return event_log
+
+
 DEPENDENCIES = {
     "serving": Provide(provide_serving, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
+    "event_log": Provide(provide_event_log, sync_to_thread=False),
 }

@@ -17,12 +17,17 @@ MAX_BATCH = 256
 
 Surface = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN, description="surface name")]
 ItemId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# Ids that end up in logged events follow the raw event contract: no control characters.
+LoggedId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+UserId = LoggedId
 
 
 class RecommendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     surface: Surface
     user_id: UserId | None = None
+    session_id: LoggedId | None = None  # only recorded on the exposure events
     session_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_SESSION_ITEMS)] | None = None
     k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = DEFAULT_K
     exclude_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_EXCLUDE_ITEMS)] = []
@@ -80,6 +85,39 @@ class BatchResponse(msgspec.Struct, frozen=True, kw_only=True):
     results: list[BatchResult]
 
 
+MAX_EVENTS = 1000
+
+
+class EventsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # Objects, not a Struct: each event is checked by the raw event contract's own parser.
+    events: Annotated[
+        list[dict[str, Any]],
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_EVENTS,
+            description="raw events (docs/contracts.md); event_type click|add_to_cart|purchase",
+        ),
+    ]
+    surface: Surface | None = None  # for events that do not name their surface
+
+
+class EventsAccepted(msgspec.Struct, frozen=True, kw_only=True):
+    accepted: int
+    event_ids: list[str]  # in request order; the client's own, or derived from the content
+    request_id: str
+
+
+class RejectedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    index: int
+    reason: str
+    detail: str
+
+
+class EventsRejected(msgspec.Struct, frozen=True, kw_only=True):
+    error: ErrorDetail
+    rejected: list[RejectedEvent]
+
+
 class ArtifactSummary(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str
     bytes: int
@@ -117,10 +155,22 @@ class ScopeReadiness(msgspec.Struct, frozen=True, kw_only=True):
     last_error_at: str | None
 
 
+class EventLogStatus(msgspec.Struct, frozen=True, kw_only=True):
+    held: int  # accepted, not yet written
+    buffer_max: int
+    full: bool  # the last add hit buffer_max
+    dropped: int  # exposure events not logged because the buffer was full
+    written: int
+    last_flush_at: str | None  # last flush that left nothing behind
+    last_error: str | None  # cleared by a flush that writes everything
+    last_error_at: str | None
+
+
 class ReadinessResponse(msgspec.Struct, frozen=True, kw_only=True):
     ready: bool
     scopes: list[ScopeReadiness]
     discovery_error: str | None
+    event_log: EventLogStatus | None = None
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,6 +11,7 @@ from recsys_algo.errors import ConfigError
 from recsys_algo.names import is_valid_name, parse_scope_key
 from recsys_algo.signals_pg import SIGNALS_DSN_ENV, describe_dsn
 from recsys_algo.signing import SigningKeys
+from recsys_service.event_log import EventLogSettings
 
 API_KEYS_ENV = "RECSYS_API_KEYS"
 WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
@@ -117,6 +118,7 @@ class Settings:
     # "postgres": serve the signals database at signals_dsn instead of the object store.
     serving_source: str = "storage"
     signals_dsn: str = field(default="", repr=False)
+    event_log: EventLogSettings = field(default_factory=EventLogSettings)
 
     def __post_init__(self) -> None:
         if self.serving_source not in SERVING_SOURCES:
@@ -146,4 +148,5 @@ class Settings:
             scopes=parse_scopes(scopes) if scopes else None,
             serving_source=os.environ.get(SERVING_SOURCE_ENV, "").strip() or "storage",
             signals_dsn=os.environ.get(SIGNALS_DSN_ENV, "").strip(),
+            event_log=EventLogSettings.from_env(),
         )

@@ -8,6 +8,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
+from recsys_service.event_log import EventLog
 from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
 from recsys_service.state import ScopeEntry, ServingState
 
@@ -45,13 +46,18 @@ def scope_readiness(entry: ScopeEntry, now: dt.datetime) -> ScopeReadiness:
     )
 
 
-def readiness(serving: ServingState) -> ReadinessResponse:
+def readiness(serving: ServingState, event_log: EventLog | None = None) -> ReadinessResponse:
     """Ready iff at least one scope is known and every known scope has a verified load."""
     entries = serving.entries
     now = serving.clock()
     scopes = [scope_readiness(entries[key], now) for key in sorted(entries)]
     ready = bool(entries) and all(e.loaded is not None for e in entries.values())
-    return ReadinessResponse(ready=ready, scopes=scopes, discovery_error=serving.discovery_error)
+    return ReadinessResponse(
+        ready=ready,
+        scopes=scopes,
+        discovery_error=serving.discovery_error,
+        event_log=event_log.status() if event_log else None,
+    )
 
 
 class HealthController(Controller):
@@ -71,6 +77,8 @@ class HealthController(Controller):
             )
         },
     )
-    async def readyz(self, serving: NamedDependency[ServingState]) -> Response[ReadinessResponse]:
-        body = readiness(serving)
+    async def readyz(
+        self, serving: NamedDependency[ServingState], event_log: NamedDependency[EventLog]
+    ) -> Response[ReadinessResponse]:
+        body = readiness(serving, event_log)
         return Response(body, status_code=200 if body.ready else 503)

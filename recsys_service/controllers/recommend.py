@@ -22,6 +22,8 @@ from recsys_service.controllers.common import (
     validation_message,
 )
 from recsys_service.errors import ServiceError
+from recsys_service.event_log import EventLog
+from recsys_service.exposure import Exposure
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     BatchRequest,
@@ -74,6 +76,33 @@ def answer_element(
     return BatchResult(status=200, body=answer(loaded, data, rid))
 
 
+def exposure_of(
+    tenant: str, data: RecommendRequest, body: RecommendResponse, slot: int | None = None
+) -> Exposure:
+    return Exposure(
+        tenant=tenant,
+        surface=data.surface,
+        request_id=body.request_id,
+        manifest_version=body.manifest_version,
+        items=body.items,
+        user_id=data.user_id,
+        session_id=data.session_id,
+        slot=slot,
+    )
+
+
+def batch_exposures(
+    tenant: str, requests: list[dict[str, Any]], results: list[BatchResult]
+) -> list[Exposure]:
+    """Exposures of the batch's answered elements (their requests decoded again, as answered)."""
+    exposures = []
+    for slot, (raw, result) in enumerate(zip(requests, results, strict=True)):
+        if result.body is not None:
+            data = msgspec.convert(raw, RecommendRequest, strict=False)
+            exposures.append(exposure_of(tenant, data, result.body, slot))
+    return exposures
+
+
 class RecommendController(Controller):
     path = "/v1/recommend"
     tags = ["recommend"]
@@ -91,10 +120,12 @@ class RecommendController(Controller):
         data: JSONBody[RecommendRequest],
         principal: NamedDependency[Principal],
         serving: NamedDependency[ServingState],
+        event_log: NamedDependency[EventLog],
     ) -> Response[RecommendResponse]:
         # One grab of the scope's object: the whole answer comes from a single version.
         loaded = loaded_scope(serving.entries, principal.tenant, data.surface)
         body = answer(loaded, data, request_id_for(request.scope))
+        event_log.add_exposures([exposure_of(principal.tenant, data, body)])
         return Response(body, headers={MODEL_VERSION_HEADER: body.manifest_version})
 
     @post(
@@ -110,10 +141,11 @@ class RecommendController(Controller):
         data: JSONBody[BatchRequest],
         principal: NamedDependency[Principal],
         serving: NamedDependency[ServingState],
+        event_log: NamedDependency[EventLog],
     ) -> BatchResponse:
         # One snapshot for the whole batch: every element of a scope sees the same version.
         entries = serving.entries
         rid = request_id_for(request.scope)
-        return BatchResponse(
-            results=[answer_element(entries, principal.tenant, raw, rid) for raw in data.requests]
-        )
+        results = [answer_element(entries, principal.tenant, raw, rid) for raw in data.requests]
+        event_log.add_exposures(batch_exposures(principal.tenant, data.requests, results))
+        return BatchResponse(results=results)

@@ -19,6 +19,8 @@ from recsys_service.controllers.common import (
     require_json,
     responses,
 )
+from recsys_service.event_log import EventLog
+from recsys_service.exposure import Exposure
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import DEFAULT_K, MAX_K, RecommendResponse, SimilarRequest
 from recsys_service.state import LoadedScope, ServingState
@@ -56,6 +58,7 @@ class SimilarController(Controller):
         data: JSONBody[SimilarRequest],
         principal: NamedDependency[Principal],
         serving: NamedDependency[ServingState],
+        event_log: NamedDependency[EventLog],
     ) -> Response[RecommendResponse]:
         loaded = loaded_scope(serving.entries, principal.tenant, data.surface)
         found = similar_items(
@@ -66,7 +69,20 @@ class SimilarController(Controller):
             frozenset(data.exclude_items),
             loaded.blend,
         )
-        return _response(request, loaded, found)
+        response = _response(request, loaded, found)
+        body = response.content
+        event_log.add_exposures(
+            [
+                Exposure(
+                    tenant=principal.tenant,
+                    surface=data.surface,
+                    request_id=body.request_id,
+                    manifest_version=body.manifest_version,
+                    items=body.items,
+                )
+            ]
+        )
+        return response
 
     @get(
         "/popular",

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,7 +50,7 @@ def _env(storage: FileStorage, **extra: str) -> dict[str, str]:
     return env
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
     # Generous: importing polars, pyarrow and litestar alone took 6-15 s on a loaded 2-core box.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -190,3 +191,59 @@ def test_malformed_api_keys_exit_2_without_echoing_them(storage: FileStorage) ->
     assert result.returncode == 2
     assert "plaintext-secret" not in result.stderr.decode()
     assert "RECSYS_API_KEYS" in result.stderr.decode()
+
+
+def test_hot_swaps_under_concurrent_requests_drop_nothing_and_never_mix_versions(
+    server: tuple[str, subprocess.Popen[bytes]], storage: FileStorage
+) -> None:
+    """Four clients request continuously while three new manifests are published: every
+    response is 200 and holds only the items of the version its X-Model-Version names."""
+    base, _ = server
+    headers = {"X-API-Key": ACME_KEY}
+    body = {"surface": "home", "k": 10}
+    prefix_of = {
+        httpx.post(f"{base}/v1/recommend", json=body, headers=headers).headers[
+            "X-Model-Version"
+        ]: "acme-"
+    }
+    stop = threading.Event()
+    failures: list[str] = []
+    seen: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def client_loop() -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            while not stop.is_set():
+                response = client.post("/v1/recommend", json=body, headers=headers)
+                version = response.headers.get("X-Model-Version", "")
+                items = [i["item_id"] for i in response.json().get("items", [])]
+                with lock:
+                    seen[version] = seen.get(version, 0) + 1
+                    prefix = prefix_of.get(version)
+                    if response.status_code != 200 or len(items) != 10:
+                        failures.append(f"{response.status_code} {response.text[:200]}")
+                    elif prefix is None or not all(i.startswith(prefix) for i in items):
+                        failures.append(f"{version}: mixed or unknown items {items}")
+
+    threads = [threading.Thread(target=client_loop) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sum(seen.values()) < 8 and time.monotonic() < deadline:
+            time.sleep(0.05)  # all clients are requesting before the first swap
+        for n in range(3):
+            prefix = f"v{n}-"
+            with lock:  # known before it can serve
+                outcome = publish_popularity(storage, "acme", "home", item_ids(prefix, 30))
+                prefix_of[outcome.manifest_version] = prefix
+            deadline = time.monotonic() + 15
+            while outcome.manifest_version not in seen and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert outcome.manifest_version in seen, f"never swapped to {prefix}"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert failures == []
+    assert set(seen) == set(prefix_of) and sum(seen.values()) > 20

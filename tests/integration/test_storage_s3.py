@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import io
+import threading
 
 import msgspec
 import pytest
@@ -180,3 +182,48 @@ def test_service_serves_a_manifest_published_on_s3(
         response = client.post("/v1/recommend", json={"surface": "home", "k": 3})
     assert response.status_code == 200, response.text
     assert [i["item_id"] for i in response.json()["items"]] == ["demo-000", "demo-001", "demo-002"]
+
+
+@pytest.mark.parametrize("first_publish", [True, False], ids=["if-none-match", "if-match"])
+def test_two_concurrent_publishers_exactly_one_wins_and_the_loser_changes_nothing_served(
+    s3_env: str, monkeypatch: pytest.MonkeyPatch, first_publish: bool
+) -> None:
+    """Two publishers (own clients, own threads) both read the same pointer, then both publish:
+    the server's conditional write lets exactly one swap; the other gets exit code 6."""
+    keys = signing_keys()
+    if not first_publish:
+        publish_popularity(opened(monkeypatch, s3_env), now=T0)
+    pointer = layout.pointer_key("demo", "home")
+    both_read = threading.Barrier(2, timeout=30)
+
+    def publisher(items: list[str], minute: int) -> object:
+        storage = opened(monkeypatch, s3_env)
+        read = storage.read_with_token
+
+        def read_then_wait(key: str) -> tuple[bytes, str]:
+            try:
+                return read(key)
+            finally:
+                if key == pointer:
+                    both_read.wait()  # neither swaps before both have seen the same pointer
+
+        storage.read_with_token = read_then_wait  # type: ignore[method-assign]
+        try:
+            return publish_popularity(storage, items=items, now=T0 + dt.timedelta(minutes=minute))
+        except ConcurrentPublishError as exc:
+            return exc
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(publisher, [["p", "q"], ["x", "y"]], [1, 2]))
+    winners = [o for o in outcomes if isinstance(o, registry.PublishOutcome)]
+    losers = [o for o in outcomes if isinstance(o, ConcurrentPublishError)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert losers[0].exit_code == 6 and "another publisher won" in str(losers[0])
+    storage = opened(monkeypatch, s3_env)
+    current = registry.read_current(storage, keys, "demo", "home")
+    assert current is not None and current.manifest == winners[0].manifest
+    assert registry.load_verified(storage, keys, "demo", "home") is not None
+    # The loser's complete, signed record stays in history (never overwritten, never served).
+    versions = {e.version for e in registry.history(storage, keys, "demo", "home")}
+    assert winners[0].manifest.manifest_version in versions
+    assert len(versions) == (2 if first_publish else 3)

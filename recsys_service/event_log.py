@@ -1,0 +1,253 @@
+"""Event log: buffer landing events, flush them as new landing files off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+import anyio.to_thread
+import msgspec
+from litestar import Litestar
+
+from recsys_algo.errors import ConfigError
+from recsys_algo.landing import write_landing_file
+from recsys_algo.storage import Storage
+from recsys_service.exposure import Exposure, LandingEvent, day_of, epoch_ms, exposure_events
+from recsys_service.schemas import EventLogStatus
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_ENV = "RECSYS_EVENTS_FLUSH_INTERVAL"
+FLUSH_EVENTS_ENV = "RECSYS_EVENTS_FLUSH_EVENTS"
+BUFFER_MAX_ENV = "RECSYS_EVENTS_BUFFER_MAX"
+EVENT_LOG_KEY = "event_log"
+Clock = Callable[[], dt.datetime]
+PartitionKey = tuple[str, str, dt.date]  # tenant, surface, day
+_ENCODER = msgspec.json.Encoder()
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _int_env(name: str, default: int, low: int, high: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ConfigError(f"{name}={text[:40]!r} is invalid: an integer in {low}..{high}")
+    return int(text)
+
+
+@dataclass(frozen=True, slots=True)
+class EventLogSettings:
+    """When to flush (every flush_interval seconds or flush_events events) and the buffer bound."""
+
+    flush_interval: float = 5.0
+    flush_events: int = 10_000
+    buffer_max: int = 200_000
+
+    @classmethod
+    def from_env(cls) -> EventLogSettings:
+        seconds = _int_env(FLUSH_INTERVAL_ENV, 5, 1, 300)
+        flush_events = _int_env(FLUSH_EVENTS_ENV, 10_000, 1, 1_000_000)
+        buffer_max = _int_env(BUFFER_MAX_ENV, 200_000, 1, 10_000_000)
+        if buffer_max < flush_events:
+            raise ConfigError(f"{BUFFER_MAX_ENV} must be at least {FLUSH_EVENTS_ENV}")
+        return cls(flush_interval=float(seconds), flush_events=flush_events, buffer_max=buffer_max)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Lines cut from the buffer for one partition; its name is fixed, so a retry overwrites."""
+
+    tenant: str
+    surface: str
+    day: dt.date
+    name: str
+    data: bytes
+    events: int
+
+
+class EventLog:
+    """Bounded in-memory buffer of landing lines, written as new uniquely named files by flush().
+
+    add() runs on the event loop and only appends under a short lock; flush() runs in a worker
+    thread. A failed write keeps its chunk (same name, same bytes) for the next flush.
+    """
+
+    def __init__(
+        self, storage: Storage, settings: EventLogSettings, clock: Clock = _utc_now
+    ) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.clock = clock
+        self.on_threshold: Callable[[], None] = lambda: None
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._buffer: dict[PartitionKey, list[bytes]] = {}
+        self._buffered = 0  # lines in _buffer
+        self._pending: list[Chunk] = []
+        self._pending_events = 0
+        self._dropped = 0
+        self._full = False
+        self._written = 0
+        self._last_flush_at: dt.datetime | None = None
+        self._last_error: str | None = None
+        self._last_error_at: dt.datetime | None = None
+
+    @property
+    def held(self) -> int:
+        """Events accepted but not yet written (buffered plus failed chunks awaiting a retry)."""
+        return self._buffered + self._pending_events
+
+    def add(self, events: Sequence[LandingEvent]) -> bool:
+        """Buffer all of the events, or none when that would pass the bound (returns False)."""
+        lines = [(e, _ENCODER.encode(e)) for e in events]
+        with self._lock:
+            if self.held + len(lines) > self.settings.buffer_max:
+                self._full = True
+                return False
+            before = self._buffered
+            for event, line in lines:
+                key = (event.tenant, event.surface, day_of(event.ts))
+                self._buffer.setdefault(key, []).append(line)
+            self._buffered = after = before + len(lines)
+            self._full = False
+        if before < self.settings.flush_events <= after:
+            self.on_threshold()
+        return True
+
+    def add_exposures(self, exposures: Sequence[Exposure]) -> None:
+        """Buffer the exposures of responses; when full they are counted and logged, not kept."""
+        ts_ms = epoch_ms(self.clock())
+        events = [e for exposure in exposures for e in exposure_events(exposure, ts_ms)]
+        if not events:
+            return
+        was_full = self._full
+        if self.add(events):
+            return
+        with self._lock:
+            self._dropped += len(events)
+        if not was_full:  # one line per episode; /readyz counts every dropped event
+            log.error(
+                "event buffer full (%d held, limit %d): exposure events are dropped and "
+                "counted in /readyz until a flush succeeds; is storage reachable?",
+                self.held,
+                self.settings.buffer_max,
+            )
+
+    def _cut(self) -> None:
+        """Move the buffer into named chunks; the lock covers only the swap, not the joins."""
+        with self._lock:
+            buffer, self._buffer = self._buffer, {}
+            self._pending_events += self._buffered  # still counted as held while joined
+            self._buffered = 0
+        stamp = self.clock().strftime("%Y%m%dT%H%M%S%fZ")
+        chunks = [
+            Chunk(tenant, surface, day, f"svc-{stamp}-{uuid.uuid4().hex}.jsonl", data, len(lines))
+            for (tenant, surface, day), lines in sorted(buffer.items())
+            for data in [b"\n".join(lines) + b"\n"]
+        ]
+        with self._lock:
+            self._pending.extend(chunks)
+
+    def flush(self) -> int:
+        """Write every held event; returns how many were written. Never raises for storage."""
+        with self._flush_lock:
+            self._cut()
+            written = 0
+            for chunk in list(self._pending):
+                try:
+                    write_landing_file(
+                        self.storage, chunk.tenant, chunk.surface, chunk.day, chunk.name, chunk.data
+                    )
+                except Exception as exc:
+                    self._record_error(chunk, exc)
+                    break  # storage is likely down: the rest waits for the next flush
+                with self._lock:
+                    self._pending.remove(chunk)
+                    self._pending_events -= chunk.events
+                written += chunk.events
+            with self._lock:
+                self._written += written
+                if not self._pending:
+                    self._last_error = None
+                    self._last_flush_at = self.clock()
+            return written
+
+    def _record_error(self, chunk: Chunk, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+        with self._lock:
+            self._last_error = reason
+            self._last_error_at = self.clock()
+        log.warning(
+            "event log flush failed for %s/%s %s (%d events held, kept for retry): %s",
+            chunk.tenant,
+            chunk.surface,
+            chunk.day,
+            self.held,
+            reason,
+        )
+
+    def status(self) -> EventLogStatus:
+        with self._lock:
+            return EventLogStatus(
+                held=self.held,
+                buffer_max=self.settings.buffer_max,
+                full=self._full,
+                dropped=self._dropped,
+                written=self._written,
+                last_flush_at=_iso(self._last_flush_at),
+                last_error=self._last_error,
+                last_error_at=_iso(self._last_error_at),
+            )
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def flush_forever(event_log: EventLog, wake: asyncio.Event) -> None:
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), event_log.settings.flush_interval)
+        wake.clear()
+        await anyio.to_thread.run_sync(event_log.flush)
+
+
+@contextlib.asynccontextmanager
+async def event_log_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Flush every interval or threshold in a thread; on exit, flush what is left."""
+    event_log: EventLog = app.state[EVENT_LOG_KEY]
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+
+    def wake_up() -> None:  # add() may run on the loop or in a worker thread
+        loop.call_soon_threadsafe(wake.set)
+
+    event_log.on_threshold = wake_up
+    task = asyncio.create_task(flush_forever(event_log, wake), name="recsys-event-flush")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        event_log.on_threshold = lambda: None
+        await anyio.to_thread.run_sync(event_log.flush)
+        if event_log.held:
+            log.error(
+                "shutdown: %d events could not be written to the landing zone (%s)",
+                event_log.held,
+                event_log.status().last_error,
+            )

