@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError
 from recsys_algo.names import is_valid_name, parse_scope_key
+from recsys_algo.signals_pg import SIGNALS_DSN_ENV, describe_dsn
 from recsys_algo.signing import SigningKeys
 from recsys_service.event_log import EventLogSettings
 
 API_KEYS_ENV = "RECSYS_API_KEYS"
 WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
 SCOPES_ENV = "RECSYS_SCOPES"
+SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
+SERVING_SOURCES = ("storage", "postgres")
 
 ADMIN_TENANT = "*"
 OPEN_MODE_TENANT = "demo"
@@ -112,7 +115,21 @@ class Settings:
     # None: discover scopes from storage at every poll.
     scopes: tuple[tuple[str, str], ...] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # "postgres": serve the signals database at signals_dsn instead of the object store.
+    serving_source: str = "storage"
+    signals_dsn: str = field(default="", repr=False)
     event_log: EventLogSettings = field(default_factory=EventLogSettings)
+
+    def __post_init__(self) -> None:
+        if self.serving_source not in SERVING_SOURCES:
+            raise ConfigError(
+                f"{SERVING_SOURCE_ENV}={self.serving_source[:40]!r} is invalid: "
+                f"one of {', '.join(SERVING_SOURCES)}"
+            )
+        if self.serving_source == "postgres":
+            if not self.signals_dsn:
+                raise ConfigError(f"{SERVING_SOURCE_ENV}=postgres needs {SIGNALS_DSN_ENV}")
+            describe_dsn(self.signals_dsn)  # a malformed DSN fails at start, not at each poll
 
     @property
     def open_mode(self) -> bool:
@@ -129,5 +146,7 @@ class Settings:
             api_keys=parse_api_keys(os.environ.get(API_KEYS_ENV, "")),
             watch_interval=parse_watch_interval(interval) if interval else DEFAULT_WATCH_INTERVAL,
             scopes=parse_scopes(scopes) if scopes else None,
+            serving_source=os.environ.get(SERVING_SOURCE_ENV, "").strip() or "storage",
+            signals_dsn=os.environ.get(SIGNALS_DSN_ENV, "").strip(),
             event_log=EventLogSettings.from_env(),
         )
