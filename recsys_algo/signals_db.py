@@ -99,13 +99,20 @@ def _decoded(manifest: Manifest, blobs: Mapping[str, bytes]) -> dict[str, pa.Tab
 
 
 def write_signals(
-    dsn: str, manifest: Manifest, blobs: Mapping[str, bytes], *, retain: int = RETAIN_VERSIONS
+    dsn: str,
+    manifest: Manifest,
+    blobs: Mapping[str, bytes],
+    *,
+    retain: int = RETAIN_VERSIONS,
+    rollback: bool = False,
 ) -> WriteOutcome:
     """Write a published manifest's DB kinds and make it current, in one transaction.
 
     Writers of one scope serialize on a transaction-scoped advisory lock. A replay of the
     current version changes nothing; a manifest created before the current one is not made
-    current (a slower publisher must not move serving backwards).
+    current (a slower publisher must not move serving backwards) unless `rollback` says so:
+    then a retained version is made current again without rewriting its rows. The current
+    version is never pruned, whatever its age.
     """
     if retain < 1:
         raise ConfigError(f"signals retention must be >= 1 version, got {retain}")
@@ -132,19 +139,25 @@ def write_signals(
             current = cur.fetchone()
             if current is not None and current[0] == version:
                 return WriteOutcome(version, False, f"{version} is already current (replay)")
-            if current is not None and not current[1]:
+            if current is not None and not current[1] and not rollback:
                 return WriteOutcome(
                     version, False, f"kept {current[0]}: it was created after {version}"
                 )
             cur.execute(
-                "INSERT INTO recsys_signal_versions "
-                "(tenant, surface, version, as_of, created_at, manifest, layout) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (*scope, version, manifest.as_of, manifest.created_at,
-                 psycopg2.Binary(encode(manifest)), json.dumps(layout)),
-            )  # fmt: skip
-            for kind, table in tables.items():
-                _copy_in(cur, manifest, kind, table)
+                "SELECT 1 FROM recsys_signal_versions "
+                "WHERE tenant = %s AND surface = %s AND version = %s",
+                (*scope, version),
+            )
+            if cur.fetchone() is None:
+                cur.execute(
+                    "INSERT INTO recsys_signal_versions "
+                    "(tenant, surface, version, as_of, created_at, manifest, layout) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (*scope, version, manifest.as_of, manifest.created_at,
+                     psycopg2.Binary(encode(manifest)), json.dumps(layout)),
+                )  # fmt: skip
+                for kind, table in tables.items():
+                    _copy_in(cur, manifest, kind, table)
             cur.execute(
                 "INSERT INTO recsys_signal_current (tenant, surface, version) "
                 "VALUES (%s, %s, %s) ON CONFLICT (tenant, surface) DO UPDATE "
@@ -153,10 +166,10 @@ def write_signals(
             )
             cur.execute(
                 "DELETE FROM recsys_signal_versions WHERE tenant = %s AND surface = %s "
-                "AND version NOT IN (SELECT version FROM recsys_signal_versions "
-                "WHERE tenant = %s AND surface = %s ORDER BY created_at DESC, version DESC "
-                "LIMIT %s)",
-                (*scope, *scope, retain),
+                "AND version <> %s AND version NOT IN (SELECT version FROM "
+                "recsys_signal_versions WHERE tenant = %s AND surface = %s "
+                "ORDER BY created_at DESC, version DESC LIMIT %s)",
+                (*scope, version, *scope, retain),
             )
     return WriteOutcome(version, True, f"signals database serves {version}")
 

@@ -10,12 +10,13 @@ import polars as pl
 import psycopg2
 import pytest
 
-from recsys_algo import signals_db
+from recsys_algo import registry, signals_db
 from recsys_algo.artifacts import encode_artifact, encode_table
 from recsys_algo.errors import ArtifactError, ConfigError, DataSourceError
 from recsys_algo.manifest import Manifest
 from recsys_algo.storage import FileStorage
 from recsys_algo.testing import neighbor_frame, popularity_frame
+from recsys_pipelines.lib.rollback import rollback_scope
 from tests.service.builders import item_ids, publish_scope, signing_keys
 
 pytestmark = pytest.mark.integration
@@ -24,6 +25,7 @@ TENANT, SURFACE = "acme", "home"
 T0 = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
 # Ids CSV and COPY must carry verbatim; scores whose text form must round-trip exactly.
 AWKWARD_IDS = ["a,b", 'quote"d', "new\nline", "back\\slash", "tab\there", "ünï", "  pad  ", "N"]
+UNREACHABLE_DSN = "postgresql://recsys:pw@127.0.0.1:1/signals"
 AWKWARD_SCORES = [0.1 + 0.2, 1 / 3, 2.0**-1074, 1e300, 123456.789e-20, 7.0, 0.5, 5e-324]
 
 
@@ -274,3 +276,59 @@ def test_tables_of_another_schema_version_are_refused(
         signals_db.read_signals(postgres_dsn, TENANT, SURFACE)
     with pytest.raises(ConfigError, match="schema version 99"):
         signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
+
+
+def test_a_rollback_makes_a_retained_older_version_current_without_rewriting_rows(
+    storage: FileStorage, postgres_dsn: str
+) -> None:
+    older = _publish(storage, 10, "a", minutes=0)
+    newer = _publish(storage, 12, "b", minutes=5)
+    for manifest in (older, newer):
+        signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
+
+    back = signals_db.write_signals(postgres_dsn, older, _blobs(storage, older), rollback=True)
+
+    assert back.swapped
+    loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+    assert loaded is not None and loaded[1].manifest_version == older.manifest_version
+    assert _count(postgres_dsn, "SELECT count(*) FROM recsys_popularity") == 10 + 12
+
+
+def test_retention_never_prunes_the_version_a_rollback_made_current(
+    storage: FileStorage, postgres_dsn: str
+) -> None:
+    manifests = [_publish(storage, 10 + i, minutes=i) for i in range(3)]
+    for manifest in manifests[1:]:
+        signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest), retain=1)
+    oldest = manifests[0]  # never written, older than everything retained
+
+    signals_db.write_signals(postgres_dsn, oldest, _blobs(storage, oldest), retain=1, rollback=True)
+
+    loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+    assert loaded is not None and loaded[1].manifest_version == oldest.manifest_version
+
+
+def test_rollback_scope_moves_the_pointer_and_the_database_and_a_rerun_repairs_the_database(
+    storage: FileStorage, postgres_dsn: str
+) -> None:
+    keys = signing_keys()
+    older = _publish(storage, 10, "a", minutes=0)
+    newer = _publish(storage, 12, "b", minutes=5)
+    signals_db.write_signals(postgres_dsn, newer, _blobs(storage, newer))
+
+    with pytest.raises(DataSourceError):  # the database is down: the pointer moved anyway
+        rollback_scope(
+            storage, keys, TENANT, SURFACE, None, reason="t", signals_dsn=UNREACHABLE_DSN
+        )
+    served = registry.read_current(storage, keys, TENANT, SURFACE)
+    assert served is not None and served.manifest == older
+    stale = signals_db.load_signals(postgres_dsn, keys, TENANT, SURFACE)
+    assert stale is not None and stale[1].manifest_version == newer.manifest_version
+
+    again = rollback_scope(
+        storage, keys, TENANT, SURFACE, older.manifest_version, reason="t", signals_dsn=postgres_dsn
+    )
+
+    assert again.after == older and "serves" in again.signals
+    loaded = signals_db.load_signals(postgres_dsn, keys, TENANT, SURFACE)
+    assert loaded is not None and loaded[1].manifest_version == older.manifest_version
