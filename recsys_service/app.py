@@ -17,6 +17,7 @@ from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import serving_lifespan
+from recsys_service.openapi_bodies import match_request_schemas
 from recsys_service.request_id import request_id_middleware
 from recsys_service.settings import Settings
 from recsys_service.signals_source import SignalsDbSource
@@ -31,7 +32,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     serving = ServingState(storage, settings.signing_keys, settings.scopes, source=source)
     event_log = EventLog(storage, settings.event_log)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             RecommendController,
@@ -51,6 +52,8 @@ def create_app(settings: Settings) -> Litestar:
             title="recsys service", version=recsys_algo.__version__, path="/schema"
         ),
     )
+    match_request_schemas(app)
+    return app
 
 
 def app_from_env() -> Litestar:
