@@ -36,7 +36,11 @@ class ArtifactBlob:
 
 
 def encode_artifact(frame: pl.DataFrame, kind: str, schema_version: int) -> ArtifactBlob:
-    table = frame.to_arrow()
+    return encode_table(frame.to_arrow(), kind, schema_version)
+
+
+def encode_table(table: pa.Table, kind: str, schema_version: int) -> ArtifactBlob:
+    """Byte-deterministic: the same schema, rows and record batches give the same bytes."""
     table = table.replace_schema_metadata(
         {_KIND_KEY: kind.encode(), _VERSION_KEY: str(schema_version).encode()}
     )

@@ -17,7 +17,9 @@ from recsys_algo import registry
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError, NotFoundError, RecsysError
 from recsys_algo.names import check_name, parse_day
+from recsys_algo.signals_pg import SIGNALS_DSN_ENV
 from recsys_algo.storage import Storage, open_storage
+from recsys_pipelines.lib.rollback import rollback_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DAYS = 20_000
@@ -223,13 +225,22 @@ def rollback(tenant: str, surface: str, to_version: str | None, reason: str) -> 
     """Serve an earlier verified manifest; writes an audit record. No retraining."""
     keys = signing_keys_from_env()
     assert keys is not None
-    before, after = registry.rollback(
-        _storage(), keys, tenant, surface, to_version, reason=reason or "recsys rollback"
+    outcome = rollback_scope(
+        _storage(),
+        keys,
+        tenant,
+        surface,
+        to_version,
+        reason=reason or "recsys rollback",
+        signals_dsn=os.environ.get(SIGNALS_DSN_ENV, "").strip(),
     )
+    before, after = outcome.before, outcome.after
     click.echo(
         f"rolled back {tenant}/{surface}: {before.manifest_version} -> "
         f"{after.manifest_version} (as_of {after.as_of})"
     )
+    if outcome.signals != "not configured":
+        click.echo(f"signals database: {outcome.signals}")
 
 
 @main.command()

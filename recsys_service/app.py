@@ -20,16 +20,21 @@ from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import serving_lifespan
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
+from recsys_service.openapi_bodies import match_request_schemas
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter
 from recsys_service.request_id import request_id_middleware
 from recsys_service.settings import Settings
+from recsys_service.signals_source import SignalsDbSource
 from recsys_service.state import ServingState
 
 
 def create_app(settings: Settings) -> Litestar:
     """Build the app; its serving state is `app.state["serving"]` (tests call refresh() on it)."""
     storage = open_storage(settings.storage_url)
-    serving = ServingState(storage, settings.signing_keys, settings.scopes)
+    source = (
+        SignalsDbSource(settings.signals_dsn) if settings.serving_source == "postgres" else None
+    )
+    serving = ServingState(storage, settings.signing_keys, settings.scopes, source=source)
     event_log = EventLog(storage, settings.event_log)
     metrics = serving.observer = ServiceMetrics(serving)
     limiter = RateLimiter(settings.rate_limit, settings.rate_limit_tenants)
@@ -62,6 +67,7 @@ def create_app(settings: Settings) -> Litestar:
             title="recsys service", version=recsys_algo.__version__, path="/schema"
         ),
     )
+    match_request_schemas(app)
     return install(app, metrics)
 
 

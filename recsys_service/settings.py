@@ -10,6 +10,7 @@ from typing import Literal
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError
 from recsys_algo.names import is_valid_name, parse_scope_key
+from recsys_algo.signals_pg import SIGNALS_DSN_ENV, describe_dsn
 from recsys_algo.signing import SigningKeys
 from recsys_service.event_log import EventLogSettings
 from recsys_service.ratelimit import (
@@ -24,6 +25,8 @@ API_KEYS_ENV = "RECSYS_API_KEYS"
 WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
 SCOPES_ENV = "RECSYS_SCOPES"
 METRICS_ENV = "RECSYS_METRICS"
+SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
+SERVING_SOURCES = ("storage", "postgres")
 
 ADMIN_TENANT = "*"
 OPEN_MODE_TENANT = "demo"
@@ -131,6 +134,9 @@ class Settings:
     # None: discover scopes from storage at every poll.
     scopes: tuple[tuple[str, str], ...] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # "postgres": serve the signals database at signals_dsn instead of the object store.
+    serving_source: str = "storage"
+    signals_dsn: str = field(default="", repr=False)
     event_log: EventLogSettings = field(default_factory=EventLogSettings)
     # None: no default limit (per-tenant entries still apply).
     rate_limit: RateLimit | None = None
@@ -143,6 +149,15 @@ class Settings:
                 f"{METRICS_ENV}=admin needs an admin key (tenant '*') in {API_KEYS_ENV}: "
                 "otherwise nobody could scrape /metrics"
             )
+        if self.serving_source not in SERVING_SOURCES:
+            raise ConfigError(
+                f"{SERVING_SOURCE_ENV}={self.serving_source[:40]!r} is invalid: "
+                f"one of {', '.join(SERVING_SOURCES)}"
+            )
+        if self.serving_source == "postgres":
+            if not self.signals_dsn:
+                raise ConfigError(f"{SERVING_SOURCE_ENV}=postgres needs {SIGNALS_DSN_ENV}")
+            describe_dsn(self.signals_dsn)  # a malformed DSN fails at start, not at each poll
 
     @property
     def open_mode(self) -> bool:
@@ -165,5 +180,7 @@ class Settings:
             metrics_access=parse_metrics_access(
                 os.environ.get(METRICS_ENV, "").strip() or "public"
             ),
+            serving_source=os.environ.get(SERVING_SOURCE_ENV, "").strip() or "storage",
+            signals_dsn=os.environ.get(SIGNALS_DSN_ENV, "").strip(),
             event_log=EventLogSettings.from_env(),
         )

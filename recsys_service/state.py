@@ -89,6 +89,32 @@ def load_scope(
     )
 
 
+class ScopeSource(Protocol):
+    """Where scopes are served from: the object store (default) or the signals database."""
+
+    def scopes(self) -> list[Scope]: ...
+
+    def token(self, tenant: str, surface: str) -> str: ...
+
+    def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
+        """Read, verify and build one scope's current version (raises if nothing to serve)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StorageSource:
+    storage: Storage
+
+    def scopes(self) -> list[Scope]:
+        return list_published_scopes(self.storage)
+
+    def token(self, tenant: str, surface: str) -> str:
+        return self.storage.stat(layout.pointer_key(tenant, surface)).token
+
+    def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
+        return load_scope(self.storage, keys, tenant, surface, now)
+
+
 class ServingState:
     """Holds one immutable mapping of scope entries; refresh() builds a new one and rebinds it."""
 
@@ -98,9 +124,11 @@ class ServingState:
         keys: SigningKeys | None,
         scopes: tuple[Scope, ...] | None = None,
         clock: Clock = utc_now,
+        source: ScopeSource | None = None,
         observer: LoadObserver | None = None,
     ) -> None:
         self.storage = storage
+        self.source = source or StorageSource(storage)
         self.observer = observer
         self.keys = keys
         self.explicit_scopes = scopes
@@ -129,7 +157,7 @@ class ServingState:
         if self.explicit_scopes is not None:
             return list(self.explicit_scopes)
         try:
-            found = list_published_scopes(self.storage)
+            found = self.source.scopes()
             self.discovery_error = None
         except Exception as exc:
             self.discovery_error = one_line(exc)
@@ -144,11 +172,11 @@ class ServingState:
         try:
             if self.keys is None:
                 raise ConfigError(NO_SIGNING_KEYS)
-            token = self.storage.stat(layout.pointer_key(tenant, surface)).token
+            token = self.source.token(tenant, surface)
             if entry.loaded is not None and token == entry.loaded.token:
                 # Unchanged (or rolled back to what we serve): nothing to load, nothing wrong.
                 return replace(entry, last_error=None, last_error_at=None)
-            loaded = load_scope(self.storage, self.keys, tenant, surface, now)
+            loaded = self.source.load(self.keys, tenant, surface, now)
         except Exception as exc:
             if self.observer is not None:
                 self.observer.load_failed(tenant, surface, exc)

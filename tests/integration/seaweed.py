@@ -83,7 +83,7 @@ def start(workdir: Path, timeout: float = 30.0) -> SeaweedServer:
     }
     identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
     config.write_text(json.dumps({"identities": [identity]}))
-    (data := workdir / "data").mkdir()
+    (data := workdir / "data").mkdir(exist_ok=True)  # exists on a restart: data survives
     s3, master, master_g, vol, vol_g, filer, filer_g, s3_g, admin = free_ports(9)
     args = {
         "dir": data, "ip": "127.0.0.1", "ip.bind": "127.0.0.1",

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from recsys_algo import CODE_VERSION, layout, registry
+from recsys_algo import CODE_VERSION, layout, registry, signals_db
 from recsys_algo.errors import ConfigError, ValidationGateError
 from recsys_algo.evaluation import GateDecision, quality_gate
 from recsys_algo.manifest import Lineage, Window
@@ -98,6 +98,15 @@ def manifest(
     )
     published = outcome.manifest
     (context.log.info if outcome.swapped else context.log.warning)(f"{p.label}: {outcome.message}")
+    signals = "not configured"
+    if (dsn := settings.resolved_signals_dsn()) and outcome.swapped:
+        # After the object store: the manifest is the source of truth; on failure the run
+        # fails (DataSourceError) and a rerun publishes and mirrors again (docs/signals-db.md).
+        blobs = {blob.kind: blob.data for blob, _ in staged}
+        signals = signals_db.write_signals(dsn, published, blobs).message
+        context.log.info(f"{p.label}: {signals}")
+    elif dsn:
+        signals = "not written: this manifest is recorded, not served"
     return dg.MaterializeResult(
         metadata={
             "manifest_version": published.manifest_version,
@@ -105,6 +114,7 @@ def manifest(
             "serving": outcome.swapped,
             "message": outcome.message,
             "quality_gate": gate.message,
+            "signals_db": signals,
             "artifacts": dg.MetadataValue.json(
                 {k: {"sha256": a.sha256, "rows": a.rows} for k, a in published.artifacts.items()}
             ),

@@ -3,9 +3,9 @@
 
 import dagster as dg
 
-from recsys_algo import registry
 from recsys_algo.names import check_name
-from recsys_pipelines.defs.resources import SigningResource, StorageResource
+from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
+from recsys_pipelines.lib.rollback import rollback_scope
 
 
 class RollbackConfig(dg.Config):
@@ -22,20 +22,24 @@ def rollback_manifest(
     config: RollbackConfig,
     storage: StorageResource,
     signing: SigningResource,
+    settings: PipelineSettings,
 ) -> dg.Output[str]:
-    """Verify the target's signature and blobs, write an audit record, swap the pointer."""
+    """Verify the target's signature and blobs, write an audit record, swap the pointer;
+    with a signals database configured, make the same version current there too."""
     tenant, surface = check_name("tenant", config.tenant), check_name("surface", config.surface)
-    before, after = registry.rollback(
+    outcome = rollback_scope(
         storage.open(),
         signing.signing_keys(),
         tenant,
         surface,
         config.to_version,
         reason=config.reason or f"dagster run {context.run_id}",
+        signals_dsn=settings.resolved_signals_dsn(),
     )
+    before, after = outcome.before, outcome.after
     context.log.info(
         f"{tenant}/{surface}: rolled back from {before.manifest_version} "
-        f"to {after.manifest_version}"
+        f"to {after.manifest_version}; signals database: {outcome.signals}"
     )
     return dg.Output(
         after.manifest_version,
@@ -43,6 +47,7 @@ def rollback_manifest(
             "from_version": before.manifest_version,
             "to_version": after.manifest_version,
             "as_of": after.as_of,
+            "signals_db": outcome.signals,
         },
     )
 

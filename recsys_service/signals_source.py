@@ -1,0 +1,53 @@
+"""Serving from the signals database (RECSYS_SERVING_SOURCE=postgres): verified rows, no blobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from recsys_algo import signals_db
+from recsys_algo.errors import NotFoundError
+from recsys_algo.models import load_model
+from recsys_algo.recommender import BlendParams
+from recsys_algo.signals_pg import describe_dsn
+from recsys_algo.signing import SigningKeys
+from recsys_service.state import LoadedScope, Scope
+
+
+@dataclass(frozen=True)
+class SignalsDbSource:
+    """The ScopeSource of DB-only mode: popularity and neighbour kinds, no implicit model."""
+
+    dsn: str
+
+    def scopes(self) -> list[Scope]:
+        return signals_db.list_scopes(self.dsn)
+
+    def _missing(self, tenant: str, surface: str) -> NotFoundError:
+        return NotFoundError(
+            f"{tenant}/{surface}: no signals are published in the signals database "
+            f"{describe_dsn(self.dsn)}"
+        )
+
+    def token(self, tenant: str, surface: str) -> str:
+        token = signals_db.current_token(self.dsn, tenant, surface)
+        if token is None:
+            raise self._missing(tenant, surface)
+        return token
+
+    def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
+        found = signals_db.load_signals(self.dsn, keys, tenant, surface)
+        if found is None:
+            raise self._missing(tenant, surface)
+        token, manifest, tables = found
+        where = f"{tenant}/{surface} {manifest.manifest_version} (signals database)"
+        parameters = manifest.lineage.parameters
+        return LoadedScope(
+            manifest=manifest,
+            token=token,  # from the same snapshot as the rows
+            loaded_at=now,
+            # Kinds absent from the database (implicit) are absent from the model: the blend
+            # fuses the kinds it has, exactly as for a manifest published without them.
+            model=load_model(tables, parameters, where),
+            blend=BlendParams.from_lineage(parameters, where),
+        )
