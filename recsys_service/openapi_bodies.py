@@ -44,3 +44,19 @@ def match_request_schemas(app: Litestar) -> None:
                 if isinstance(have.items, Schema):
                     have.items.min_length = items.get("minLength", have.items.min_length)
                     have.items.max_length = items.get("maxLength", have.items.max_length)
+            if isinstance(ours, Schema):
+                _match_lower_bound(truth, ours)
+
+
+def _match_lower_bound(truth: dict[str, Any], ours: Schema) -> None:
+    """Litestar drops a lower bound of 0 (falsy), e.g. blend weights' ge=0 and popularity's gt=0.
+
+    Set on the property itself: like the maximum Litestar keeps there, it constrains only the
+    number alternative, so null stays valid.
+    """
+    for option in [truth, *truth.get("anyOf", [])]:
+        if option.get("type") in ("number", "integer"):
+            if "minimum" in option:
+                ours.minimum = option["minimum"]
+            if "exclusiveMinimum" in option:
+                ours.exclusive_minimum = option["exclusiveMinimum"]
