@@ -9,10 +9,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import openapi
+from schemathesis.checks import positive_data_acceptance
 
 from tests.reliability.service_world import IDENTITIES, publish_world, serving_app
 
 EXAMPLES = 30  # per operation and caller; derandomized, so every run tries the same cases
+# Raw events are checked by the event contract's own parser (docs/contracts.md: RFC 3339 or
+# epoch ts, id rules, accepted types), which JSON Schema does not restate: a schema-valid
+# object such as {} is a documented 422 with per-index reasons, not an undocumented rejection.
+CONTRACT_CHECKED = {"POST /v1/events"}
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +53,7 @@ def test_every_operation_conforms_for_every_caller(
             case.headers = headers | IDENTITIES[caller]
             response = case.call()
             assert response.status_code < 500, (case.as_curl_command(), response.text)
-            case.validate_response(response)
+            excluded = [positive_data_acceptance] if operation.label in CONTRACT_CHECKED else []
+            case.validate_response(response, excluded_checks=excluded)
 
         run()
