@@ -195,9 +195,7 @@ def _wait_for_workspace(stack: DagsterStack, timeout: float) -> None:
     )
 
 
-def _spawn(
-    name: str, args: list[str], home: Path, env: Mapping[str, str]
-) -> DagsterProcess:
+def _spawn(name: str, args: list[str], home: Path, env: Mapping[str, str]) -> DagsterProcess:
     executable = Path(sys.executable).parent / name
     if not executable.exists():
         raise DagsterProcessError(f"no {executable}: run `make install`")
@@ -219,10 +217,8 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     # The leader may be gone while children of its group (code server, run workers) linger.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
