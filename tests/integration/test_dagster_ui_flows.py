@@ -168,19 +168,25 @@ class Ops:
             time.sleep(0.5)
 
     def failure_messages(self, run_id: str) -> list[str]:
-        """The step failures of a run, as the UI's run page shows them."""
+        """The step failures of a run with their causes, as the UI's run page shows them."""
         query = """
         query($id: ID!) {
           logsForRun(runId: $id) {
             ... on EventConnection {
-              events { __typename ... on ExecutionStepFailureEvent { error { message } } }
+              events {
+                __typename
+                ... on ExecutionStepFailureEvent { error { message causes { message } } }
+              }
             }
           }
         }
         """
         events = self.stack.graphql(query, {"id": run_id})["logsForRun"]["events"]
+        # Dagster wraps the op's exception; the domain error is among the causes.
         return [
-            e["error"]["message"] for e in events if e["__typename"] == "ExecutionStepFailureEvent"
+            "\n".join([e["error"]["message"], *(c["message"] for c in e["error"]["causes"])])
+            for e in events
+            if e["__typename"] == "ExecutionStepFailureEvent"
         ]
 
 
@@ -257,6 +263,14 @@ def test_backfill_then_rollback_over_graphql_publish_and_move_the_pointer_back(o
     rolled_back = ops.serving().manifest  # read_current verifies the signature
     assert rolled_back.manifest_version == earlier
     assert rolled_back.as_of == BACKFILL_DAYS[0].isoformat()
+
+    # An operator's typo passes the config schema, fails the run, and says why on the run page.
+    unknown = "20990101T000000000Z-deadbeef"
+    run_id = ops.submit_rollback({"tenant": TENANT, "surface": SURFACE, "to_version": unknown})
+    assert ops.wait_for_run(run_id) == "FAILURE"
+    messages = ops.failure_messages(run_id)
+    assert any(f"manifest version {unknown} does not exist" in m for m in messages), messages
+    assert ops.serving().manifest.manifest_version == earlier
 
 
 def test_graphql_names_an_unregistered_scope_and_an_invalid_rollback_config(ops: Ops) -> None:
