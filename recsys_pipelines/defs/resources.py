@@ -44,10 +44,12 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Windows, decay and the thresholds of the blocking gates."""
 
     window_days: int = Field(default=28, ge=1, le=366)
+    # Empty by default: a non-empty default would shadow RECSYS_MODEL_PARAMS (read in params()).
     model_params: str = Field(
-        default="{}",
+        default="",
         description="JSON overrides of the model parameters by section, e.g. "
-        '{"cooc": {"similarity": "lift"}, "evaluation": {"gate_margin": 0.05}}',
+        '{"cooc": {"similarity": "lift"}, "evaluation": {"gate_margin": 0.05}}; '
+        "empty: RECSYS_MODEL_PARAMS, else the defaults",
     )
     min_events: int = Field(default=1, ge=0)
     max_events: int = Field(default=50_000_000, ge=1)

@@ -1,0 +1,284 @@
+"""Operator flows through the real webserver and daemon: GraphQL backfill, then rollback.
+
+`dagster-webserver` and `dagster-daemon` run on docker/dagster.yaml (PostgreSQL instance,
+QueuedRunCoordinator) with workspace.yaml, as in a deployment; everything is requested the way
+the UI does it, over GraphQL. Runs read the storage, keys and model parameters from the
+environment, so what they publish is read back here with recsys_algo.registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from dagster_graphql import DagsterGraphQLClientError
+
+from recsys_algo import registry
+from recsys_algo.landing import write_catalog
+from recsys_algo.names import scope_key
+from recsys_algo.signing import SigningKeys, parse_signing_keys
+from recsys_algo.storage import Storage, open_storage
+from recsys_pipelines.definitions import DAILY_JOB
+from recsys_pipelines.defs.partitions import SCOPES_PARTITION
+from tests.integration.dagster_procs import DagsterStack, prepare_home, start_webserver
+from tests.integration.postgres import PostgresServer
+from tests.pipelines.conftest import DAY0, KEY_SPEC, catalog_rows, event_lines
+
+pytestmark = [
+    pytest.mark.integration,
+    # dagster_graphql's client (1.13) calls gql 4 the pre-4 way; gql warns, nothing breaks.
+    pytest.mark.filterwarnings(
+        "ignore:Using (a DocumentNode|variable_values):DeprecationWarning:gql"
+    ),
+]
+
+TENANT, SURFACE = "uiops", "home"
+DAYS = [DAY0 + dt.timedelta(days=i) for i in range(3)]
+BACKFILL_DAYS = DAYS[:2]
+# Small and fast; the evaluation keeps its default min_users, so with this little data the
+# quality gate is "not measured" and does not depend on which backfill run publishes first.
+MODEL_PARAMS = '{"cooc": {"min_support": 1}, "implicit": {"factors": 8, "iterations": 5}}'
+# Loaded 2-core CI machines are slow; these bound a hang, they do not measure speed.
+BACKFILL_TIMEOUT = 300.0
+RUN_TIMEOUT = 180.0
+# One process per run instead of one per step (each step process re-imports the code location);
+# the launchpad offers the same choice. The default multiprocess executor works too, slower.
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+TERMINAL_BACKFILL = {"COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "COMPLETED"}
+TERMINAL_RUN = {"SUCCESS", "FAILURE", "CANCELED"}
+
+REPOSITORY_QUERY = """
+query {
+  repositoriesOrError {
+    ... on RepositoryConnection { nodes { name location { name } } }
+  }
+}
+"""
+
+ADD_PARTITION = """
+mutation($selector: RepositorySelector!, $name: String!, $key: String!) {
+  addDynamicPartition(repositorySelector: $selector, partitionsDefName: $name, partitionKey: $key) {
+    __typename
+    ... on AddDynamicPartitionSuccess { partitionKey }
+    ... on DuplicateDynamicPartitionError { partitionName }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+LAUNCH_BACKFILL = """
+mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PartitionKeysNotFoundError { message partitionKeys }
+    ... on PartitionSetNotFoundError { message }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+BACKFILL_STATUS = """
+query($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill {
+      status
+      error { message }
+      runs(limit: 10) { runId status tags { key value } }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+@dataclass
+class Ops:
+    """The running stack and what the test needs to check its effects."""
+
+    stack: DagsterStack
+    storage: Storage
+    keys: SigningKeys
+    repository: dict[str, str]  # RepositorySelector: repositoryLocationName, repositoryName
+
+    def serving(self) -> registry.Current:
+        current = registry.read_current(self.storage, self.keys, TENANT, SURFACE)
+        assert current is not None, f"nothing serving for {TENANT}/{SURFACE}"
+        return current
+
+    def launch_backfill(self, days: list[dt.date], scope: str) -> dict[str, Any]:
+        params = {
+            "selector": {
+                "repositorySelector": self.repository,
+                "partitionSetName": f"{DAILY_JOB}_partition_set",
+            },
+            # Multi-partition keys: dimension values joined by "|", dimensions sorted by name.
+            "partitionNames": [f"{day.isoformat()}|{scope}" for day in days],
+            "title": "test backfill",
+            "runConfigData": IN_PROCESS,
+        }
+        result: dict[str, Any] = self.stack.graphql(LAUNCH_BACKFILL, {"params": params})[
+            "launchPartitionBackfill"
+        ]
+        return result
+
+    def submit_rollback(self, config: dict[str, object]) -> str:
+        return self.stack.client().submit_job_execution(
+            "rollback",
+            repository_location_name=self.repository["repositoryLocationName"],
+            repository_name=self.repository["repositoryName"],
+            run_config={"ops": {"rollback_manifest": {"config": config}}, **IN_PROCESS},
+        )
+
+    def wait_for_backfill(self, backfill_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + BACKFILL_TIMEOUT
+        while True:
+            found = self.stack.graphql(BACKFILL_STATUS, {"id": backfill_id})
+            backfill: dict[str, Any] = found["partitionBackfillOrError"]
+            assert backfill["__typename"] == "PartitionBackfill", backfill
+            if backfill["status"] in TERMINAL_BACKFILL:
+                return backfill
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"backfill {backfill_id} still {backfill['status']} after "
+                    f"{BACKFILL_TIMEOUT:.0f} s: {backfill['runs']}\n{self.stack.log_tails()}"
+                )
+            time.sleep(1.0)
+
+    def wait_for_run(self, run_id: str) -> str:
+        client = self.stack.client()
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while True:
+            status = client.get_run_status(run_id).value
+            if status in TERMINAL_RUN:
+                return status
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"run {run_id} still {status} after {RUN_TIMEOUT:.0f} s\n"
+                    f"{self.stack.log_tails()}"
+                )
+            time.sleep(0.5)
+
+    def failure_messages(self, run_id: str) -> list[str]:
+        """The step failures of a run with their causes, as the UI's run page shows them."""
+        query = """
+        query($id: ID!) {
+          logsForRun(runId: $id) {
+            ... on EventConnection {
+              events {
+                __typename
+                ... on ExecutionStepFailureEvent { error { message causes { message } } }
+              }
+            }
+          }
+        }
+        """
+        events = self.stack.graphql(query, {"id": run_id})["logsForRun"]["events"]
+        # Dagster wraps the op's exception; the domain error is among the causes.
+        return [
+            "\n".join([e["error"]["message"], *(c["message"] for c in e["error"]["causes"])])
+            for e in events
+            if e["__typename"] == "ExecutionStepFailureEvent"
+        ]
+
+
+@pytest.fixture(scope="module")
+def ops(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
+    root = tmp_path_factory.mktemp("ui_flows")
+    dbname = f"ui_{uuid.uuid4().hex[:12]}"
+    postgres_server.create_database(dbname)
+    storage = open_storage((root / "store").as_uri())
+    write_catalog(storage, TENANT, catalog_rows())
+    for i, day in enumerate(DAYS):
+        lines = event_lines(day, 60, offset=i)
+        key = f"raw/{TENANT}/{SURFACE}/{day.isoformat()}/events.jsonl"
+        storage.write_bytes(key, ("\n".join(lines) + "\n").encode())
+    env = {
+        **postgres_server.env(dbname),
+        "RECSYS_STORAGE_URL": storage.url,
+        "RECSYS_SIGNING_KEYS": KEY_SPEC,
+        "RECSYS_MODEL_PARAMS": MODEL_PARAMS,
+    }
+    stack = start_webserver(prepare_home(root / "dagster_home"), env, timeout=240)
+    try:
+        nodes = stack.graphql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
+        assert len(nodes) == 1, nodes
+        repository = {
+            "repositoryLocationName": nodes[0]["location"]["name"],
+            "repositoryName": nodes[0]["name"],
+        }
+        yield Ops(stack, storage, parse_signing_keys(KEY_SPEC), repository)
+    finally:
+        stack.stop()
+
+
+def test_backfill_then_rollback_over_graphql_publish_and_move_the_pointer_back(ops: Ops) -> None:
+    scope = scope_key(TENANT, SURFACE)
+    added = ops.stack.graphql(
+        ADD_PARTITION, {"selector": ops.repository, "name": SCOPES_PARTITION, "key": scope}
+    )["addDynamicPartition"]
+    assert added == {"__typename": "AddDynamicPartitionSuccess", "partitionKey": scope}
+
+    launched = ops.launch_backfill(BACKFILL_DAYS, scope)
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    # The daemon's backfill loop ticks every 30 s and runs once at start: starting it now
+    # submits the runs at once instead of at the next tick.
+    ops.stack.start_daemon(timeout=240)
+    backfill = ops.wait_for_backfill(launched["backfillId"])
+
+    assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, ops.stack.log_tails())
+    runs = {
+        next(t["value"] for t in run["tags"] if t["key"] == "dagster/partition/date"): run
+        for run in backfill["runs"]
+    }
+    assert sorted(runs) == [day.isoformat() for day in BACKFILL_DAYS]
+    assert {run["status"] for run in runs.values()} == {"SUCCESS"}
+
+    # Whichever run finished first, the later day serves and both days are in the history.
+    current = ops.serving().manifest
+    assert current.as_of == BACKFILL_DAYS[-1].isoformat()
+    assert current.lineage.parameters["implicit"]["factors"] == 8  # RECSYS_MODEL_PARAMS arrived
+    history = registry.history(ops.storage, ops.keys, TENANT, SURFACE)
+    assert sorted(entry.manifest.as_of for entry in history if entry.manifest) == [
+        day.isoformat() for day in BACKFILL_DAYS
+    ]
+    earlier = next(
+        e.manifest.manifest_version
+        for e in history
+        if e.manifest and e.manifest.as_of == BACKFILL_DAYS[0].isoformat()
+    )
+
+    run_id = ops.submit_rollback(
+        {"tenant": TENANT, "surface": SURFACE, "to_version": earlier, "reason": "ui test"}
+    )
+    assert ops.wait_for_run(run_id) == "SUCCESS", ops.failure_messages(run_id)
+    rolled_back = ops.serving().manifest  # read_current verifies the signature
+    assert rolled_back.manifest_version == earlier
+    assert rolled_back.as_of == BACKFILL_DAYS[0].isoformat()
+
+    # An operator's typo passes the config schema, fails the run, and says why on the run page.
+    unknown = "20990101T000000000Z-deadbeef"
+    run_id = ops.submit_rollback({"tenant": TENANT, "surface": SURFACE, "to_version": unknown})
+    assert ops.wait_for_run(run_id) == "FAILURE"
+    messages = ops.failure_messages(run_id)
+    assert any(f"manifest version {unknown} does not exist" in m for m in messages), messages
+    assert ops.serving().manifest.manifest_version == earlier
+
+
+def test_graphql_names_an_unregistered_scope_and_an_invalid_rollback_config(ops: Ops) -> None:
+    launched = ops.launch_backfill(BACKFILL_DAYS[:1], scope_key("nobody", SURFACE))
+    assert launched["__typename"] == "PartitionKeysNotFoundError", launched
+    assert f"{BACKFILL_DAYS[0].isoformat()}|nobody.{SURFACE}" in launched["partitionKeys"]
+
+    with pytest.raises(DagsterGraphQLClientError) as raised:
+        ops.submit_rollback({"surface": SURFACE, "to_version": "v1"})
+    assert raised.value.args[0] == "RunConfigValidationInvalid"
+    assert 'Missing required config entry "tenant"' in str(raised.value)
