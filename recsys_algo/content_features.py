@@ -16,12 +16,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recsys_algo.errors import ValidationGateError
 
@@ -88,6 +89,8 @@ def _tags_as_tokens(tags: list[str]) -> list[str]:
 
 def _tfidf(docs: list[Any], make: Callable[[], TfidfVectorizer], n: int) -> sp.csr_matrix:
     """L2-normalised TF-IDF rows; a corpus without any token gives 0 columns."""
+    from sklearn.preprocessing import normalize
+
     try:
         matrix = make().fit_transform(docs).tocsr()
     except ValueError as exc:  # sklearn: empty vocabulary (no tokens anywhere)
@@ -211,6 +214,10 @@ def build_groups(
     top_n: int,
     max_pairs: int,
 ) -> ContentGroups:
+    # sklearn costs ~2 s of import: only runs that compute content_sim pay it, not every
+    # process that reads or verifies artifacts (service, publish, rollback).
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     n = len(tags)
     tag_rows = _tfidf(
         tags,
