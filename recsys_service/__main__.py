@@ -1,4 +1,4 @@
-"""`python -m recsys_service --host 127.0.0.1 --port 8000`: settings from env, then uvicorn."""
+"""`python -m recsys_service [--host H] [--port P] [--workers N]`: settings from env, uvicorn."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from recsys_service.app import create_app
 from recsys_service.settings import API_KEYS_ENV, Settings
 
 EXIT_CONFIG = 2
+MAX_WORKERS = 64
+# Workers re-read the environment through this factory (uvicorn needs an import string for N > 1).
+APP_FACTORY = "recsys_service.app:app_from_env"
+# uvicorn kills a worker that does not answer its supervisor's ping in time; imports and manifest
+# loads on a busy 2-core machine can exceed uvicorn's 5 s default.
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def is_loopback(host: str) -> bool:
@@ -37,6 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m recsys_service", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the port (default 1)"
+    )
     return parser.parse_args(argv)
 
 
@@ -46,16 +55,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 0 <= args.port <= 65535:
             raise ConfigError(f"--port {args.port} is invalid: use 0..65535")
+        if not 1 <= args.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers {args.workers} is invalid: use 1..{MAX_WORKERS}")
         settings = Settings.from_env()
         check_bind(settings, args.host)
-        app = create_app(settings)
+        app = create_app(settings)  # configuration errors surface here, before binding
     except ConfigError as exc:
         print(f"recsys-service: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print(
         f"recsys-service listening on http://{args.host}:{args.port}", file=sys.stderr, flush=True
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # More than one worker: each builds its own app from the same (already checked) environment.
+    uvicorn.run(
+        app if args.workers == 1 else APP_FACTORY,
+        factory=args.workers > 1,
+        workers=args.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
     return 0
 
 
