@@ -172,11 +172,17 @@ class Publisher:
             thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # A fixed cadence (a slow publish does not push the next one back); a publish that
+        # overruns a whole interval skips the missed slot rather than publishing back to back.
+        next_at = time.monotonic() + self.interval
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             try:
                 self.versions.append(republish(self.storage, len(self.versions) + 1))
             except Exception as exc:  # reported, never hidden: the run's checks count these
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+            next_at += self.interval
+            while next_at < time.monotonic():
+                next_at += self.interval
 
 
 # --- the server ------------------------------------------------------------------------------

@@ -159,8 +159,12 @@ def main() -> int:
         help="check every answered request's exposure events are written exactly once",
     )  # fmt: skip
     args = parser.parse_args()
-    if args.warmup >= args.duration:
-        raise SystemExit(f"--warmup {args.warmup:g} must be shorter than --duration")
+    if not 2 * args.publish_interval <= args.warmup < args.duration:
+        # RSS peaks while a swap holds two versions: the baseline must come after swaps.
+        raise SystemExit(
+            f"--warmup {args.warmup:g} must cover two publishes (>= 2 x --publish-interval "
+            f"{args.publish_interval:g}) and be shorter than --duration {args.duration:g}"
+        )
     store = store_from_args(args)
     users = store.users_file.read_text().split()
     delay_ms = max(1, round(args.connections * 1000 / args.rate))
@@ -192,6 +196,10 @@ def main() -> int:
             )  # fmt: skip
         last_served = bool(publisher.versions) and wait_served(server, publisher.versions[-1])
     # The server is stopped: its shutdown flushed whatever exposures it still held.
+    if soak.rps < 0.9 * args.rate:
+        # wrk waits BENCH_DELAY_MS after each answer: the rate falls when latency grows.
+        log(f"note: the soak ran at {soak.rps:,.0f} requests/s, under --rate {args.rate:g}: the "
+            "machine is too slow or too busy for that rate; add --connections")  # fmt: skip
     report(args, idle, soak, publisher, sampler, poster)
     failures = soak_failures(args, idle, soak, publisher, sampler, poster)
     if publisher.versions and not last_served:
