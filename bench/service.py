@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bench_store import Publisher, log
 from harness import (
-    Publisher,
     Sampler,
     WrkResult,
     add_common_args,
-    log,
     machine_info,
     print_wrk_table,
     recommend_env,

@@ -29,16 +29,12 @@ from dataclasses import dataclass, field
 
 import httpx
 import msgspec
+from bench_store import SURFACE, TENANT, BenchStore, Publisher, log
 from harness import (
     API_KEY,
-    SURFACE,
-    TENANT,
-    BenchStore,
-    Publisher,
     Sampler,
     WrkResult,
     add_common_args,
-    log,
     machine_info,
     print_wrk_table,
     recommend_env,
