@@ -222,6 +222,17 @@ def rss_growth(sampler: Sampler, warmup: float) -> dict[int, tuple[float, float]
     return {pid: (base, max(s.get(pid, base) for s in after)) for pid, base in after[0].items()}
 
 
+def rss_by_minute(sampler: Sampler) -> list[str]:
+    """'t=1m 612/608' ...: tells a steady climb (a leak) from swap-time peaks."""
+    last: dict[int, dict[int, float]] = {}
+    for t, rss in sampler.rss:
+        last[int(t // 60) + 1] = rss
+    return [
+        f"{minute}m {'/'.join(f'{mb:,.0f}' for _, mb in sorted(rss.items()))}"
+        for minute, rss in sorted(last.items())
+    ]
+
+
 def soak_failures(
     args: argparse.Namespace, idle: WrkResult, soak: WrkResult, publisher: Publisher,
     sampler: Sampler, poster: EventPoster,
@@ -274,6 +285,8 @@ def report(
         print(f"Events: skipped: {poster.absent}")
     else:
         print(f"Event POSTs by status: {dict(sorted(poster.statuses.items()))}")
+    print("\nRSS per worker (MB), last sample of each minute: ", end="")
+    print("; ".join(rss_by_minute(sampler)))
     print("\n| worker | RSS after warm-up (MB) | largest after (MB) | growth |")
     print("|---|---:|---:|---:|")
     for i, (base, peak) in enumerate(rss_growth(sampler, args.warmup).values(), start=1):
