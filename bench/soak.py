@@ -187,7 +187,8 @@ def main() -> int:
             poster.running() if not args.no_events else _nothing(),
         ):
             soak = steady(
-                f"soak, {args.rate:g}/s, publish every {args.publish_interval:g} s, events",
+                f"soak, {args.rate:g}/s, publish every {args.publish_interval:g} s"
+                + ("" if args.no_events else ", events"),
                 args.duration, BENCH_REQUEST_ID_PREFIX=prefix,
             )  # fmt: skip
         last_served = bool(publisher.versions) and wait_served(server, publisher.versions[-1])
