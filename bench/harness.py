@@ -108,7 +108,12 @@ def serve(
         **(extra_env or {}),
     )
     cmd = [sys.executable, "-m", "recsys_service", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+    # The server's own output (access logs, when configured) goes to a file: on the console it
+    # would drown the report, and an unread pipe would block the server under load.
+    log_path = store.root.parent / f"{store.root.name}-service.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    log(f"service output: {log_path}")
     server = Server(proc, f"http://127.0.0.1:{port}")
     try:
         _wait_ready(server, workers)
