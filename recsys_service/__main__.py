@@ -1,4 +1,4 @@
-"""`python -m recsys_service --host 127.0.0.1 --port 8000`: settings from env, then uvicorn."""
+"""`python -m recsys_service [--host H] [--port P] [--workers N]`: settings from env, uvicorn."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 
 import uvicorn
+from litestar import Litestar
 
 from recsys_algo.errors import ConfigError
 from recsys_service.app import create_app
@@ -15,6 +16,12 @@ from recsys_service.logs import LOG_LEVEL_ENV, configure_logging, parse_log_leve
 from recsys_service.settings import API_KEYS_ENV, Settings
 
 EXIT_CONFIG = 2
+MAX_WORKERS = 64
+# Workers re-read the environment through this factory (uvicorn needs an import string for N > 1).
+APP_FACTORY = "recsys_service.__main__:worker_app"
+# uvicorn kills a worker that does not answer its supervisor's ping in time; imports and manifest
+# loads on a busy 2-core machine can exceed uvicorn's 5 s default.
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def is_loopback(host: str) -> bool:
@@ -38,18 +45,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m recsys_service", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the port (default 1)"
+    )
     return parser.parse_args(argv)
+
+
+def _log_level() -> int:
+    return parse_log_level(os.environ.get(LOG_LEVEL_ENV, "INFO"))
+
+
+def worker_app() -> Litestar:
+    """A worker process's app (N > 1): it owns its logging like the single-process server does.
+    The supervisor checked the same environment before starting any worker."""
+    configure_logging(_log_level())
+    return create_app(Settings.from_env())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        log_level = parse_log_level(os.environ.get(LOG_LEVEL_ENV, "INFO"))
+        log_level = _log_level()
         if not 0 <= args.port <= 65535:
             raise ConfigError(f"--port {args.port} is invalid: use 0..65535")
+        if not 1 <= args.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers {args.workers} is invalid: use 1..{MAX_WORKERS}")
         settings = Settings.from_env()
         check_bind(settings, args.host)
-        app = create_app(settings)
+        app = create_app(settings)  # configuration errors surface here, before binding
     except ConfigError as exc:
         print(f"recsys-service: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -59,7 +82,17 @@ def main(argv: list[str] | None = None) -> int:
         f"recsys-service listening on http://{args.host}:{args.port}", file=sys.stderr, flush=True
     )
     # Our access log (recsys_service.access) replaces uvicorn's; uvicorn keeps our handlers.
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    # More than one worker: each builds its own app from the same (already checked) environment.
+    uvicorn.run(
+        app if args.workers == 1 else APP_FACTORY,
+        factory=args.workers > 1,
+        workers=args.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 

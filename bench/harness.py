@@ -1,0 +1,304 @@
+"""Shared by bench/service.py and bench/soak.py: the server, wrk, RSS and version samplers."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from bench_store import (
+    SIGNING_SPEC,
+    SURFACE,
+    TENANT,
+    BenchStore,
+    build_store,
+    log,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+API_KEY = "bench-load-key"  # a throwaway key for a loopback server; never a real secret
+
+
+def machine_info() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {load} (1/5/15 min) at the end"
+    )
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    base: str
+
+    def workers(self) -> list[int]:
+        """uvicorn's worker processes (children started by multiprocessing's spawn_main)."""
+        pid = self.proc.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(c) for c in children if b"spawn_main" in _cmdline(int(c))]
+
+    def rss_mb(self) -> dict[int, float]:
+        return {pid: rss_mb(pid) for pid in self.workers()}
+
+    def served_versions(self) -> set[str]:
+        body = httpx.get(f"{self.base}/readyz", timeout=5).json()
+        return {s["manifest_version"] for s in body["scopes"] if s["manifest_version"]}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS of one process from /proc (no psutil dependency)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/{pid}/status has no VmRSS line")
+
+
+def api_keys_env() -> str:
+    return f"bench:{TENANT}:{hashlib.sha256(API_KEY.encode()).hexdigest()}"
+
+
+@contextmanager
+def serve(
+    store: BenchStore, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """`python -m recsys_service --workers N` over the store; ready when every worker serves."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
+    env.update(
+        RECSYS_STORAGE_URL=store.storage.url,
+        RECSYS_SIGNING_KEYS=SIGNING_SPEC,
+        RECSYS_API_KEYS=api_keys_env(),
+        RECSYS_SCOPES=f"{TENANT}.{SURFACE}",
+        RECSYS_WATCH_INTERVAL="1",
+        OPENBLAS_NUM_THREADS="1",
+        **(extra_env or {}),
+    )
+    cmd = [sys.executable, "-m", "recsys_service", "--port", str(port), "--workers", str(workers)]
+    # The server's own output (access logs, when configured) goes to a file: on the console it
+    # would drown the report, and an unread pipe would block the server under load.
+    log_path = store.root.parent / f"{store.root.name}-service.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    log(f"service output: {log_path}")
+    server = Server(proc, f"http://127.0.0.1:{port}")
+    try:
+        _wait_ready(server, workers)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ready(server: Server, workers: int, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise SystemExit(f"the service exited with {server.proc.returncode} while starting")
+        try:
+            ready = httpx.get(f"{server.base}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            ready = False
+        if ready and len(server.workers()) == workers:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the service was not ready with {workers} workers within {timeout:.0f} s")
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu)")
+    return path
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    label: str
+    requests: int
+    seconds: float
+    latency_us: dict[str, float]  # p50, p90, p99, p99.9, max, mean
+    errors: dict[str, int]  # connect, read, write, timeout; status = responses >= 400
+    statuses: dict[int, int]  # only when the script counts them (BENCH_COUNT_STATUS=1)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(self.errors[k] for k in ("connect", "read", "write", "timeout"))
+
+    def count(self, low: int, high: int) -> int:
+        return sum(n for status, n in self.statuses.items() if low <= status <= high)
+
+
+def run_wrk(
+    label: str, url: str, script: str, *, seconds: float, connections: int, threads: int,
+    env: dict[str, str] | None = None,
+) -> WrkResult:  # fmt: skip
+    """wrk with a Lua script whose done() prints one `BENCH_JSON {...}` line; parse it."""
+    cmd = [
+        require_wrk(), "--latency", "-t", str(threads), "-c", str(connections),
+        "-d", f"{seconds:g}s", "--timeout", "5s", "-s", str(WRK_DIR / script), url,
+    ]  # fmt: skip
+    full_env = {**os.environ, "BENCH_WRK_DIR": str(WRK_DIR), **(env or {})}
+    log(f"wrk {label}: {connections} connections, {threads} threads, {seconds:g} s")
+    out = subprocess.run(cmd, env=full_env, capture_output=True, text=True, check=False)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_JSON ")]
+    if out.returncode != 0 or not lines:
+        raise SystemExit(
+            f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout[-500:]}"
+        )
+    data = json.loads(lines[-1].removeprefix("BENCH_JSON "))
+    return WrkResult(
+        label=label,
+        requests=int(data["requests"]),
+        seconds=data["duration_us"] / 1e6,
+        latency_us={k: float(v) for k, v in data["latency_us"].items()},
+        errors={k: int(v) for k, v in data["errors"].items()},
+        statuses={int(k): int(v) for k, v in data.get("statuses", {}).items()},
+    )
+
+
+def recommend_env(store: BenchStore, **extra: str) -> dict[str, str]:
+    """What bench/wrk/recommend.lua reads: the user list, the key and the surface."""
+    return {
+        "BENCH_USERS": str(store.users_file),
+        "BENCH_API_KEY": API_KEY,
+        "BENCH_SURFACE": SURFACE,
+        **extra,
+    }
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.2f}"
+
+
+def print_wrk_table(results: list[WrkResult]) -> None:
+    print("| endpoint | requests/s | p50 (ms) | p99 (ms) | max (ms) | non-2xx | socket errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        lat = r.latency_us
+        print(
+            f"| {r.label} | {r.rps:,.0f} | {ms(lat['p50'])} | {ms(lat['p99'])} | "
+            f"{ms(lat['max'])} | {r.errors['status']} | {r.socket_errors} |"
+        )
+
+
+# --- samplers running beside a wrk run -------------------------------------------------------
+
+
+@dataclass
+class Sampler:
+    """Every `interval` s: the versions /readyz reports and each worker's RSS, until stopped."""
+
+    server: Server
+    interval: float
+    versions: set[str] = field(default_factory=set)
+    rss: list[tuple[float, dict[int, float]]] = field(default_factory=list)  # (t, pid -> MB)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @contextmanager
+    def running(self) -> Iterator[Sampler]:
+        start = time.monotonic()
+        thread = threading.Thread(target=self._run, args=(start,), name="sampler", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+
+    def _run(self, start: float) -> None:
+        while True:
+            try:
+                self.versions |= self.server.served_versions()
+                self.rss.append((time.monotonic() - start, self.server.rss_mb()))
+            except (httpx.HTTPError, OSError, ValueError) as exc:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            if self._stop.wait(self.interval):
+                return
+
+
+# --- command line shared by the scripts ------------------------------------------------------
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    default_store = Path(tempfile.gettempdir()) / "recsys-bench-service-store"
+    parser.add_argument(
+        "--store", type=Path, default=default_store,
+        help=f"directory of the bench store, built once and reused (default {default_store})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--users", type=int, default=100_000,
+        help="synthetic user population; about half act in 2M events, giving ~50k known users",
+    )  # fmt: skip
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--events-per-day", type=int, default=2_000_000)
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+
+
+def store_from_args(args: argparse.Namespace) -> BenchStore:
+    require_wrk()  # before a build of minutes, not after
+    return build_store(
+        args.store, users=args.users, items=args.items, events_per_day=args.events_per_day,
+        days=args.days, seed=args.seed,
+    )  # fmt: skip
+
+
+def wait_served(server: Server, version: str, timeout: float = 60.0) -> bool:
+    """True once /readyz reports `version` served (either worker may answer: ask repeatedly)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if version in server.served_versions():
+                return True
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    return False

@@ -1,0 +1,122 @@
+"""Benchmark the service with wrk: /v1/recommend for known users, the ceiling, hot swaps.
+
+    .venv/bin/python bench/service.py                  # 50k users x 20k items, 2 workers, 20 s
+    .venv/bin/python bench/service.py --duration 10    # shorter runs, same store
+
+The store (synthetic events -> every kind -> one signed manifest) is built once into --store
+and reused by later runs. The service runs as `python -m recsys_service --workers N` with API
+keys on loopback. Three wrk runs follow a warm-up: POST /v1/recommend rotating over every known
+user (users with an `implicit` row), GET /healthz of the same app (the ceiling: routing, auth-free
+handler, msgspec, uvicorn), and /v1/recommend again while a thread publishes a new manifest
+version every --swap-interval seconds. Prints Markdown tables: endpoints, RSS per worker, targets.
+Exits 1 when the swap run had non-2xx responses, socket errors or failed publishes, or when no
+swap was seen being served; speed targets are reported, not enforced (they depend on the box).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench_store import Publisher, log
+from harness import (
+    Sampler,
+    WrkResult,
+    add_common_args,
+    machine_info,
+    print_wrk_table,
+    recommend_env,
+    run_wrk,
+    serve,
+    store_from_args,
+    wait_served,
+)
+
+TARGET_RPS = 10_000
+TARGET_P99_MS = 10.0
+TARGET_RSS_MB = 500.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per wrk run")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of wrk, not reported")
+    parser.add_argument("--swap-interval", type=float, default=5.0)
+    args = parser.parse_args()
+    store = store_from_args(args)
+
+    def wrk(label: str, path: str, script: str, seconds: float) -> WrkResult:
+        return run_wrk(
+            label, server.base + path, script, seconds=seconds, connections=args.connections,
+            threads=args.threads, env=recommend_env(store),
+        )  # fmt: skip
+
+    with serve(store, args.workers) as server:
+        wrk("warm-up", "/v1/recommend", "recommend.lua", args.warmup)
+        recommend = wrk(
+            "POST /v1/recommend (known users)", "/v1/recommend", "recommend.lua", args.duration
+        )
+        rss_idle = server.rss_mb()
+        ceiling = wrk("GET /healthz (ceiling)", "/healthz", "get.lua", args.duration)
+        publisher = Publisher(store.storage, args.swap_interval)
+        with publisher.running(), Sampler(server, 0.5).running() as sampler:
+            swapping = wrk(
+                f"POST /v1/recommend, new manifest every {args.swap_interval:g} s",
+                "/v1/recommend", "recommend.lua", args.duration,
+            )  # fmt: skip
+        last_served = bool(publisher.versions) and wait_served(server, publisher.versions[-1])
+        rss_end = server.rss_mb()
+    rss_peak = {pid: max(s.get(pid, 0.0) for _, s in sampler.rss) for pid in rss_end}
+
+    print(
+        f"\n{store.users:,} known users x {store.items:,} items; {args.workers} workers; wrk "
+        f"{args.connections} connections, {args.threads} threads, {args.duration:g} s per run; "
+        f"{machine_info()}\n"
+    )
+    print_wrk_table([recommend, ceiling, swapping])
+    print("\n| worker | RSS after recommend run (MB) | peak during swaps (MB) | at end (MB) |")
+    print("|---|---:|---:|---:|")
+    for i, pid in enumerate(sorted(rss_end), start=1):
+        print(f"| {i} | {rss_idle.get(pid, 0):,.0f} | {rss_peak[pid]:,.0f} | {rss_end[pid]:,.0f} |")
+    swaps_seen = len(sampler.versions & set(publisher.versions))
+    print(
+        f"\nSwap run: {len(publisher.versions)} versions published, {swaps_seen} of them seen "
+        f"served by /readyz during the run (polled every 0.5 s), the last one "
+        f"{'served' if last_served else '**not served**'} after it; "
+        f"{len(publisher.errors)} publish errors."
+    )
+    failures = swap_failures(swapping, publisher, last_served)
+    rss_max = max([*rss_end.values(), *rss_peak.values()])
+    p99 = recommend.latency_us["p99"] / 1000
+    print("\n| target | measured | met |\n|---|---:|---|")
+    for name, measured, met in (
+        (f"/v1/recommend >= {TARGET_RPS:,} requests/s", f"{recommend.rps:,.0f}",
+         recommend.rps >= TARGET_RPS),
+        (f"/v1/recommend p99 < {TARGET_P99_MS:g} ms", f"{p99:.2f}", p99 < TARGET_P99_MS),
+        (f"RSS per worker < {TARGET_RSS_MB:g} MB", f"{rss_max:,.0f}", rss_max < TARGET_RSS_MB),
+        ("swaps under load: zero non-2xx, socket errors", f"{swapping.errors['status']}, "
+         f"{swapping.socket_errors}", not failures),
+    ):  # fmt: skip
+        print(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
+    for failure in failures:
+        log(f"FAILED: {failure}")
+    return 1 if failures else 0
+
+
+def swap_failures(run: WrkResult, publisher: Publisher, last_served: bool) -> list[str]:
+    failures = [f"publish: {e}" for e in publisher.errors]
+    if run.errors["status"]:
+        failures.append(f"{run.errors['status']} responses >= 400 during swaps")
+    if run.socket_errors:
+        failures.append(f"{run.socket_errors} socket errors during swaps: {run.errors}")
+    if not publisher.versions:
+        failures.append("nothing was published during the run: make --duration longer")
+    elif not last_served:
+        failures.append(f"the last published version {publisher.versions[-1]} was never served")
+    return failures
+
+
+if __name__ == "__main__":
+    sys.exit(main())
