@@ -54,8 +54,10 @@ lint: install
 servers:
 	scripts/ensure_servers.sh
 
+# Two workers (the machine has 2 cores); whole files per worker, so module-scoped servers
+# (the Dagster webserver and daemon) start once.
 test: lint servers
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 dev: install $(KEY_FILE) $(LOCAL_HOME)/dagster.yaml
 	$(LOCAL_ENV) scripts/dev.sh
