@@ -127,6 +127,40 @@ def serve(
             proc.wait()
 
 
+@contextmanager
+def serve_plain(workers: int, timeout: float = 120.0) -> Iterator[str]:
+    """bench/plain_app.py under uvicorn with `workers` processes; yields its base URL."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "uvicorn", "plain_app:app", "--port", str(port), "--workers",
+        str(workers), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).parent, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the plain app exited with {proc.returncode} while starting")
+            try:
+                if httpx.get(f"{base}/plain", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the plain app did not answer within {timeout:.0f} s")
+            time.sleep(0.3)
+        time.sleep(2)  # the other workers finish importing
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _wait_ready(server: Server, workers: int, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -6,9 +6,11 @@
 The store (synthetic events -> every kind -> one signed manifest) is built once into --store
 and reused by later runs. The service runs as `python -m recsys_service --workers N` with API
 keys on loopback. Three wrk runs follow a warm-up: POST /v1/recommend rotating over every known
-user (users with an `implicit` row), GET /healthz of the same app (the ceiling: routing, auth-free
-handler, msgspec, uvicorn), and /v1/recommend again while a thread publishes a new manifest
-version every --swap-interval seconds. Prints Markdown tables: endpoints, RSS per worker, targets.
+user (users with an `implicit` row), GET /healthz of the same app (routing, the service's
+middleware and access log, msgspec, uvicorn), GET /plain of a bare Litestar app (bench/plain_app.py)
+on the same uvicorn and workers (the machine's ceiling), and /v1/recommend again while a thread
+publishes a new manifest version every --swap-interval seconds. Prints Markdown tables:
+endpoints, RSS per worker, targets.
 Exits 1 when the swap run had non-2xx responses, socket errors or failed publishes, or when no
 swap was seen being served; speed targets are reported, not enforced (they depend on the box).
 """
@@ -28,6 +30,7 @@ from harness import (
     recommend_env,
     run_wrk,
     serve,
+    serve_plain,
     store_from_args,
     wait_served,
 )
@@ -68,6 +71,12 @@ def main() -> int:
             )  # fmt: skip
         last_served = bool(publisher.versions) and wait_served(server, publisher.versions[-1])
         rss_end = server.rss_mb()
+    # The machine's ceiling: a plain Litestar endpoint on the same uvicorn, workers and wrk.
+    with serve_plain(args.workers) as base:
+        plain = run_wrk(
+            "GET /plain (plain Litestar app, 20 items)", base + "/plain", "get.lua",
+            seconds=args.duration, connections=args.connections, threads=args.threads,
+        )  # fmt: skip
     rss_peak = {pid: max(s.get(pid, 0.0) for _, s in sampler.rss) for pid in rss_end}
 
     print(
@@ -75,7 +84,7 @@ def main() -> int:
         f"{args.connections} connections, {args.threads} threads, {args.duration:g} s per run; "
         f"{machine_info()}\n"
     )
-    print_wrk_table([recommend, ceiling, swapping])
+    print_wrk_table([recommend, ceiling, plain, swapping])
     print("\n| worker | RSS after recommend run (MB) | peak during swaps (MB) | at end (MB) |")
     print("|---|---:|---:|---:|")
     for i, pid in enumerate(sorted(rss_end), start=1):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
+
+import pyarrow as pa
 
 from recsys_algo import layout
 from recsys_algo.artifacts import decode_artifact
@@ -115,6 +118,26 @@ class StorageSource:
         return load_scope(self.storage, keys, tenant, surface, now)
 
 
+def release_unused_memory() -> None:
+    """Hand freed pages back to the OS after a swap: the old version's arrays and the load's
+    temporaries would otherwise stay in the allocators' free lists, and RSS would only grow."""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only; musl and macOS have none)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _glibc()
+
+
 class ServingState:
     """Holds one immutable mapping of scope entries; refresh() builds a new one and rebinds it."""
 
@@ -152,6 +175,13 @@ class ServingState:
             scopes = self._scopes(previous)
             fresh = {scope: self._refresh_one(previous.get(scope), *scope) for scope in scopes}
             self._entries = fresh  # one reference rebind: readers see the old or the new map
+            swapped = any(
+                entry.loaded is not (old.loaded if (old := previous.get(scope)) else None)
+                for scope, entry in fresh.items()
+            )
+            del previous, fresh
+            if swapped:
+                release_unused_memory()
 
     def _scopes(self, previous: Mapping[Scope, ScopeEntry]) -> list[Scope]:
         if self.explicit_scopes is not None:
