@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Self
 
 import polars as pl
 
@@ -127,8 +128,29 @@ def republish(storage: FileStorage, serial: int) -> str:
     return outcome.manifest.manifest_version
 
 
+class Background:
+    """A loop (`_run`, which returns once `_stop` is set) in a daemon thread for the duration of
+    `with obj.running():`. The publisher, the soak's event poster and the sampler are these."""
+
+    _stop: threading.Event
+    thread_name: ClassVar[str] = "background"
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def running(self) -> Iterator[Self]:
+        thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+
+
 @dataclass
-class Publisher:
+class Publisher(Background):
     """A thread that re-publishes every `interval` seconds until stopped."""
 
     storage: FileStorage
@@ -136,16 +158,6 @@ class Publisher:
     versions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
-
-    @contextmanager
-    def running(self) -> Iterator[Publisher]:
-        thread = threading.Thread(target=self._run, name="publisher", daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join()
 
     def _run(self) -> None:
         # A fixed cadence (a slow publish does not push the next one back); a publish that

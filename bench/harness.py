@@ -25,6 +25,7 @@ from bench_store import (
     SIGNING_SPEC,
     SURFACE,
     TENANT,
+    Background,
     BenchStore,
     build_store,
     log,
@@ -264,7 +265,7 @@ def print_wrk_table(results: list[WrkResult]) -> None:
 
 
 @dataclass
-class Sampler:
+class Sampler(Background):
     """Every `interval` s: the versions /readyz reports and each worker's RSS, until stopped."""
 
     server: Server
@@ -274,18 +275,8 @@ class Sampler:
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    @contextmanager
-    def running(self) -> Iterator[Sampler]:
+    def _run(self) -> None:
         start = time.monotonic()
-        thread = threading.Thread(target=self._run, args=(start,), name="sampler", daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join()
-
-    def _run(self, start: float) -> None:
         while True:
             try:
                 self.versions |= self.server.served_versions()

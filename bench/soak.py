@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import msgspec
-from bench_store import SURFACE, TENANT, BenchStore, Publisher, log
+from bench_store import SURFACE, TENANT, Background, BenchStore, Publisher, log
 from harness import (
     API_KEY,
     Sampler,
@@ -51,7 +51,7 @@ RSS_GROWTH = 0.10
 
 
 @dataclass
-class EventPoster:
+class EventPoster(Background):
     """Posts `rate` batches of click events per second until stopped; counts outcomes."""
 
     base: str
@@ -62,16 +62,6 @@ class EventPoster:
     errors: list[str] = field(default_factory=list)
     absent: str | None = None  # why posting stopped: the endpoint is not on this server
     _stop: threading.Event = field(default_factory=threading.Event)
-
-    @contextmanager
-    def running(self) -> Iterator[EventPoster]:
-        thread = threading.Thread(target=self._run, name="events", daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join()
 
     def _run(self) -> None:
         headers = {"X-API-Key": API_KEY}
