@@ -6,10 +6,12 @@ import datetime as dt
 import hashlib
 import math
 import numbers
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import pyarrow as pa
 
 from recsys_algo import layout
 from recsys_algo.artifacts import ArtifactBlob, validate_artifact
@@ -81,9 +83,8 @@ def _check_scope(manifest: Manifest, tenant: str, surface: str, where: str) -> N
         )
 
 
-def verify_artifacts(storage: Storage, manifest: Manifest) -> dict[str, bytes]:
-    """Read every artifact and check location, size, digest and kind checks."""
-    blobs = {}
+def _verified(storage: Storage, manifest: Manifest) -> Iterator[tuple[str, bytes, pa.Table]]:
+    """Each artifact read and checked (location, size, digest, kind checks), with its table."""
     for kind, ref in sorted(manifest.artifacts.items()):
         expected_key = layout.artifact_key(manifest.tenant, manifest.surface, kind, ref.sha256)
         if ref.uri != expected_key:
@@ -102,9 +103,12 @@ def verify_artifacts(storage: Storage, manifest: Manifest) -> dict[str, bytes]:
                 f"{where}: digest {digest[:12]}… ({len(data)} bytes) does not match the "
                 f"manifest ({ref.sha256[:12]}…, {ref.bytes} bytes)"
             )
-        validate_artifact(kind, data, where)
-        blobs[kind] = data
-    return blobs
+        yield kind, data, validate_artifact(kind, data, where)
+
+
+def verify_artifacts(storage: Storage, manifest: Manifest) -> dict[str, bytes]:
+    """Read every artifact and check location, size, digest and kind checks."""
+    return {kind: data for kind, data, _ in _verified(storage, manifest)}
 
 
 def load_verified(
@@ -115,6 +119,16 @@ def load_verified(
     if current is None:
         return None
     return current, verify_artifacts(storage, current.manifest)
+
+
+def load_verified_tables(
+    storage: Storage, keys: SigningKeys, tenant: str, surface: str
+) -> tuple[Current, dict[str, pa.Table]] | None:
+    """`load_verified`, with the tables the checks decoded (the service decodes once)."""
+    current = read_current(storage, keys, tenant, surface)
+    if current is None:
+        return None
+    return current, {kind: table for kind, _, table in _verified(storage, current.manifest)}
 
 
 def _write_blob(storage: Storage, tenant: str, surface: str, blob: ArtifactBlob) -> ArtifactRef:

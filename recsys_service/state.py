@@ -13,12 +13,11 @@ from typing import Protocol
 import pyarrow as pa
 
 from recsys_algo import layout
-from recsys_algo.artifacts import decode_artifact
 from recsys_algo.errors import ConfigError, NotFoundError
 from recsys_algo.manifest import Manifest
 from recsys_algo.models import load_model
 from recsys_algo.recommender import BlendParams, ScopeModel
-from recsys_algo.registry import list_published_scopes, load_verified
+from recsys_algo.registry import list_published_scopes, load_verified_tables
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import Storage
 
@@ -73,16 +72,12 @@ def load_scope(
     storage: Storage, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime
 ) -> LoadedScope:
     """Read the current manifest, verify everything, and build the indexes (slow path)."""
-    found = load_verified(storage, keys, tenant, surface)
+    found = load_verified_tables(storage, keys, tenant, surface)
     if found is None:
         raise NotFoundError(f"{tenant}/{surface}: no manifest is published")
-    current, blobs = found
+    current, tables = found  # decoded once, by the checks that verified them
     manifest = current.manifest
     where = f"{tenant}/{surface} {manifest.manifest_version}"
-    tables = {
-        kind: decode_artifact(data, kind, storage.uri_for(manifest.artifacts[kind].uri))
-        for kind, data in blobs.items()
-    }
     return LoadedScope(
         manifest=manifest,
         token=current.token,
