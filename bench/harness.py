@@ -8,7 +8,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from bench_store import (
     build_store,
     log,
 )
+
+from recsys_algo.testing import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
@@ -120,12 +121,7 @@ def serve(
         _wait_ready(server, workers)
         yield server
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=60)
 
 
 @contextmanager
@@ -154,12 +150,7 @@ def serve_plain(workers: int, timeout: float = 120.0) -> Iterator[str]:
         time.sleep(2)  # the other workers finish importing
         yield base
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=30)
 
 
 def _wait_ready(server: Server, workers: int, timeout: float = 300.0) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,3 +307,15 @@ def die_now(op: str, key: str) -> None:
 def raise_data_source_error(op: str, key: str) -> None:
     """A FaultyStorage fault: what S3Storage raises when the endpoint drops mid-run."""
     raise DataSourceError(f"{key}: cannot reach S3 endpoint http://127.0.0.1:9 (injected {op})")
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM a server the tests or benchmarks started, then SIGKILL it after `grace` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 from recsys_algo import layout
 from recsys_algo.artifacts import decode_artifact
 from recsys_algo.storage import open_storage
+from recsys_algo.testing import stop_process
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
@@ -102,12 +102,7 @@ def service(published: dict[str, str], tmp_path: Path) -> Iterator[str]:
             pytest.fail("service did not become ready")
         yield base
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def test_materialize_records_runs_in_the_sqlite_dagster_instance(published: dict[str, str]) -> None:

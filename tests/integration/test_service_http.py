@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from recsys_algo.storage import FileStorage
+from recsys_algo.testing import stop_process
 from tests.service.builders import (
     SIGNING_SPEC,
     item_ids,
@@ -95,13 +96,7 @@ def server(storage: FileStorage, tmp_path: Path) -> Iterator[tuple[str, subproce
         _wait_healthy(base, proc)
         yield base, proc
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process(proc, grace=10)
 
 
 def test_real_server_serves_recommendations_and_hot_swaps(

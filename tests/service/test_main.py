@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import uvicorn
 from litestar import Litestar
 
 from recsys_algo.storage import FileStorage
+from recsys_algo.testing import stop_process
 from recsys_service.__main__ import is_loopback, main, worker_app
 from tests.service.builders import SIGNING_SPEC, item_ids, publish_popularity
 
@@ -160,12 +160,7 @@ def test_two_workers_serve_from_two_child_processes(tmp_path: Path) -> None:
         assert answers[0].json()["items"][0]["item_id"] == "demo-000"
         assert all(Path(f"/proc/{pid}").exists() for pid in workers)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=20)
         assert proc.stderr is not None
         proc.stderr.close()
     # The supervisor stops its workers before it exits.
