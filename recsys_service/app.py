@@ -8,13 +8,14 @@ from litestar.openapi import OpenAPIConfig
 
 import recsys_algo
 from recsys_algo.storage import open_storage
+from recsys_service.app_state import SERVING_KEY, SETTINGS_KEY
 from recsys_service.controllers.events import EventsController
 from recsys_service.controllers.health import HealthController
 from recsys_service.controllers.manifests import ManifestController
 from recsys_service.controllers.metrics import metrics_route
 from recsys_service.controllers.recommend import RecommendController
 from recsys_service.controllers.similar import SimilarController
-from recsys_service.dependencies import DEPENDENCIES, SERVING_KEY, SETTINGS_KEY
+from recsys_service.dependencies import DEPENDENCIES
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import serving_lifespan

@@ -1,4 +1,5 @@
-"""Dependencies the controllers receive: serving state, settings, and the calling principal."""
+"""Dependencies the controllers receive: settings and the calling principal (app-wide objects:
+recsys_service.app_state)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,13 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
+from recsys_service.app_state import SETTINGS_KEY
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
 from recsys_service.errors import RateLimited
-from recsys_service.event_log import EVENT_LOG_KEY, EventLog
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import PRINCIPAL_STATE_KEY
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter, retry_after_seconds
 from recsys_service.settings import Settings
-from recsys_service.state import ServingState
-
-SERVING_KEY = "serving"
-SETTINGS_KEY = "settings"
-
-
-def provide_serving(state: State) -> ServingState:
-    serving: ServingState = state[SERVING_KEY]
-    return serving
 
 
 def provide_settings(state: State) -> Settings:
@@ -62,14 +54,7 @@ def check_rate_limit(state: State, tenant: str) -> None:
         )
 
 
-def provide_event_log(state: State) -> EventLog:
-    event_log: EventLog = state[EVENT_LOG_KEY]
-    return event_log
-
-
 DEPENDENCIES = {
-    "serving": Provide(provide_serving, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
-    "event_log": Provide(provide_event_log, sync_to_thread=False),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ def epoch_ms(moment: dt.datetime) -> int:
     return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
 
 
+@functools.lru_cache(maxsize=4096)
 def day_of(ts_ms: int) -> dt.date:
+    # Every exposure of one response shares its ts: buffering asks for the same day ~20 times.
     return (_EPOCH + dt.timedelta(milliseconds=ts_ms)).date()
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import anyio.to_thread
 from litestar import Litestar
 
-from recsys_service.dependencies import SERVING_KEY, SETTINGS_KEY
+from recsys_service.app_state import SETTINGS_KEY, serving_of
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
 
@@ -35,7 +35,7 @@ async def poll_forever(serving: ServingState, interval: float) -> None:
 
 @contextlib.asynccontextmanager
 async def serving_lifespan(app: Litestar) -> AsyncIterator[None]:
-    serving: ServingState = app.state[SERVING_KEY]
+    serving = serving_of(app.state)
     settings: Settings = app.state[SETTINGS_KEY]
     await anyio.to_thread.run_sync(serving.refresh)
     task = asyncio.create_task(poll_forever(serving, settings.watch_interval), name="recsys-poller")

@@ -14,10 +14,10 @@ from litestar.params import JSONBody
 from recsys_algo.event_rules import DECODER, Rejected, day_bounds_ms, parse_line, parse_ts
 from recsys_algo.events import CANONICAL_SCHEMA
 from recsys_algo.names import is_valid_name
+from recsys_service.app_state import event_log_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import require_json, responses
 from recsys_service.errors import Forbidden, ServiceError, error_response
-from recsys_service.event_log import EventLog
 from recsys_service.exposure import LandingEvent, day_of
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
@@ -152,8 +152,8 @@ class EventsController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[EventsRequest],
         principal: NamedDependency[Principal],
-        event_log: NamedDependency[EventLog],
     ) -> Response[EventsAccepted]:
+        event_log = event_log_of(request.app.state)
         tenant = principal.tenant
         others = other_tenant_indices(data.events, tenant)
         if others:

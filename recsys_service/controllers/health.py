@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from litestar import Controller, Response, get
-from litestar.di import NamedDependency
+from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 
+from recsys_service.app_state import event_log_of, serving_of
 from recsys_service.event_log import EventLog
 from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
 from recsys_service.state import ScopeEntry, ServingState
@@ -77,8 +78,7 @@ class HealthController(Controller):
             )
         },
     )
-    async def readyz(
-        self, serving: NamedDependency[ServingState], event_log: NamedDependency[EventLog]
-    ) -> Response[ReadinessResponse]:
-        body = readiness(serving, event_log)
+    async def readyz(self, request: Request[Any, Any, Any]) -> Response[ReadinessResponse]:
+        state = request.app.state
+        body = readiness(serving_of(state), event_log_of(state))
         return Response(body, status_code=200 if body.ready else 503)

@@ -9,12 +9,13 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from recsys_algo.names import NAME_PATTERN
+from recsys_service.app_state import serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import MODEL_VERSION_HEADER, loaded_scope, responses
 from recsys_service.controllers.health import iso
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import ArtifactSummary, ManifestResponse
-from recsys_service.state import LoadedScope, ServingState
+from recsys_service.state import LoadedScope
 
 
 def manifest_view(loaded: LoadedScope, request_id: str) -> ManifestResponse:
@@ -54,9 +55,8 @@ class ManifestController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        serving: NamedDependency[ServingState],
         surface: Annotated[str, Parameter(pattern=NAME_PATTERN, description="surface name")],
     ) -> Response[ManifestResponse]:
-        loaded = loaded_scope(serving.entries, principal.tenant, surface)
+        loaded = loaded_scope(serving_of(request.app.state).entries, principal.tenant, surface)
         body = manifest_view(loaded, request_id_for(request.scope))
         return Response(body, headers={MODEL_VERSION_HEADER: body.manifest_version})

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from recsys_algo.recommender import BlendParams, Query, blend, blend_explained
+from recsys_service.app_state import event_log_of, serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (
     MODEL_VERSION_HEADER,
@@ -24,9 +25,7 @@ from recsys_service.controllers.common import (
     responses,
     validation_message,
 )
-from recsys_service.dependencies import SERVING_KEY
 from recsys_service.errors import ServiceError
-from recsys_service.event_log import EVENT_LOG_KEY, EventLog
 from recsys_service.exposure import Exposure
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
@@ -37,7 +36,7 @@ from recsys_service.schemas import (
     RecommendRequest,
     RecommendResponse,
 )
-from recsys_service.state import LoadedScope, ScopeEntry, ServingState
+from recsys_service.state import LoadedScope, ScopeEntry
 
 
 def blend_for(loaded: LoadedScope, data: RecommendRequest) -> BlendParams:
@@ -75,21 +74,26 @@ def answer(loaded: LoadedScope, data: RecommendRequest, request_id: str) -> Reco
 
 
 def answer_element(
-    entries: Mapping[tuple[str, str], ScopeEntry], tenant: str, raw: dict[str, Any], rid: str
-) -> BatchResult:
-    """One batch element, resolved on its own: its failure is its slot's status, not the batch's."""
+    entries: Mapping[tuple[str, str], ScopeEntry],
+    tenant: str,
+    raw: dict[str, Any],
+    rid: str,
+    slot: int,
+) -> tuple[BatchResult, Exposure | None]:
+    """One batch element, resolved on its own: its failure is its slot's status, not the batch's.
+    An answered element also gives the exposure to log (from the request as it was decoded)."""
     try:
         data = msgspec.convert(raw, RecommendRequest, strict=False)
     except msgspec.ValidationError as exc:
         error = ElementError(code="invalid_request", message=validation_message(exc))
-        return BatchResult(status=400, error=error)
+        return BatchResult(status=400, error=error), None
     try:
         loaded = loaded_scope(entries, tenant, data.surface)
     except ServiceError as exc:
-        return BatchResult(
-            status=exc.status_code, error=ElementError(code=exc.code, message=exc.message)
-        )
-    return BatchResult(status=200, body=answer(loaded, data, rid))
+        error = ElementError(code=exc.code, message=exc.message)
+        return BatchResult(status=exc.status_code, error=error), None
+    body = answer(loaded, data, rid)
+    return BatchResult(status=200, body=body), exposure_of(tenant, data, body, slot)
 
 
 def exposure_of(
@@ -107,24 +111,15 @@ def exposure_of(
     )
 
 
-def batch_exposures(
-    tenant: str, requests: list[dict[str, Any]], results: list[BatchResult]
-) -> list[Exposure]:
-    """Exposures of the batch's answered elements (their requests decoded again, as answered)."""
-    exposures = []
-    for slot, (raw, result) in enumerate(zip(requests, results, strict=True)):
-        if result.body is not None:
-            data = msgspec.convert(raw, RecommendRequest, strict=False)
-            exposures.append(exposure_of(tenant, data, result.body, slot))
-    return exposures
-
-
 def answer_batch(
     entries: Mapping[tuple[str, str], ScopeEntry], tenant: str, batch: BatchRequest, rid: str
 ) -> tuple[BatchResponse, list[Exposure]]:
     """Every element's answer, and the exposures of those answered (all CPU work, no I/O)."""
-    results = [answer_element(entries, tenant, raw, rid) for raw in batch.requests]
-    return BatchResponse(results=results), batch_exposures(tenant, batch.requests, results)
+    answered = [
+        answer_element(entries, tenant, raw, rid, slot) for slot, raw in enumerate(batch.requests)
+    ]
+    exposures = [exposure for _, exposure in answered if exposure is not None]
+    return BatchResponse(results=[result for result, _ in answered]), exposures
 
 
 def batch_model_version(results: list[BatchResult]) -> str | None:
@@ -150,16 +145,11 @@ class RecommendController(Controller):
         data: JSONBody[RecommendRequest],
         principal: NamedDependency[Principal],
     ) -> Response[RecommendResponse]:
-        # The hot path takes the app-wide objects from state, not as dependencies: Litestar
-        # resolves two or more independent dependencies in an anyio task group per request,
-        # which cost ~14% of this handler's CPU (py-spy, bench/service.py).
         state = request.app.state
-        serving: ServingState = state[SERVING_KEY]
-        event_log: EventLog = state[EVENT_LOG_KEY]
         # One grab of the scope's object: the whole answer comes from a single version.
-        loaded = loaded_scope(serving.entries, principal.tenant, data.surface)
+        loaded = loaded_scope(serving_of(state).entries, principal.tenant, data.surface)
         body = answer(loaded, data, request_id_for(request.scope))
-        event_log.add_exposures([exposure_of(principal.tenant, data, body)])
+        event_log_of(state).add_exposures([exposure_of(principal.tenant, data, body)])
         return Response(body, headers={MODEL_VERSION_HEADER: body.manifest_version})
 
     @post(
@@ -174,16 +164,14 @@ class RecommendController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[BatchRequest],
         principal: NamedDependency[Principal],
-        serving: NamedDependency[ServingState],
-        event_log: NamedDependency[EventLog],
     ) -> Response[BatchResponse]:
         # One snapshot for the whole batch: every element of a scope sees the same version.
-        entries = serving.entries
+        entries = serving_of(request.app.state).entries
         rid = request_id_for(request.scope)
         # Up to 256 answers: computed in a worker thread so the event loop keeps serving.
         body, exposures = await anyio.to_thread.run_sync(
             partial(answer_batch, entries, principal.tenant, data, rid)
         )
-        event_log.add_exposures(exposures)
+        event_log_of(request.app.state).add_exposures(exposures)
         version = batch_model_version(body.results)
         return Response(body, headers={MODEL_VERSION_HEADER: version} if version else None)

@@ -11,6 +11,7 @@ from litestar.params import JSONBody, Parameter
 from recsys_algo.names import NAME_PATTERN
 from recsys_algo.recommender import POPULARITY, Recommendation
 from recsys_algo.similar import similar_items
+from recsys_service.app_state import event_log_of, serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (
     MODEL_VERSION_HEADER,
@@ -19,11 +20,10 @@ from recsys_service.controllers.common import (
     require_json,
     responses,
 )
-from recsys_service.event_log import EventLog
 from recsys_service.exposure import Exposure
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import DEFAULT_K, MAX_K, RecommendResponse, SimilarRequest
-from recsys_service.state import LoadedScope, ServingState
+from recsys_service.state import LoadedScope
 
 SIMILAR_404 = (
     "scope_not_found: no manifest for this tenant and surface; item_not_found: the item has "
@@ -57,10 +57,8 @@ class SimilarController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[SimilarRequest],
         principal: NamedDependency[Principal],
-        serving: NamedDependency[ServingState],
-        event_log: NamedDependency[EventLog],
     ) -> Response[RecommendResponse]:
-        loaded = loaded_scope(serving.entries, principal.tenant, data.surface)
+        loaded = loaded_scope(serving_of(request.app.state).entries, principal.tenant, data.surface)
         found = similar_items(
             loaded.model,
             data.item_id,
@@ -71,7 +69,7 @@ class SimilarController(Controller):
         )
         response = _response(request, loaded, found)
         body = response.content
-        event_log.add_exposures(
+        event_log_of(request.app.state).add_exposures(
             [
                 Exposure(
                     tenant=principal.tenant,
@@ -93,10 +91,9 @@ class SimilarController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        serving: NamedDependency[ServingState],
         surface: Annotated[str, Parameter(pattern=NAME_PATTERN, description="surface name")],
         k: Annotated[int, Parameter(ge=1, le=MAX_K)] = DEFAULT_K,
     ) -> Response[RecommendResponse]:
-        loaded = loaded_scope(serving.entries, principal.tenant, surface)
+        loaded = loaded_scope(serving_of(request.app.state).entries, principal.tenant, surface)
         top = loaded.model.popularity.top(k, frozenset())
         return _response(request, loaded, [Recommendation(i, s, POPULARITY) for i, s in top])
