@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +10,7 @@ import pyarrow as pa
 from threadpoolctl import ThreadpoolController
 
 from recsys_algo.errors import ArtifactError
+from recsys_algo.ranking import EMPTY, Codes, ItemVocab, Ranked, take
 
 SCHEMA_VERSION = 1
 MAX_USERS = 5_000_000
@@ -121,25 +121,29 @@ def _check_top_lists(table: pa.Table, n_items: int, where: str) -> None:
 class CollabIndex:
     """Serving view of an `implicit` table: precomputed top-N for known users, fold-in otherwise.
 
-    regularization and alpha must match the fit (they live in the manifest's parameters).
+    Items are codes of the version's vocabulary; the table's item rows are sorted by id, so
+    their ordinals run in code order. regularization and alpha must match the fit (they live in
+    the manifest's parameters).
     """
 
     def __init__(
         self,
-        item_ids: list[str],
+        item_codes: Codes,
+        vocab_size: int,
         item_factors: npt.NDArray[np.float32],
         user_ids: list[str],
         top_offsets: npt.NDArray[np.int64],
-        top_items: npt.NDArray[np.int32],
+        top_codes: Codes,
         top_scores: npt.NDArray[np.float32],
         regularization: float,
         alpha: float,
     ) -> None:
-        self.item_ids = item_ids
+        self.item_codes = item_codes  # factor row -> item code (ascending)
+        self.row_of_code = np.full(vocab_size, -1, np.int64)
+        self.row_of_code[item_codes] = np.arange(item_codes.size)
         self.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
-        self.item_row = {item: i for i, item in enumerate(item_ids)}
         self.user_row = {user: u for u, user in enumerate(user_ids)}
-        self._offsets, self._top_items, self._top_scores = top_offsets, top_items, top_scores
+        self._offsets, self._top_codes, self._top_scores = top_offsets, top_codes, top_scores
         self.regularization, self.alpha = regularization, alpha
         # One small solve and product per request: BLAS threads only add hand-off latency.
         self._blas = ThreadpoolController()
@@ -148,63 +152,60 @@ class CollabIndex:
 
     @classmethod
     def from_table(
-        cls, table: pa.Table, regularization: float = 0.05, alpha: float = 20.0
+        cls, table: pa.Table, vocab: ItemVocab, regularization: float = 0.05, alpha: float = 20.0
     ) -> CollabIndex:
         entity = table["entity"].to_pylist()
         n_items = entity.count("item")
-        ids = table["id"].to_pylist()
+        item_codes = vocab.encode(table["id"].slice(0, n_items))
         factors = _factor_matrix(table["factors"])
         offsets, items = _list_parts(table["top_items"].slice(n_items))
         _, scores = _list_parts(table["top_scores"].slice(n_items))
         return cls(
-            ids[:n_items],
+            item_codes,
+            len(vocab),
             factors[:n_items],
-            ids[n_items:],
+            table["id"].slice(n_items).to_pylist(),
             offsets,
-            items.to_numpy(zero_copy_only=False).astype(np.int32),
+            item_codes[items.to_numpy(zero_copy_only=False)],
             scores.to_numpy(zero_copy_only=False).astype(np.float32),
             regularization,
             alpha,
         )
 
-    def known_user_top(self, user_id: str, k: int) -> list[tuple[str, float]] | None:
-        """The user's precomputed top items (at most k), or None for a user the model never saw."""
+    def known_user_top(self, user_id: str, n: int, exclude: Codes) -> Ranked | None:
+        """The user's precomputed top items (at most n, none excluded), or None for a user the
+        model never saw."""
         row = self.user_row.get(user_id)
         if row is None:
             return None
-        start = int(self._offsets[row])
-        stop = min(int(self._offsets[row + 1]), start + max(k, 0))
-        return [
-            (self.item_ids[i], float(s))
-            for i, s in zip(self._top_items[start:stop], self._top_scores[start:stop], strict=True)
-        ]
+        start, stop = int(self._offsets[row]), int(self._offsets[row + 1])
+        return take(self._top_codes[start:stop], self._top_scores[start:stop], n, exclude)
 
-    def fold_in(
-        self, item_ids: Sequence[str], k: int, exclude: set[str] | frozenset[str] = frozenset()
-    ) -> list[tuple[str, float]]:
-        """Score all items for an unseen user who interacted with item_ids (one event each).
+    def fold_in(self, item_codes: Codes, n: int, exclude: Codes) -> Ranked:
+        """Score all items for an unseen user who interacted with item_codes (one event each).
 
         The user vector solves the implicit-ALS normal equations with confidence 1 + alpha:
-        (Y'Y + reg I + alpha Ys'Ys) x = (1 + alpha) Ys' 1. Unknown ids are ignored.
+        (Y'Y + reg I + alpha Ys'Ys) x = (1 + alpha) Ys' 1. Items without factors are ignored.
         """
-        sent = np.unique([self.item_row[i] for i in item_ids if i in self.item_row])
-        if sent.size == 0 or k <= 0:
-            return []
+        rows = self.row_of_code[item_codes]
+        sent = np.unique(rows[rows >= 0])
+        if sent.size == 0 or n <= 0:
+            return EMPTY
         ys = self.item_factors[sent].astype(np.float64)
         with self._blas.limit(limits=1, user_api="blas"):
             gram = self._gram + self.alpha * (ys.T @ ys)
             vector = np.linalg.solve(gram, (1 + self.alpha) * ys.sum(0))
             scores = self.item_factors @ vector.astype(np.float32)
         scores[sent] = -np.inf
-        banned = [self.item_row[i] for i in exclude if i in self.item_row]
-        scores[banned] = -np.inf
-        return _top(scores, k, self.item_ids)
+        banned = self.row_of_code[exclude]
+        scores[banned[banned >= 0]] = -np.inf
+        best = _top(scores, n)
+        return Ranked(self.item_codes[best], scores[best].astype(np.float64))
 
 
-def _top(scores: npt.NDArray[np.float32], k: int, ids: list[str]) -> list[tuple[str, float]]:
-    """Best k finite scores, ties by ordinal (id order)."""
+def _top(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+    """Rows of the best k finite scores, ties by row (id order)."""
     k = min(k, scores.size)
     kth = np.partition(scores, scores.size - k)[scores.size - k]
     cand = np.flatnonzero((scores >= kth) & np.isfinite(scores))
-    cand = cand[np.lexsort((cand, -scores[cand]))][:k]
-    return [(ids[i], float(scores[i])) for i in cand]
+    return cand[np.lexsort((cand, -scores[cand]))][:k]

@@ -12,7 +12,7 @@ import polars as pl
 
 from recsys_algo import metrics
 from recsys_algo.errors import ConfigError, ValidationGateError
-from recsys_algo.recommender import BlendParams, Query, ScopeModel, blend
+from recsys_algo.recommender import BlendParams, Query, ScopeModel
 
 INTERACTIONS = metrics.HOLDOUT_EVENT_TYPES
 BLEND = "blend"
@@ -119,8 +119,9 @@ def evaluate_model(
         query = Query(k=top, user_id=user_id, session_items=history, exclude=frozenset(history))
         found = model.candidates(query, blend_params)
         for kind in model.kinds:
-            ranked[kind].append([item for item, _ in found.get(kind, [])[:top]])
-        ranked[BLEND].append([r.item_id for r in blend(found, top, blend_params)])
+            ranked[kind].append([item for item, _ in model.scored(found[kind].head(top))])
+        fused = model.fuse(found, top, blend_params)
+        ranked[BLEND].append([r.item_id for r in model.recommendations(fused)])
     out: dict[str, float] = {"users": float(len(data.users))}
     for source, recs in ranked.items():
         scores = metrics.evaluate(recs, data.truth, params.ks, catalog_size=catalog_size)

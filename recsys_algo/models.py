@@ -14,6 +14,7 @@ import pyarrow as pa
 from recsys_algo import collab, content_sim, cooc, evaluation, popularity, session_seq
 from recsys_algo.artifacts import ArtifactBlob, decode_artifact, encode_artifact
 from recsys_algo.errors import ConfigError
+from recsys_algo.ranking import ItemVocab
 from recsys_algo.recommender import KINDS, BlendParams, ScopeModel, build_model
 
 
@@ -126,8 +127,8 @@ def load_model(
     regularization = float(fit.get("regularization", defaults.regularization))
     alpha = float(fit.get("alpha", defaults.alpha))
 
-    def collab_index(table: pa.Table) -> collab.CollabIndex:
-        return collab.CollabIndex.from_table(table, regularization, alpha)
+    def collab_index(table: pa.Table, vocab: ItemVocab) -> collab.CollabIndex:
+        return collab.CollabIndex.from_table(table, vocab, regularization, alpha)
 
     return build_model(tables, collab_index, where=where)
 

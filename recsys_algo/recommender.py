@@ -6,23 +6,24 @@ measured before publishing is exactly the ranking that is served.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from recsys_algo.errors import ArtifactError, ConfigError
+from recsys_algo.indexes import NeighborIndex, PopularityIndex
+from recsys_algo.ranking import EMPTY, SOURCE_ORDER, Codes, Fused, ItemVocab, Ranked, fuse
 
 POPULARITY = "popularity"
 NEIGHBOR_KINDS = ("session_seq", "cooc", "content_sim")
 IMPLICIT = "implicit"
 KINDS = (POPULARITY, "cooc", IMPLICIT, "content_sim", "session_seq")
-# When two kinds contribute equally to an item, the more specific one names it.
-_SOURCE_ORDER = (IMPLICIT, "session_seq", "cooc", "content_sim", POPULARITY)
+assert set(SOURCE_ORDER) == set(KINDS)
+NO_CODES: Codes = np.zeros(0, np.int32)
 
 Scored = list[tuple[str, float]]
 
@@ -92,102 +93,12 @@ class Recommendation:
     source: str
 
 
-def _take(ids: Iterable[str], scores: Iterable[float], n: int, exclude: frozenset[str]) -> Scored:
-    picked: Scored = []
-    for item_id, score in zip(ids, scores, strict=True):
-        if item_id not in exclude:
-            picked.append((item_id, score))
-            if len(picked) == n:
-                break
-    return picked
-
-
-@dataclass(frozen=True, slots=True)
-class PopularityIndex:
-    """Item ids and scores, sorted by score descending exactly as in the artifact."""
-
-    item_ids: npt.NDArray[np.object_]
-    scores: npt.NDArray[np.float64]
-
-    @classmethod
-    def from_table(cls, table: pa.Table) -> PopularityIndex:
-        return cls(
-            item_ids=np.asarray(table["item_id"].to_pylist(), dtype=object),
-            scores=np.asarray(table["score"].to_numpy(), dtype=np.float64),
-        )
-
-    def top(self, k: int, exclude: frozenset[str]) -> Scored:
-        # Over-fetch by |exclude|: even if every excluded id ranks high, k items remain.
-        window = k + len(exclude)
-        return _take(self.item_ids[:window].tolist(), self.scores[:window].tolist(), k, exclude)
-
-
-@dataclass(frozen=True, slots=True)
-class NeighborIndex:
-    """item -> ranked neighbours, from a table sorted by item_id then score (cooc and friends).
-
-    Arrays, not per-row Python objects: neighbours are int32 codes into `vocabulary` (the
-    distinct neighbour ids), scores one float64 array; a 1M-row artifact costs ~12 MB, not the
-    ~100 MB of Python strings and floats, and builds in Arrow without holding the GIL per row.
-    """
-
-    spans: Mapping[str, tuple[int, int]]
-    vocabulary: npt.NDArray[np.object_]
-    codes: npt.NDArray[np.int32]
-    scores: npt.NDArray[np.float64]
-
-    @property
-    def neighbor_ids(self) -> list[str]:
-        """Every row's neighbour id, in table order (tests and tools; not the serving path)."""
-        return self.vocabulary[self.codes].tolist()  # type: ignore[no-any-return]
-
-    @classmethod
-    def from_table(cls, table: pa.Table) -> NeighborIndex:
-        # Rows are grouped by item_id: spans come from where its dictionary code changes, so
-        # only the distinct ids ever become Python strings.
-        items = pc.dictionary_encode(table["item_id"]).combine_chunks()
-        rows = items.indices.to_numpy(zero_copy_only=False)
-        spans: dict[str, tuple[int, int]] = {}
-        if len(rows):
-            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            ends = np.r_[starts[1:], len(rows)]
-            names = items.dictionary.take(pa.array(rows[starts])).to_pylist()
-            spans = {
-                str(name): (int(s), int(e)) for name, s, e in zip(names, starts, ends, strict=True)
-            }
-        encoded = pc.dictionary_encode(table["neighbor_id"]).combine_chunks()
-        return cls(
-            spans=spans,
-            vocabulary=np.asarray(encoded.dictionary.to_pylist(), dtype=object),
-            codes=encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32),
-            scores=table["score"].to_numpy().astype(np.float64),
-        )
-
-    def expand(self, seeds: Sequence[tuple[str, float]], n: int, exclude: frozenset[str]) -> Scored:
-        """Sum weight * score over the seeds' neighbour lists; best n, ties by item id."""
-        spans = [(self.spans[seed], weight) for seed, weight in seeds if seed in self.spans]
-        if not spans:
-            return []
-        codes = np.concatenate([self.codes[start:end] for (start, end), _ in spans])
-        # Same products, added per item in seed order, as a Python loop would: same floats.
-        weighted = np.concatenate(
-            [weight * self.scores[start:end] for (start, end), weight in spans]
-        )
-        found, inverse = np.unique(codes, return_inverse=True)
-        totals = np.bincount(inverse, weights=weighted, minlength=found.size)
-        ranked = sorted(
-            zip(self.vocabulary[found].tolist(), totals.tolist(), strict=True),
-            key=lambda pair: (-pair[1], pair[0]),
-        )
-        return _take((i for i, _ in ranked), (s for _, s in ranked), n, exclude)
-
-
 class CollabLookup(Protocol):
     """What the blend needs from the implicit model: known users by lookup, others by fold-in."""
 
-    def known_user_top(self, user_id: str, k: int) -> Scored | None: ...
+    def known_user_top(self, user_id: str, n: int, exclude: Codes) -> Ranked | None: ...
 
-    def fold_in(self, item_ids: Sequence[str], k: int, exclude: set[str]) -> Scored: ...
+    def fold_in(self, item_codes: Codes, n: int, exclude: Codes) -> Ranked: ...
 
 
 def seeds_of(session_items: Sequence[str], params: BlendParams) -> list[tuple[str, float]]:
@@ -205,6 +116,7 @@ def seeds_of(session_items: Sequence[str], params: BlendParams) -> list[tuple[st
 class ScopeModel:
     """Everything one manifest version serves; built once per load, never mutated."""
 
+    vocab: ItemVocab
     popularity: PopularityIndex
     neighbors: Mapping[str, NeighborIndex] = field(default_factory=dict)
     collab: CollabLookup | None = None
@@ -214,66 +126,73 @@ class ScopeModel:
         present = {POPULARITY, *self.neighbors, *([IMPLICIT] if self.collab else [])}
         return tuple(kind for kind in KINDS if kind in present)
 
-    def candidates(self, query: Query, params: BlendParams) -> dict[str, Scored]:
+    def candidates(self, query: Query, params: BlendParams) -> dict[str, Ranked]:
         """Each kind's own ranking for the query (exclusions applied, at most n items)."""
         n = max(query.k, params.candidates)
-        found: dict[str, Scored] = {POPULARITY: self.popularity.top(n, query.exclude)}
-        seeds = seeds_of(query.session_items, params)
+        exclude = self.vocab.codes_of(query.exclude) if query.exclude else NO_CODES
+        found = {POPULARITY: self.popularity.top(n, exclude)}
+        known = self.vocab.codes
+        seeds = [
+            (known[item], weight)
+            for item, weight in seeds_of(query.session_items, params)
+            if item in known
+        ]
         for kind, index in self.neighbors.items():
-            found[kind] = index.expand(seeds, n, query.exclude) if seeds else []
+            found[kind] = index.expand(seeds, n, exclude) if seeds else EMPTY
         if self.collab is not None:
-            known = None
+            ranked = None
             if query.user_id is not None:
-                known = self.collab.known_user_top(query.user_id, n + len(query.exclude))
-            if known is not None:
-                found[IMPLICIT] = _take(
-                    (i for i, _ in known), (s for _, s in known), n, query.exclude
-                )
-            elif query.session_items:
-                found[IMPLICIT] = self.collab.fold_in(
-                    list(query.session_items), n, set(query.exclude)
-                )
-            else:
-                found[IMPLICIT] = []
+                ranked = self.collab.known_user_top(query.user_id, n, exclude)
+            if ranked is None:
+                sent = self.vocab.codes_of(query.session_items)
+                ranked = self.collab.fold_in(sent, n, exclude) if sent.size else EMPTY
+            found[IMPLICIT] = ranked
         return found
 
+    def fuse(
+        self, candidates: Mapping[str, Ranked], k: int, params: BlendParams, explain: bool = False
+    ) -> Fused:
+        return fuse(candidates, k, params.weights, params.rank_offset, explain=explain)
+
     def recommend(self, query: Query, params: BlendParams) -> list[Recommendation]:
-        return blend(self.candidates(query, params), query.k, params)
+        return self.recommendations(self.fuse(self.candidates(query, params), query.k, params))
+
+    def recommendations(self, fused: Fused) -> list[Recommendation]:
+        ids = self.vocab.ids
+        return [
+            Recommendation(ids[code], score, SOURCE_ORDER[source])
+            for code, score, source in zip(
+                fused.codes.tolist(), fused.scores.tolist(), fused.sources.tolist(), strict=True
+            )
+        ]
+
+    def popular(self, k: int) -> Scored:
+        """The k most popular items, in order (GET /v1/popular, tests and tools)."""
+        return self.scored(self.popularity.top(k, NO_CODES))
+
+    def scored(self, ranked: Ranked) -> Scored:
+        """A kind's ranking as (item id, score) pairs (evaluation, tests and tools)."""
+        ids = self.vocab.ids
+        return [
+            (ids[c], s) for c, s in zip(ranked.codes.tolist(), ranked.scores.tolist(), strict=True)
+        ]
 
 
-def _fuse(
+def _ranked_lists(
     candidates: Mapping[str, Scored],
-    k: int,
-    params: BlendParams,
-    parts: dict[str, dict[str, float]] | None = None,
-) -> list[Recommendation]:
-    """Weighted reciprocal-rank fusion; when parts is given, it also receives each item's terms
-    per kind, added in the same order as the score so they sum to it exactly."""
-    totals: dict[str, float] = {}
-    best: dict[str, tuple[float, int]] = {}  # item -> (contribution, -source order) of its source
-    for kind in _SOURCE_ORDER:
-        weight = params.weights.get(kind, 0.0)
-        if weight <= 0:
-            continue
-        order = -_SOURCE_ORDER.index(kind)
-        for rank, (item_id, _) in enumerate(candidates.get(kind, ())):
-            part = weight / (params.rank_offset + rank + 1)
-            totals[item_id] = totals.get(item_id, 0.0) + part
-            if (part, order) > best.get(item_id, (0.0, -len(_SOURCE_ORDER))):
-                best[item_id] = (part, order)
-            if parts is not None:
-                terms = parts.setdefault(item_id, {})
-                terms[kind] = terms.get(kind, 0.0) + part
-    ranked = sorted(totals.items(), key=lambda pair: (-pair[1], pair[0]))[:k]
-    return [
-        Recommendation(item_id, score, _SOURCE_ORDER[-best[item_id][1]])
-        for item_id, score in ranked
-    ]
+) -> tuple[ItemVocab, dict[str, Ranked]]:
+    vocab = ItemVocab.of(item for ranked in candidates.values() for item, _ in ranked)
+    lists = {
+        kind: Ranked(vocab.codes_of(i for i, _ in ranked), np.array([s for _, s in ranked], float))
+        for kind, ranked in candidates.items()
+    }
+    return vocab, lists
 
 
 def blend(candidates: Mapping[str, Scored], k: int, params: BlendParams) -> list[Recommendation]:
-    """Fuse per-kind rankings by weighted reciprocal rank; the largest contributor is the source."""
-    return _fuse(candidates, k, params)
+    """Fuse per-kind rankings of item ids by weighted reciprocal rank; the largest contributor
+    is the source (the array path the service runs, for callers holding ids)."""
+    return [e.recommendation for e in blend_explained(candidates, k, params)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,12 +203,27 @@ class Explained:
     contributions: Mapping[str, float]
 
 
+def explained(model_ids: Sequence[str], fused: Fused) -> list[Explained]:
+    """Each fused item with its non-zero terms, named by kind (needs `fuse(..., explain=True)`)."""
+    assert fused.terms is not None
+    terms = fused.terms.T.tolist()
+    return [
+        Explained(
+            Recommendation(model_ids[code], score, SOURCE_ORDER[source]),
+            {kind: part for kind, part in zip(SOURCE_ORDER, row, strict=True) if part > 0},
+        )
+        for code, score, source, row in zip(
+            fused.codes.tolist(), fused.scores.tolist(), fused.sources.tolist(), terms, strict=True
+        )
+    ]
+
+
 def blend_explained(
     candidates: Mapping[str, Scored], k: int, params: BlendParams
 ) -> list[Explained]:
     """`blend`, plus the per-kind terms of each item's score (same items, order and scores)."""
-    parts: dict[str, dict[str, float]] = {}
-    return [Explained(r, parts[r.item_id]) for r in _fuse(candidates, k, params, parts)]
+    vocab, lists = _ranked_lists(candidates)
+    return explained(vocab.ids, fuse(lists, k, params.weights, params.rank_offset, explain=True))
 
 
 def build_model(
@@ -298,8 +232,27 @@ def build_model(
     """A ScopeModel from decoded artifact tables; popularity is required, the rest optional."""
     if POPULARITY not in tables:
         raise ArtifactError(f"{where}: no {POPULARITY} artifact".lstrip(": "))
-    neighbors = {k: NeighborIndex.from_table(tables[k]) for k in NEIGHBOR_KINDS if k in tables}
+    vocab = ItemVocab.from_columns(_item_columns(tables))
+    neighbors = {
+        k: NeighborIndex.from_table(tables[k], vocab, f"{where}: {k}".lstrip(": "))
+        for k in NEIGHBOR_KINDS
+        if k in tables
+    }
     collab = None
     if IMPLICIT in tables and collab_factory is not None:
-        collab = collab_factory(tables[IMPLICIT])
-    return ScopeModel(PopularityIndex.from_table(tables[POPULARITY]), neighbors, collab)
+        collab = collab_factory(tables[IMPLICIT], vocab)
+    popularity = PopularityIndex.from_table(tables[POPULARITY], vocab)
+    return ScopeModel(vocab, popularity, neighbors, collab)
+
+
+def _item_columns(tables: Mapping[str, pa.Table]) -> list[pa.ChunkedArray]:
+    """Every item id column the indexes encode: the vocabulary is their union."""
+    columns = [tables[POPULARITY]["item_id"]]
+    for kind in NEIGHBOR_KINDS:
+        if kind in tables:
+            columns += [tables[kind]["item_id"], tables[kind]["neighbor_id"]]
+    if IMPLICIT in tables:
+        table = tables[IMPLICIT]
+        is_item = pc.equal(table["entity"], "item")
+        columns.append(table["id"].filter(is_item))
+    return columns

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from recsys_algo.errors import RecsysError
-from recsys_algo.recommender import (
-    NEIGHBOR_KINDS,
-    BlendParams,
-    Recommendation,
-    ScopeModel,
-    Scored,
-    blend,
-)
+from recsys_algo.recommender import NEIGHBOR_KINDS, BlendParams, Recommendation, ScopeModel
 
 BLEND = "blend"
 # Public kind names (what clients ask for) -> the artifact kinds they read.
@@ -50,13 +45,15 @@ def similar_items(
             f"kind {kind!r} is not available: the manifest has no "
             f"{' / '.join(SIMILAR_KINDS[kind])} artifact"
         )
-    if not any(item_id in index.spans for index in indexes.values()):
+    code = model.vocab.codes.get(item_id)
+    if code is None or not any(index.has(code) for index in indexes.values()):
         raise ItemNotFound(f"item {item_id!r} has no {kind} neighbours")
-    dropped = exclude | {item_id}
-    seed = [(item_id, 1.0)]
+    dropped = np.append(model.vocab.codes_of(exclude), np.int32(code))
+    seed = [(code, 1.0)]
     if kind != BLEND:
         ((artifact, index),) = indexes.items()
-        return [Recommendation(i, s, artifact) for i, s in index.expand(seed, k, dropped)]
+        found = index.expand(seed, k, dropped)
+        return [Recommendation(i, s, artifact) for i, s in model.scored(found)]
     n = max(k, params.candidates)
-    candidates: dict[str, Scored] = {a: ix.expand(seed, n, dropped) for a, ix in indexes.items()}
-    return blend(candidates, k, params)
+    candidates = {a: ix.expand(seed, n, dropped) for a, ix in indexes.items()}
+    return model.recommendations(model.fuse(candidates, k, params))

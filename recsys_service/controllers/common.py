@@ -10,7 +10,8 @@ from litestar import MediaType, Request
 from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
 
-from recsys_algo.recommender import Explained, Recommendation
+from recsys_algo.ranking import SOURCE_ORDER, Fused
+from recsys_algo.recommender import Explained, Recommendation, ScopeModel
 from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
 from recsys_service.schemas import ErrorResponse, RecommendedItem
 from recsys_service.state import LoadedScope, ScopeEntry
@@ -56,6 +57,17 @@ def loaded_scope(
     if entry.loaded is None:
         raise NotReady(f"surface {surface!r} has no verified manifest loaded yet")
     return entry.loaded
+
+
+def fused_items(model: ScopeModel, fused: Fused) -> list[RecommendedItem]:
+    """The blend's answer as response items, straight from its arrays."""
+    ids = model.vocab.ids
+    return [
+        RecommendedItem(item_id=ids[code], score=score, source=SOURCE_ORDER[source])
+        for code, score, source in zip(
+            fused.codes.tolist(), fused.scores.tolist(), fused.sources.tolist(), strict=True
+        )
+    ]
 
 
 def items_of(found: Iterable[Recommendation]) -> list[RecommendedItem]:

@@ -13,13 +13,13 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from recsys_algo.recommender import BlendParams, Query, blend, blend_explained
+from recsys_algo.recommender import BlendParams, Query, explained
 from recsys_service.app_state import event_log_of, serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (
     MODEL_VERSION_HEADER,
     explained_items_of,
-    items_of,
+    fused_items,
     loaded_scope,
     require_json,
     responses,
@@ -59,14 +59,16 @@ def answer(loaded: LoadedScope, data: RecommendRequest, request_id: str) -> Reco
     )
     params = blend_for(loaded, data)
     # Same as ScopeModel.recommend (candidates, then the blend); explain adds the terms.
-    candidates = loaded.model.candidates(query, params)
+    model = loaded.model
+    fused = model.fuse(model.candidates(query, params), data.k, params, explain=data.explain)
     if not data.explain:
-        items = items_of(blend(candidates, data.k, params))
         return RecommendResponse(
-            items=items, manifest_version=loaded.manifest.manifest_version, request_id=request_id
+            items=fused_items(model, fused),
+            manifest_version=loaded.manifest.manifest_version,
+            request_id=request_id,
         )
     return RecommendResponse(
-        items=explained_items_of(blend_explained(candidates, data.k, params)),
+        items=explained_items_of(explained(model.vocab.ids, fused)),
         manifest_version=loaded.manifest.manifest_version,
         request_id=request_id,
         blend_weights=dict(sorted(params.weights.items())),

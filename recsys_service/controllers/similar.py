@@ -95,5 +95,5 @@ class SimilarController(Controller):
         k: Annotated[int, Parameter(ge=1, le=MAX_K)] = DEFAULT_K,
     ) -> Response[RecommendResponse]:
         loaded = loaded_scope(serving_of(request.app.state).entries, principal.tenant, surface)
-        top = loaded.model.popularity.top(k, frozenset())
+        top = loaded.model.popular(k)
         return _response(request, loaded, [Recommendation(i, s, POPULARITY) for i, s in top])

@@ -55,10 +55,8 @@ def served_prefixes(storage: FileStorage) -> tuple[str, set[str]]:
     """(version, item-id prefixes) the service's loader builds from the current pointer."""
     loaded = load_scope(storage, signing_keys(), "demo", "home", T_NEW)
     model = loaded.model
-    ids = set(model.popularity.item_ids.tolist())
     assert sorted(model.neighbors) == ["content_sim", "cooc", "session_seq"]
-    for table in model.neighbors.values():
-        ids |= set(table.spans) | set(table.neighbor_ids)
+    ids = set(model.vocab.ids)  # every item of every index of the version
     return loaded.manifest.manifest_version, {i.split("-")[0] for i in ids}
 
 

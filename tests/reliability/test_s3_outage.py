@@ -61,7 +61,7 @@ def served(storage: Storage) -> str:
     entry = service.get("demo", "home")
     assert entry is not None and entry.loaded is not None, entry
     assert entry.last_error is None
-    (prefix,) = {i.split("-")[0] for i in entry.loaded.model.popularity.item_ids.tolist()}
+    (prefix,) = {i.split("-")[0] for i in entry.loaded.model.vocab.ids}
     return prefix
 
 

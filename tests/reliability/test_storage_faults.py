@@ -52,7 +52,7 @@ def serving_prefix(storage: FileStorage, service: ServingState) -> str:
     entry = service.get("demo", "home")
     assert entry is not None and entry.loaded is not None and entry.last_error is None
     assert entry.loaded.manifest == found[0].manifest
-    (prefix,) = {i.split("-")[0] for i in entry.loaded.model.popularity.item_ids.tolist()}
+    (prefix,) = {i.split("-")[0] for i in entry.loaded.model.vocab.ids}
     return prefix
 
 

@@ -33,7 +33,7 @@ def test_refresh_loads_every_published_scope_with_sorted_index(storage: FileStor
     entry = state.get("acme", "home")
     assert entry is not None and entry.loaded is not None and entry.last_error is None
     assert entry.loaded.manifest.manifest_version == manifest.manifest_version
-    assert entry.loaded.model.popularity.item_ids.tolist() == item_ids("a", 5)
+    assert [i for i, _ in entry.loaded.model.popular(10)] == item_ids("a", 5)
     assert np.all(np.diff(entry.loaded.model.popularity.scores) < 0)
 
 
@@ -57,7 +57,7 @@ def test_new_good_version_is_swapped_in(storage: FileStorage) -> None:
     entry = state.get("acme", "home")
     assert entry is not None and entry.loaded is not None
     assert entry.loaded.manifest.manifest_version == newer.manifest_version
-    assert entry.loaded.model.popularity.item_ids[0] == "new-000"
+    assert entry.loaded.model.popular(1)[0][0] == "new-000"
 
 
 def test_tampered_newer_version_is_rejected_and_old_keeps_serving(storage: FileStorage) -> None:
@@ -144,7 +144,7 @@ def test_request_holding_old_entry_is_unaffected_by_swap(storage: FileStorage, k
     publish_popularity(storage, "acme", "home", item_ids("new-", 5))
     state.refresh()
     assert held is not None and held.loaded is not None
-    assert all(i.startswith("old-") for i, _ in held.loaded.model.popularity.top(k, frozenset()))
+    assert all(i.startswith("old-") for i, _ in held.loaded.model.popular(k))
 
 
 def test_non_ascii_signature_value_is_a_signature_error(storage: FileStorage) -> None:

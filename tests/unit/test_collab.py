@@ -8,6 +8,7 @@ import time
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
@@ -27,6 +28,7 @@ from recsys_algo.collab import (
 from recsys_algo.collab_topn import top_n_unseen
 from recsys_algo.errors import ArtifactError, ConfigError, ValidationGateError
 from recsys_algo.events import CANONICAL_SCHEMA
+from recsys_algo.ranking import ItemVocab, Ranked
 
 END = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 SMALL = CollabParams(factors=8, iterations=20, top_n=5)
@@ -134,29 +136,53 @@ def test_artifact_has_item_rows_then_user_rows_and_passes_the_check() -> None:
     assert frame["top_items"][:8].null_count() == 8
 
 
+class Served:
+    """A CollabIndex over a vocabulary of its own items, asked and answered in item ids."""
+
+    def __init__(self, table: pa.Table, **fit: float) -> None:
+        items = table["id"].filter(pc.equal(table["entity"], "item"))
+        # A vocabulary with an item the model never saw: fold-in must skip it.
+        self.vocab = ItemVocab.from_columns([items, pa.array(["ghost"])])
+        self.index = CollabIndex.from_table(table, self.vocab, **fit)
+
+    def codes(self, ids: list[str]) -> np.ndarray:
+        return self.vocab.codes_of(ids)
+
+    def ids(self, ranked: Ranked | None) -> list[str] | None:
+        return None if ranked is None else [self.vocab.ids[c] for c in ranked.codes]
+
+    def known(self, user: str, n: int, exclude: list[str] = []) -> list[str] | None:  # noqa: B006
+        return self.ids(self.index.known_user_top(user, n, self.codes(exclude)))
+
+    def fold_in(self, sent: list[str], n: int, exclude: list[str] = []) -> list[str]:  # noqa: B006
+        return self.ids(self.index.fold_in(self.codes(sent), n, self.codes(exclude))) or []
+
+
 def test_index_serves_known_users_their_precomputed_top_and_none_for_strangers() -> None:
     model = fit_collab(blocks(), END, SMALL)
-    index = CollabIndex.from_table(artifact_table(model), SMALL.regularization, SMALL.alpha)
-    top = index.known_user_top("a-user1", 2)
-    assert top is not None
-    assert [item for item, _ in top] == user_top(model, "a-user1")[:2]
-    assert index.known_user_top("nobody", 2) is None
+    served = Served(artifact_table(model), regularization=SMALL.regularization, alpha=SMALL.alpha)
+    assert served.known("a-user1", 2) == user_top(model, "a-user1")[:2]
+    assert (
+        served.known("a-user1", 2, exclude=user_top(model, "a-user1")[:1])
+        == (user_top(model, "a-user1")[1:3])
+    )
+    assert served.known("nobody", 2) is None
 
 
 def test_fold_in_of_group_a_items_ranks_the_other_group_a_items_first() -> None:
-    index = CollabIndex.from_table(artifact_table(fit_collab(blocks(), END, SMALL)))
-    ranked = [item for item, _ in index.fold_in(["a0", "a1"], 8)]
+    served = Served(artifact_table(fit_collab(blocks(), END, SMALL)))
+    ranked = served.fold_in(["a0", "a1"], 8)
     assert sorted(ranked[:2]) == ["a2", "a3"]
     assert len(ranked) == 6
     assert "a0" not in ranked and "a1" not in ranked
 
 
 def test_fold_in_ignores_unknown_ids_and_honours_exclude() -> None:
-    index = CollabIndex.from_table(artifact_table(fit_collab(blocks(), END, SMALL)))
-    assert index.fold_in(["a0", "ghost"], 4) == index.fold_in(["a0"], 4)
-    assert index.fold_in(["ghost"], 4) == []
-    assert index.fold_in([], 4) == []
-    excluded = [item for item, _ in index.fold_in(["a0"], 8, exclude={"a1", "ghost"})]
+    served = Served(artifact_table(fit_collab(blocks(), END, SMALL)))
+    assert served.fold_in(["a0", "ghost"], 4) == served.fold_in(["a0"], 4)
+    assert served.fold_in(["ghost"], 4) == []
+    assert served.fold_in([], 4) == []
+    excluded = served.fold_in(["a0"], 8, exclude=["a1", "ghost"])
     assert "a1" not in excluded and len(excluded) == 6
 
 
@@ -324,14 +350,16 @@ def test_fold_in_speed_smoke_prints_milliseconds_for_50k_items() -> None:
     ids = [f"i{j:05d}" for j in range(50_000)]
     factors = (rng.standard_normal((50_000, 64)) * 0.1).astype(np.float32)
     empty = np.zeros(0, np.int32)
+    codes = np.arange(len(ids), dtype=np.int32)
     index = CollabIndex(
-        ids, factors, [], np.zeros(1, np.int64), empty, empty.astype(np.float32), 0.05, 20.0
-    )
-    sent = [ids[j] for j in rng.integers(0, 50_000, 20)]
-    index.fold_in(sent, 50)
+        codes, len(ids), factors, [], np.zeros(1, np.int64), empty, empty.astype(np.float32),
+        0.05, 20.0,
+    )  # fmt: skip
+    sent = rng.integers(0, 50_000, 20).astype(np.int32)
+    index.fold_in(sent, 50, empty)
     start = time.perf_counter()
     for _ in range(50):
-        result = index.fold_in(sent, 50, exclude={ids[1]})
+        result = index.fold_in(sent, 50, codes[1:2])
     print(
         f"\nimplicit fold-in: {(time.perf_counter() - start) / 50 * 1000:.2f} ms (50k items x 64)"
     )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from recsys_algo.errors import ArtifactError, ConfigError
+from recsys_algo.ranking import Codes, Ranked
 from recsys_algo.recommender import (
+    NO_CODES,
     BlendParams,
     NeighborIndex,
     PopularityIndex,
@@ -23,39 +27,68 @@ from recsys_algo.recommender import (
 )
 from recsys_algo.testing import neighbor_frame, popularity_frame
 
+POP = ["p1", "p2", "p3", "p4", "p5", "p6"]
+COOC = [("a", "c1", 0.9), ("a", "c2", 0.5), ("b", "c2", 0.8), ("b", "c3", 0.1)]
+BUILT = build_model(
+    {"popularity": popularity_frame(POP).to_arrow(), "cooc": neighbor_frame(COOC).to_arrow()}
+)
+VOCAB = BUILT.vocab
+
+
+def ranked(scored: Scored) -> Ranked:
+    return Ranked(VOCAB.codes_of(i for i, _ in scored), np.array([s for _, s in scored]))
+
 
 class FakeCollab:
+    """Answers in item ids of VOCAB, as a CollabIndex answers in codes."""
+
     def __init__(self, users: dict[str, Scored], folded: Scored) -> None:
         self.users, self.folded = users, folded
         self.fold_calls: list[list[str]] = []
 
-    def known_user_top(self, user_id: str, k: int) -> Scored | None:
+    def known_user_top(self, user_id: str, n: int, exclude: Codes) -> Ranked | None:
         found = self.users.get(user_id)
-        return None if found is None else found[:k]
+        if found is None:
+            return None
+        found = [(i, s) for i, s in found if VOCAB.codes[i] not in exclude.tolist()]
+        return ranked(found[:n])
 
-    def fold_in(self, item_ids: list[str], k: int, exclude: set[str]) -> Scored:
-        self.fold_calls.append(item_ids)
-        return [(i, s) for i, s in self.folded if i not in exclude][:k]
-
-
-POP = ["p1", "p2", "p3", "p4", "p5", "p6"]
-COOC = [("a", "c1", 0.9), ("a", "c2", 0.5), ("b", "c2", 0.8), ("b", "c3", 0.1)]
+    def fold_in(self, item_codes: Codes, n: int, exclude: Codes) -> Ranked:
+        self.fold_calls.append([VOCAB.ids[c] for c in item_codes])
+        return ranked([(i, s) for i, s in self.folded if VOCAB.codes[i] not in exclude][:n])
 
 
 def model(collab: FakeCollab | None = None) -> ScopeModel:
-    built = build_model(
-        {"popularity": popularity_frame(POP).to_arrow(), "cooc": neighbor_frame(COOC).to_arrow()}
-    )
-    return ScopeModel(built.popularity, built.neighbors, collab)
+    return ScopeModel(VOCAB, BUILT.popularity, BUILT.neighbors, collab)
+
+
+def named(found: Ranked) -> Scored:
+    return BUILT.scored(found)
 
 
 def test_neighbours_of_recent_items_are_summed_with_recency_weights() -> None:
-    index = NeighborIndex.from_table(neighbor_frame(COOC).to_arrow())
+    index = NeighborIndex.from_table(neighbor_frame(COOC).to_arrow(), VOCAB)
     seeds = seeds_of(["a", "b"], BlendParams(recency_decay=0.5))
     assert seeds == [("b", 1.0), ("a", 0.5)]
+    coded = [(VOCAB.codes[i], w) for i, w in seeds]
     # c2: 0.8 * 1 + 0.5 * 0.5 = 1.05; c1: 0.9 * 0.5 = 0.45; c3: 0.1
-    assert index.expand(seeds, 10, frozenset()) == [("c2", 1.05), ("c1", 0.45), ("c3", 0.1)]
-    assert index.expand(seeds, 2, frozenset({"c2"})) == [("c1", 0.45), ("c3", 0.1)]
+    assert named(index.expand(coded, 10, NO_CODES)) == [("c2", 1.05), ("c1", 0.45), ("c3", 0.1)]
+    assert named(index.expand(coded, 2, VOCAB.codes_of(["c2"]))) == [("c1", 0.45), ("c3", 0.1)]
+    # One seed at full weight: the artifact's own order and scores.
+    assert named(index.expand([(VOCAB.codes["a"], 1.0)], 5, NO_CODES)) == [("c1", 0.9), ("c2", 0.5)]
+
+
+def test_neighbour_rows_not_grouped_by_item_are_refused() -> None:
+    rows = [("b", "c2", 0.8), ("a", "c1", 0.9), ("b", "c3", 0.1)]
+    table = pa.table(
+        {
+            "item_id": [r[0] for r in rows],
+            "neighbor_id": [r[1] for r in rows],
+            "score": [r[2] for r in rows],
+        }
+    )
+    with pytest.raises(ArtifactError, match="acme/home cooc: neighbour rows are not grouped"):
+        NeighborIndex.from_table(table, VOCAB, "acme/home cooc")
 
 
 def test_seeds_are_the_latest_distinct_items() -> None:
@@ -82,22 +115,22 @@ def test_session_items_bring_in_cooc_neighbours_named_as_their_source() -> None:
 def test_known_user_is_answered_by_lookup_and_unknown_by_fold_in() -> None:
     collab = FakeCollab({"u1": [("p6", 3.0), ("p5", 2.0)]}, folded=[("p4", 1.0)])
     known = model(collab).candidates(Query(k=2, user_id="u1"), BlendParams())
-    assert known["implicit"] == [("p6", 3.0), ("p5", 2.0)]
+    assert named(known["implicit"]) == [("p6", 3.0), ("p5", 2.0)]
     assert collab.fold_calls == []
     folded = model(collab).candidates(
-        Query(k=2, user_id="stranger", session_items=("a", "b")), BlendParams()
+        Query(k=2, user_id="stranger", session_items=("a", "ghost", "b")), BlendParams()
     )
-    assert folded["implicit"] == [("p4", 1.0)]
-    assert collab.fold_calls == [["a", "b"]]
-    assert model(collab).candidates(Query(k=2), BlendParams())["implicit"] == []
+    assert named(folded["implicit"]) == [("p4", 1.0)]
+    assert collab.fold_calls == [["a", "b"]]  # ids the version does not know are not sent
+    assert named(model(collab).candidates(Query(k=2), BlendParams())["implicit"]) == []
 
 
 def test_excluded_items_never_come_back_from_any_kind() -> None:
     collab = FakeCollab({"u1": [("p1", 3.0), ("c1", 2.0)]}, folded=[])
     query = Query(k=5, user_id="u1", session_items=("a",), exclude=frozenset({"p1", "c1"}))
     found = model(collab).candidates(query, BlendParams())
-    for ranked in found.values():
-        assert not {"p1", "c1"} & {i for i, _ in ranked}
+    for kind in found.values():
+        assert not {"p1", "c1"} & {i for i, _ in named(kind)}
     assert len(model(collab).recommend(query, BlendParams())) == 5
 
 
@@ -141,8 +174,8 @@ def test_blend_is_sorted_bounded_unique_and_deterministic(
 
 
 def test_popularity_index_overfetches_past_exclusions() -> None:
-    index = PopularityIndex.from_table(popularity_frame(POP).to_arrow())
-    assert index.top(2, frozenset({"p1", "p2"})) == [("p3", 4.0), ("p4", 3.0)]
+    index = PopularityIndex.from_table(popularity_frame(POP).to_arrow(), VOCAB)
+    assert named(index.top(2, VOCAB.codes_of(["p1", "p2"]))) == [("p3", 4.0), ("p4", 3.0)]
 
 
 @pytest.mark.parametrize(
