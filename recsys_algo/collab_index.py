@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -118,6 +119,22 @@ def _check_top_lists(table: pa.Table, n_items: int, where: str) -> None:
         raise ArtifactError(f"{where}: implicit top_items repeat an item for one user")
 
 
+@dataclass(frozen=True, slots=True)
+class CollabArrays:
+    """What a CollabIndex serves from: arrays (memory-mappable) and the known user ids."""
+
+    item_codes: Codes  # factor row -> item code, ascending
+    row_of_code: npt.NDArray[np.int64]  # item code -> factor row, -1 for items without factors
+    item_factors: npt.NDArray[np.float32]
+    gram: npt.NDArray[np.float64]  # Y'Y + regularization I, for fold-in
+    user_ids: list[str]
+    top_offsets: npt.NDArray[np.int64]  # user row -> its slice of top_codes / top_scores
+    top_codes: Codes
+    top_scores: npt.NDArray[np.float32]
+    regularization: float
+    alpha: float
+
+
 class CollabIndex:
     """Serving view of an `implicit` table: precomputed top-N for known users, fold-in otherwise.
 
@@ -126,8 +143,20 @@ class CollabIndex:
     the manifest's parameters).
     """
 
-    def __init__(
-        self,
+    def __init__(self, arrays: CollabArrays) -> None:
+        self.arrays = arrays
+        self.item_codes, self.row_of_code = arrays.item_codes, arrays.row_of_code
+        self.item_factors, self._gram = arrays.item_factors, arrays.gram
+        self.user_row = {user: u for u, user in enumerate(arrays.user_ids)}
+        self._offsets, self._top_codes = arrays.top_offsets, arrays.top_codes
+        self._top_scores = arrays.top_scores
+        self.regularization, self.alpha = arrays.regularization, arrays.alpha
+        # One small solve and product per request: BLAS threads only add hand-off latency.
+        self._blas = ThreadpoolController()
+
+    @classmethod
+    def build(
+        cls,
         item_codes: Codes,
         vocab_size: int,
         item_factors: npt.NDArray[np.float32],
@@ -137,18 +166,17 @@ class CollabIndex:
         top_scores: npt.NDArray[np.float32],
         regularization: float,
         alpha: float,
-    ) -> None:
-        self.item_codes = item_codes  # factor row -> item code (ascending)
-        self.row_of_code = np.full(vocab_size, -1, np.int64)
-        self.row_of_code[item_codes] = np.arange(item_codes.size)
-        self.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
-        self.user_row = {user: u for u, user in enumerate(user_ids)}
-        self._offsets, self._top_codes, self._top_scores = top_offsets, top_codes, top_scores
-        self.regularization, self.alpha = regularization, alpha
-        # One small solve and product per request: BLAS threads only add hand-off latency.
-        self._blas = ThreadpoolController()
-        yy = self.item_factors.astype(np.float64)
-        self._gram = yy.T @ yy + regularization * np.eye(yy.shape[1])
+    ) -> CollabIndex:
+        row_of_code = np.full(vocab_size, -1, np.int64)
+        row_of_code[item_codes] = np.arange(item_codes.size)
+        factors = np.ascontiguousarray(item_factors, dtype=np.float32)
+        yy = factors.astype(np.float64)
+        gram = yy.T @ yy + regularization * np.eye(yy.shape[1])
+        arrays = CollabArrays(
+            item_codes, row_of_code, factors, gram, user_ids, top_offsets, top_codes,
+            top_scores, regularization, alpha,
+        )  # fmt: skip
+        return cls(arrays)
 
     @classmethod
     def from_table(
@@ -160,7 +188,7 @@ class CollabIndex:
         factors = _factor_matrix(table["factors"])
         offsets, items = _list_parts(table["top_items"].slice(n_items))
         _, scores = _list_parts(table["top_scores"].slice(n_items))
-        return cls(
+        return cls.build(
             item_codes,
             len(vocab),
             factors[:n_items],

@@ -27,6 +27,11 @@ class SigningKeys:
     def key_ids(self) -> tuple[str, ...]:
         return tuple(kid for kid, _ in self.keys)
 
+    def to_spec(self) -> str:
+        """The 'kid:hex,...' form parse_signing_keys reads: key material, for a child process's
+        stdin only (never a log, an argument or a file)."""
+        return ",".join(f"{kid}:{secret.hex()}" for kid, secret in self.keys)
+
     def sign(self, payload: bytes) -> tuple[str, str]:
         kid, secret = self.keys[0]
         return kid, hmac.new(secret, payload, hashlib.sha256).hexdigest()

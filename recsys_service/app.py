@@ -19,6 +19,7 @@ from recsys_service.dependencies import DEPENDENCIES
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import serving_lifespan
+from recsys_service.loader import ProcessLoader, default_directory
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
 from recsys_service.openapi_bodies import match_request_schemas
@@ -35,7 +36,14 @@ def create_app(settings: Settings) -> Litestar:
     source = (
         SignalsDbSource(settings.signals_dsn) if settings.serving_source == "postgres" else None
     )
-    serving = ServingState(storage, settings.signing_keys, settings.scopes, source=source)
+    loader = (
+        ProcessLoader(settings.prepared_dir or default_directory())
+        if settings.loader == "process"
+        else None
+    )
+    serving = ServingState(
+        storage, settings.signing_keys, settings.scopes, source=source, loader=loader
+    )
     event_log = EventLog(storage, settings.event_log)
     metrics = serving.observer = ServiceMetrics(serving)
     limiter = RateLimiter(settings.rate_limit, settings.rate_limit_tenants)

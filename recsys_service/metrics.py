@@ -9,7 +9,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from recsys_service.controllers.health import age_seconds
-from recsys_service.state import LoadedScope, ServingState
+from recsys_service.state import LoadedScope, ServingState, failure_reason
 
 METRICS_KEY = "metrics"
 # Sub-millisecond answers are the norm here; the default buckets start at 5 ms.
@@ -24,9 +24,10 @@ def method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else "OTHER"
 
 
-def failure_reason(exc: BaseException) -> str:
-    """A short, bounded label: the exception's class name, never its message."""
-    return type(exc).__name__[:64]
+def failure_label(exc: BaseException) -> str:
+    """A short, bounded label: the exception's class name (as raised in the loader child for
+    its failures), never its message."""
+    return failure_reason(exc)[:64]
 
 
 class ScopeCollector(Collector):
@@ -113,7 +114,7 @@ class ServiceMetrics:
         self.swaps.labels(tenant, surface).inc()
 
     def load_failed(self, tenant: str, surface: str, exc: BaseException) -> None:
-        self.load_failures.labels(tenant, surface, failure_reason(exc)).inc()
+        self.load_failures.labels(tenant, surface, failure_label(exc)).inc()
 
     def refused(self, tenant: str) -> None:
         # Admin keys may name any tenant: only tenants that have scopes get their own series.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
@@ -27,6 +28,10 @@ SCOPES_ENV = "RECSYS_SCOPES"
 METRICS_ENV = "RECSYS_METRICS"
 SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
 SERVING_SOURCES = ("storage", "postgres")
+LOADER_ENV = "RECSYS_LOADER"
+PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
+Loading = Literal["process", "thread"]
+LOADERS: tuple[Loading, ...] = ("process", "thread")
 
 ADMIN_TENANT = "*"
 OPEN_MODE_TENANT = "demo"
@@ -142,12 +147,21 @@ class Settings:
     rate_limit: RateLimit | None = None
     rate_limit_tenants: dict[str, RateLimit] = field(default_factory=dict)
     metrics_access: MetricsAccess = "public"
+    # "process": verify and build new versions in a child, map its file (recsys_service.loader);
+    # "thread": in the polling thread of each serving process.
+    loader: Loading = "process"
+    # None: recsys_service.loader.default_directory() (private, per user, under TMPDIR).
+    prepared_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.metrics_access == "admin" and not any(k.is_admin for k in self.api_keys):
             raise ConfigError(
                 f"{METRICS_ENV}=admin needs an admin key (tenant '*') in {API_KEYS_ENV}: "
                 "otherwise nobody could scrape /metrics"
+            )
+        if self.loader not in LOADERS:
+            raise ConfigError(
+                f"{LOADER_ENV}={str(self.loader)[:40]!r} is invalid: one of {', '.join(LOADERS)}"
             )
         if self.serving_source not in SERVING_SOURCES:
             raise ConfigError(
@@ -183,4 +197,15 @@ class Settings:
             serving_source=os.environ.get(SERVING_SOURCE_ENV, "").strip() or "storage",
             signals_dsn=os.environ.get(SIGNALS_DSN_ENV, "").strip(),
             event_log=EventLogSettings.from_env(),
+            loader=os.environ.get(LOADER_ENV, "").strip() or "process",  # type: ignore[arg-type]
+            prepared_dir=_prepared_dir(os.environ.get(PREPARED_DIR_ENV, "").strip()),
         )
+
+
+def _prepared_dir(value: str) -> Path | None:
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_absolute():
+        raise ConfigError(f"{PREPARED_DIR_ENV}={value[:80]!r} must be an absolute path")
+    return path

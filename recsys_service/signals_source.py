@@ -29,6 +29,9 @@ class SignalsDbSource:
             f"{describe_dsn(self.dsn)}"
         )
 
+    def spec(self) -> dict[str, str]:
+        return {"kind": "postgres", "dsn": self.dsn}
+
     def token(self, tenant: str, surface: str) -> str:
         token = signals_db.current_token(self.dsn, tenant, surface)
         if token is None:

@@ -63,9 +63,16 @@ class LoadObserver(Protocol):
     def load_failed(self, tenant: str, surface: str, exc: BaseException) -> None: ...
 
 
+def failure_reason(exc: BaseException) -> str:
+    """What failed, for /readyz and metrics labels: the exception class, or for a failure in
+    the loader child the class it raised there (`reason`)."""
+    reason = getattr(exc, "reason", None)
+    return reason if isinstance(reason, str) else type(exc).__name__
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else 'no details'}"[:500]
+    return f"{failure_reason(exc)}: {text[0] if text else 'no details'}"[:500]
 
 
 def load_scope(
@@ -94,6 +101,10 @@ class ScopeSource(Protocol):
 
     def token(self, tenant: str, surface: str) -> str: ...
 
+    def spec(self) -> dict[str, str]:
+        """What a loader child needs to open the same source (recsys_service.prepare)."""
+        ...
+
     def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
         """Read, verify and build one scope's current version (raises if nothing to serve)."""
         ...
@@ -109,8 +120,40 @@ class StorageSource:
     def token(self, tenant: str, surface: str) -> str:
         return self.storage.stat(layout.pointer_key(tenant, surface)).token
 
+    def spec(self) -> dict[str, str]:
+        return {"kind": "storage", "url": self.storage.url}
+
     def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
         return load_scope(self.storage, keys, tenant, surface, now)
+
+
+class Loader(Protocol):
+    """Turns a scope's changed pointer into a LoadedScope (recsys_service.loader)."""
+
+    def load(
+        self,
+        source: ScopeSource,
+        keys: SigningKeys,
+        tenant: str,
+        surface: str,
+        token: str,
+        now: dt.datetime,
+    ) -> LoadedScope: ...
+
+
+class ThreadLoader:
+    """Verify, decode and build in the calling (polling) thread of this process."""
+
+    def load(
+        self,
+        source: ScopeSource,
+        keys: SigningKeys,
+        tenant: str,
+        surface: str,
+        token: str,
+        now: dt.datetime,
+    ) -> LoadedScope:
+        return source.load(keys, tenant, surface, now)
 
 
 def release_unused_memory() -> None:
@@ -144,9 +187,11 @@ class ServingState:
         clock: Clock = utc_now,
         source: ScopeSource | None = None,
         observer: LoadObserver | None = None,
+        loader: Loader | None = None,
     ) -> None:
         self.storage = storage
         self.source = source or StorageSource(storage)
+        self.loader = loader or ThreadLoader()
         self.observer = observer
         self.keys = keys
         self.explicit_scopes = scopes
@@ -201,7 +246,7 @@ class ServingState:
             if entry.loaded is not None and token == entry.loaded.token:
                 # Unchanged (or rolled back to what we serve): nothing to load, nothing wrong.
                 return replace(entry, last_error=None, last_error_at=None)
-            loaded = self.source.load(self.keys, tenant, surface, now)
+            loaded = self.loader.load(self.source, self.keys, tenant, surface, token, now)
         except Exception as exc:
             if self.observer is not None:
                 self.observer.load_failed(tenant, surface, exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from recsys_algo.errors import ConfigError
@@ -99,3 +101,31 @@ def test_from_env_defaults_to_open_mode_without_keys(monkeypatch: pytest.MonkeyP
     assert settings.open_mode
     assert settings.watch_interval == 5.0
     assert settings.scopes is None
+
+
+def test_loader_and_prepared_dir_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RECSYS_LOADER", raising=False)
+    monkeypatch.delenv("RECSYS_PREPARED_DIR", raising=False)
+    defaults = Settings.from_env()
+    assert (defaults.loader, defaults.prepared_dir) == ("process", None)
+    monkeypatch.setenv("RECSYS_LOADER", "thread")
+    monkeypatch.setenv("RECSYS_PREPARED_DIR", "/var/cache/recsys")
+    settings = Settings.from_env()
+    assert (settings.loader, str(settings.prepared_dir)) == ("thread", "/var/cache/recsys")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("RECSYS_LOADER", "fork", "RECSYS_LOADER='fork' is invalid: one of process, thread"),
+        ("RECSYS_PREPARED_DIR", "cache", "RECSYS_PREPARED_DIR='cache' must be an absolute path"),
+    ],
+)
+def test_bad_loader_settings_are_config_errors(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, needle: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        Settings.from_env()

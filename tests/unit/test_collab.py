@@ -351,7 +351,7 @@ def test_fold_in_speed_smoke_prints_milliseconds_for_50k_items() -> None:
     factors = (rng.standard_normal((50_000, 64)) * 0.1).astype(np.float32)
     empty = np.zeros(0, np.int32)
     codes = np.arange(len(ids), dtype=np.int32)
-    index = CollabIndex(
+    index = CollabIndex.build(
         codes, len(ids), factors, [], np.zeros(1, np.int64), empty, empty.astype(np.float32),
         0.05, 20.0,
     )  # fmt: skip

@@ -1,0 +1,181 @@
+"""Where a new version is verified and built: in this process, or in a child and then mapped.
+
+`ProcessLoader` (the service's default) runs `python -m recsys_service.prepare` for a changed
+pointer: the child reads and verifies the manifest and every artifact, builds the indexes and
+writes them as one prepared file (recsys_algo.prepared) into a private directory; the serving
+process maps that file. Decoding, checks and index building never hold a serving process's
+GIL, their transient memory is the child's and is gone when it exits, and every worker of the
+host maps the same pages. A lock per scope makes one worker build and the others map its file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from recsys_algo.errors import ERROR_CLASSES, ConfigError, RecsysError
+from recsys_algo.manifest import Manifest
+from recsys_algo.prepared import FORMAT_VERSION, model_from_arrays, read_prepared
+from recsys_algo.recommender import BlendParams
+from recsys_algo.signing import SigningKeys
+from recsys_service.state import LoadedScope, ScopeSource
+
+log = logging.getLogger(__name__)
+
+PREPARED_SUFFIX = f".v{FORMAT_VERSION}.prep"
+RETAIN_PREPARED = 3  # files kept per scope: what is served, and the versions before it
+DEFAULT_TIMEOUT = 900.0  # seconds one child may take to verify and build a version
+
+
+class LoaderFailed(RecsysError):
+    """The loader child failed outside the domain errors; `reason` names what it raised."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def prepared_name(
+    source: ScopeSource, keys: SigningKeys, tenant: str, surface: str, token: str
+) -> str:
+    """A name for what was verified: the pointer token, where it was read and with which keys,
+    so a service with other keys or another store never maps a file it did not verify.
+    Names are validated ([a-z0-9_-]), so '.' separates the parts unambiguously."""
+    context = json.dumps([source.spec(), keys.to_spec(), token], sort_keys=True)
+    digest = hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{tenant}.{surface}.{digest}{PREPARED_SUFFIX}"
+
+
+def loaded_from_prepared(path: Path, now: dt.datetime) -> LoadedScope:
+    prepared = read_prepared(path)
+    meta = prepared.meta
+    return LoadedScope(
+        manifest=msgspec.convert(meta["manifest"], Manifest),
+        token=meta["token"],
+        loaded_at=now,
+        model=model_from_arrays(meta["model"], prepared.arrays),
+        blend=BlendParams(**meta["blend"]),
+    )
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _failure(result: dict[str, Any]) -> RecsysError:
+    kind, message = str(result.get("type", "")), str(result.get("message", ""))
+    known = ERROR_CLASSES.get(kind)
+    return known(message) if known is not None else LoaderFailed(kind or "LoaderFailed", message)
+
+
+class ProcessLoader:
+    """Verify and build each new version in a child process; map the file it writes."""
+
+    def __init__(self, directory: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.directory = directory
+        self.timeout = timeout
+
+    def load(
+        self,
+        source: ScopeSource,
+        keys: SigningKeys,
+        tenant: str,
+        surface: str,
+        token: str,
+        now: dt.datetime,
+    ) -> LoadedScope:
+        private_directory(self.directory)
+        with _locked(self.directory / f"{tenant}.{surface}.lock"):
+            path = self.directory / prepared_name(source, keys, tenant, surface, token)
+            try:
+                loaded = loaded_from_prepared(path, now) if path.exists() else None
+            except (RecsysError, OSError, ValueError, KeyError) as exc:
+                log.warning("%s/%s: rebuilding unreadable %s: %s", tenant, surface, path, exc)
+                path.unlink(missing_ok=True)
+                loaded = None
+            if loaded is None:
+                path = self._prepare(source, keys, tenant, surface)
+                loaded = loaded_from_prepared(path, now)
+        self._prune(tenant, surface, keep=path)
+        return loaded
+
+    def _prepare(self, source: ScopeSource, keys: SigningKeys, tenant: str, surface: str) -> Path:
+        request = {
+            "source": source.spec(),
+            "keys": keys.to_spec(),
+            "tenant": tenant,
+            "surface": surface,
+            "directory": str(self.directory),
+        }
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "recsys_service.prepare"],
+                input=json.dumps(request).encode(),
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise LoaderFailed(
+                "LoaderTimeout", f"the loader process took more than {self.timeout:.0f} s"
+            ) from None
+        lines = done.stdout.decode(errors="replace").strip().splitlines()
+        try:
+            result = json.loads(lines[-1]) if lines else {}
+        except ValueError:
+            result = {}
+        if done.returncode == 0 and "path" in result:
+            return Path(result["path"])
+        if "type" in result:
+            raise _failure(result)
+        how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
+        tail = done.stderr.decode(errors="replace").strip()[-300:] or "no output"
+        raise LoaderFailed("LoaderDied", f"the loader process ended with {how}: {tail}")
+
+    def _prune(self, tenant: str, surface: str, keep: Path) -> None:
+        """Keep the newest prepared files of the scope; a mapped file stays valid when removed."""
+        found = sorted(
+            self.directory.glob(f"{tenant}.{surface}.*.prep"),
+            key=lambda p: p.stat().st_mtime if p.exists() else 0.0,
+            reverse=True,
+        )
+        for stale in [p for p in found if p != keep][RETAIN_PREPARED - 1 :]:
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+
+
+def private_directory(path: Path) -> Path:
+    """Create path (0700) or accept it only if this user owns it and nobody else may enter."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise ConfigError(
+            f"{path}: the prepared-versions directory must belong to this user with mode 0700 "
+            f"(found uid {info.st_uid}, mode {info.st_mode & 0o777:o}); the service maps what it "
+            "finds there as verified"
+        )
+    return path
+
+
+def default_directory() -> Path:
+    """A private per-user directory under the system temp dir."""
+    base = Path(os.environ.get("TMPDIR", "/tmp"))  # noqa: S108 (mode 0700, per user)
+    return base / f"recsys-prepared-{os.getuid()}"

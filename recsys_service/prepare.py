@@ -1,0 +1,72 @@
+"""`python -m recsys_service.prepare`: the loader child (recsys_service.loader.ProcessLoader).
+
+Reads one JSON request on stdin (source, signing keys, tenant, surface, directory), verifies the
+scope's current version exactly as an in-process load does, writes its prepared file and prints
+one JSON line: {"path": ...} or {"type": <exception class>, "message": ...} (exit 1).
+Keys arrive on stdin, never in arguments or the environment of other processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from recsys_algo.errors import ConfigError
+from recsys_algo.prepared import model_arrays, write_prepared
+from recsys_algo.signing import parse_signing_keys
+from recsys_algo.storage import open_storage
+from recsys_service.loader import prepared_name
+from recsys_service.state import ScopeSource, StorageSource
+
+# Serving processes share the cores with this one: let them win (requests before swaps).
+NICENESS = 10
+
+
+def source_from_spec(spec: dict[str, Any]) -> ScopeSource:
+    if spec.get("kind") == "storage":
+        return StorageSource(open_storage(str(spec["url"])))
+    if spec.get("kind") == "postgres":
+        from recsys_service.signals_source import SignalsDbSource
+
+        return SignalsDbSource(str(spec["dsn"]))
+    raise ConfigError(f"unknown serving source {spec.get('kind')!r}")
+
+
+def prepare(request: dict[str, Any]) -> Path:
+    source = source_from_spec(request["source"])
+    keys = parse_signing_keys(request["keys"])
+    tenant, surface = str(request["tenant"]), str(request["surface"])
+    loaded = source.load(keys, tenant, surface, dt.datetime.now(dt.UTC))
+    description, arrays = model_arrays(loaded.model)
+    meta = {
+        "tenant": tenant,
+        "surface": surface,
+        "token": loaded.token,
+        "manifest": msgspec.to_builtins(loaded.manifest),
+        "blend": loaded.blend.as_dict(),
+        "model": description,
+    }
+    path = Path(request["directory"]) / prepared_name(source, keys, tenant, surface, loaded.token)
+    write_prepared(path, meta, arrays)
+    return path
+
+
+def main() -> int:
+    os.nice(NICENESS)
+    try:
+        path = prepare(json.loads(sys.stdin.buffer.read()))
+    except Exception as exc:
+        print(json.dumps({"type": type(exc).__name__, "message": str(exc)[:2000]}), flush=True)
+        return 1
+    print(json.dumps({"path": str(path)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The process loader: a child verifies and builds, serving processes map what it wrote."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from recsys_algo.errors import ArtifactError, ConfigError
+from recsys_algo.recommender import Query
+from recsys_algo.storage import FileStorage
+from recsys_service.loader import ProcessLoader, _failure, prepared_name, private_directory
+from recsys_service.state import ServingState, StorageSource, load_scope
+from tests.service.builders import (
+    OTHER_SIGNING_SPEC,
+    item_ids,
+    neighbour_rows,
+    publish_popularity,
+    publish_scope,
+    signing_keys,
+    tamper_artifact,
+)
+from tests.service.conftest import ClientFactory, serving_of
+
+pytestmark = pytest.mark.integration  # starts `python -m recsys_service.prepare` children
+
+
+def _state(storage: FileStorage, directory: Path, **kwargs: object) -> ServingState:
+    keys = kwargs.pop("keys", signing_keys())
+    return ServingState(storage, keys, loader=ProcessLoader(directory), **kwargs)  # type: ignore[arg-type]
+
+
+def served(state: ServingState, tenant: str = "acme") -> str | None:
+    entry = state.get(tenant, "home")
+    assert entry is not None
+    return entry.loaded.manifest.manifest_version if entry.loaded else None
+
+
+def test_child_built_version_answers_like_an_in_process_load(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    publish_scope(storage, "acme", "home", item_ids("a", 40), neighbors=neighbour_rows("a"))
+    state = _state(storage, tmp_path / "prep")
+    state.refresh()
+    entry = state.get("acme", "home")
+    assert entry is not None and entry.loaded is not None, entry
+    reference = load_scope(storage, signing_keys(), "acme", "home", dt.datetime.now(dt.UTC))
+    assert entry.loaded.manifest == reference.manifest
+    assert entry.loaded.token == reference.token
+    assert entry.loaded.blend == reference.blend
+    model, expected = entry.loaded.model, reference.model
+    assert model.kinds == expected.kinds
+    for seeds in ([], ["a000"], ["a001", "a000"], ["a010"]):
+        query = reference_query(seeds)
+        assert model.recommend(query, reference.blend) == expected.recommend(query, reference.blend)
+    (prepared,) = (tmp_path / "prep").glob("*.prep")
+    assert prepared.name.startswith("acme.home.")
+    assert (tmp_path / "prep").stat().st_mode & 0o777 == 0o700
+
+
+def reference_query(session: list[str]) -> Query:
+    return Query(k=12, session_items=tuple(session), exclude=frozenset({"a003"}))
+
+
+def test_second_process_maps_the_file_without_building_again(
+    storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = publish_popularity(storage, "acme", "home", item_ids("a", 5))
+    _state(storage, tmp_path / "prep").refresh()
+    other = _state(storage, tmp_path / "prep")
+
+    def no_child(*args: object) -> Path:
+        raise AssertionError("a prepared file for this pointer exists: nothing to build")
+
+    monkeypatch.setattr(ProcessLoader, "_prepare", no_child)
+    other.refresh()
+    assert served(other) == manifest.manifest_version
+
+
+def test_new_version_is_swapped_in_and_old_files_are_pruned(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    publish_popularity(storage, "acme", "home", item_ids("v0-", 5))
+    state = _state(storage, tmp_path / "prep")
+    state.refresh()
+    for n in range(1, 5):
+        newer = publish_popularity(storage, "acme", "home", item_ids(f"v{n}-", 5))
+        state.refresh()
+        assert served(state) == newer.manifest_version
+    entry = state.get("acme", "home")
+    assert entry is not None and entry.loaded is not None
+    assert entry.loaded.model.popular(1)[0][0] == "v4-000"
+    assert len(list((tmp_path / "prep").glob("acme.home.*.prep"))) == 3
+
+
+def test_tampered_artifact_fails_in_the_child_and_the_old_version_keeps_serving(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    good = publish_popularity(storage, "acme", "home", item_ids("old-", 5))
+    state = _state(storage, tmp_path / "prep")
+    state.refresh()
+    bad = publish_popularity(storage, "acme", "home", item_ids("new-", 5))
+    tamper_artifact(storage, bad)
+    state.refresh()
+    entry = state.get("acme", "home")
+    assert entry is not None and entry.loaded is not None
+    assert entry.loaded.manifest.manifest_version == good.manifest_version
+    # The child's exception class survives the process boundary (metrics label by it).
+    assert entry.last_error is not None and entry.last_error.startswith("ArtifactError: ")
+    assert "does not match the manifest" in entry.last_error
+
+
+def test_other_signing_keys_never_map_a_file_verified_with_these(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    publish_popularity(storage, "acme", "home", item_ids("a", 5))
+    _state(storage, tmp_path / "prep").refresh()
+    other = _state(storage, tmp_path / "prep", keys=signing_keys(OTHER_SIGNING_SPEC))
+    other.refresh()
+    entry = other.get("acme", "home")
+    assert entry is not None and entry.loaded is None
+    assert entry.last_error is not None and entry.last_error.startswith("SignatureError: ")
+    source, token = StorageSource(storage), source_token(storage)
+    names = {
+        prepared_name(source, signing_keys(spec), "acme", "home", token)
+        for spec in (OTHER_SIGNING_SPEC, "test-kid:" + "ab" * 32)
+    }
+    assert len(names) == 2
+
+
+def source_token(storage: FileStorage) -> str:
+    return StorageSource(storage).token("acme", "home")
+
+
+def test_unreadable_prepared_file_is_rebuilt(storage: FileStorage, tmp_path: Path) -> None:
+    manifest = publish_popularity(storage, "acme", "home", item_ids("a", 5))
+    _state(storage, tmp_path / "prep").refresh()
+    (path,) = (tmp_path / "prep").glob("*.prep")
+    path.write_bytes(path.read_bytes()[:100])
+    other = _state(storage, tmp_path / "prep")
+    other.refresh()
+    assert served(other) == manifest.manifest_version
+    assert path.stat().st_size > 100
+
+
+def test_a_child_that_dies_is_a_load_failure_naming_how(
+    storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_popularity(storage, "acme", "home", item_ids("a", 5))
+    killed = tmp_path / "killed-python"
+    killed.write_text("#!/bin/sh\necho 'out of memory, say' >&2\nkill -9 $$\n")
+    killed.chmod(0o755)
+    monkeypatch.setattr("sys.executable", str(killed))
+    state = _state(storage, tmp_path / "prep")
+    state.refresh()
+    entry = state.get("acme", "home")
+    assert entry is not None and entry.loaded is None
+    assert entry.last_error == (
+        "LoaderDied: the loader process ended with signal 9: out of memory, say"
+    )
+
+
+def test_directory_open_to_others_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    with pytest.raises(ConfigError, match="must belong to this user with mode 0700"):
+        private_directory(shared)
+    assert private_directory(tmp_path / "fresh").stat().st_mode & 0o777 == 0o700
+
+
+def test_errors_keep_their_domain_class() -> None:
+    assert type(_failure({"type": "ArtifactError", "message": "m"})) is ArtifactError
+    odd = _failure({"type": "OSError", "message": "disk"})
+    assert getattr(odd, "reason", None) == "OSError"
+
+
+def test_app_with_the_process_loader_serves_and_swaps(
+    neighboured: FileStorage, client_for: ClientFactory, tmp_path: Path
+) -> None:
+    with client_for(loader="process", prepared_dir=tmp_path / "prep") as client:
+        body = {"surface": "home", "session_items": ["demo-000"], "k": 5, "explain": True}
+        first = client.post("/v1/recommend", json=body)
+        assert first.status_code == 200, first.text
+        assert {i["source"] for i in first.json()["items"]} >= {"cooc", "session_seq"}
+        newer = publish_popularity(neighboured, "demo", "home", item_ids("new-", 9))
+        serving_of(client).refresh()
+        second = client.post("/v1/recommend", json={"surface": "home", "k": 3})
+    assert second.headers["X-Model-Version"] == newer.manifest_version
+    assert [i["item_id"] for i in second.json()["items"]] == item_ids("new-", 3)
+    assert len(list((tmp_path / "prep").glob("demo.home.*.prep"))) == 2
