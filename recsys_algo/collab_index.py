@@ -147,7 +147,7 @@ class CollabIndex:
         self.arrays = arrays
         self.item_codes, self.row_of_code = arrays.item_codes, arrays.row_of_code
         self.item_factors, self._gram = arrays.item_factors, arrays.gram
-        self.user_row = {user: u for u, user in enumerate(arrays.user_ids)}
+        self.user_rows = {user: u for u, user in enumerate(arrays.user_ids)}
         self._offsets, self._top_codes = arrays.top_offsets, arrays.top_codes
         self._top_scores = arrays.top_scores
         self.regularization, self.alpha = arrays.regularization, arrays.alpha
@@ -203,7 +203,7 @@ class CollabIndex:
     def known_user_top(self, user_id: str, n: int, exclude: Codes) -> Ranked | None:
         """The user's precomputed top items (at most n, none excluded), or None for a user the
         model never saw."""
-        row = self.user_row.get(user_id)
+        row = self.user_rows.get(user_id)
         if row is None:
             return None
         start, stop = int(self._offsets[row]), int(self._offsets[row + 1])

@@ -27,8 +27,9 @@ import numpy.typing as npt
 from recsys_algo.collab_index import CollabArrays, CollabIndex
 from recsys_algo.errors import ArtifactError
 from recsys_algo.indexes import NeighborIndex, PopularityIndex
-from recsys_algo.ranking import ItemVocab
-from recsys_algo.recommender import ScopeModel
+from recsys_algo.plain import PlainAnswers
+from recsys_algo.ranking import FusedLists, ItemVocab
+from recsys_algo.recommender import BlendParams, ScopeModel
 
 MAGIC = b"RSPREP01"
 FORMAT_VERSION = 1
@@ -75,7 +76,16 @@ def model_arrays(model: ScopeModel) -> tuple[dict[str, Any], Arrays]:
             arrays[f"implicit.{field}"] = getattr(c, field)
         for field in ("top_offsets", "top_codes", "top_scores"):
             arrays[f"implicit.{field}"] = getattr(c, field)
-    return {"neighbors": list(model.neighbors), "collab": collab}, arrays
+    plain = None
+    if model.plain is not None:
+        plain = {
+            "k": model.plain.k,
+            "users": model.plain.users,
+            "params": model.plain.params.as_dict(),
+        }
+        for field in ("offsets", "codes", "scores", "sources"):
+            arrays[f"plain.{field}"] = getattr(model.plain.lists, field)
+    return {"neighbors": list(model.neighbors), "collab": collab, "plain": plain}, arrays
 
 
 def model_from_arrays(description: Mapping[str, Any], arrays: Mapping[str, Any]) -> ScopeModel:
@@ -103,7 +113,16 @@ def model_from_arrays(description: Mapping[str, Any], arrays: Mapping[str, Any])
                 alpha=float(fit["alpha"]),
             )
         )
-    return ScopeModel(vocab, popularity, neighbors, collab)
+    plain = None
+    if description.get("plain") is not None:
+        given = description["plain"]
+        lists = FusedLists(
+            *(arrays[f"plain.{f}"] for f in ("offsets", "codes", "scores", "sources"))
+        )
+        plain = PlainAnswers(
+            BlendParams(**given["params"]), int(given["k"]), int(given["users"]), lists
+        )
+    return ScopeModel(vocab, popularity, neighbors, collab, plain)
 
 
 def _aligned(n: int) -> int:

@@ -195,3 +195,34 @@ def fuse(
         sources[order],
         None if terms is None else terms[:, order],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FusedLists:
+    """Many fused answers in flat arrays: row r is [offsets[r], offsets[r + 1]) of each."""
+
+    offsets: npt.NDArray[np.int64]
+    codes: Codes
+    scores: Floats
+    sources: npt.NDArray[np.int8]
+
+    @classmethod
+    def of(cls, answers: Sequence[Fused]) -> FusedLists:
+        offsets = np.zeros(len(answers) + 1, np.int64)
+        np.cumsum([len(a) for a in answers], out=offsets[1:])
+        if not answers:
+            return cls(offsets, _NO_CODES, _NO_FLOATS, np.zeros(0, np.int8))
+        return cls(
+            offsets,
+            np.concatenate([a.codes for a in answers]).astype(np.int32, copy=False),
+            np.concatenate([a.scores for a in answers]),
+            np.concatenate([a.sources for a in answers]).astype(np.int8, copy=False),
+        )
+
+    def __len__(self) -> int:
+        return int(self.offsets.size) - 1
+
+    def row(self, r: int, k: int) -> Fused:
+        start = int(self.offsets[r])
+        stop = min(int(self.offsets[r + 1]), start + k)
+        return Fused(self.codes[start:stop], self.scores[start:stop], self.sources[start:stop])

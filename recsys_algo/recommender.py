@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +17,9 @@ import pyarrow.compute as pc
 from recsys_algo.errors import ArtifactError, ConfigError
 from recsys_algo.indexes import NeighborIndex, PopularityIndex
 from recsys_algo.ranking import EMPTY, SOURCE_ORDER, Codes, Fused, ItemVocab, Ranked, fuse
+
+if TYPE_CHECKING:
+    from recsys_algo.plain import PlainAnswers
 
 POPULARITY = "popularity"
 NEIGHBOR_KINDS = ("session_seq", "cooc", "content_sim")
@@ -96,6 +99,11 @@ class Recommendation:
 class CollabLookup(Protocol):
     """What the blend needs from the implicit model: known users by lookup, others by fold-in."""
 
+    @property
+    def user_rows(self) -> Mapping[str, int]:
+        """Known user id -> row (the order plain answers are stored in)."""
+        ...
+
     def known_user_top(self, user_id: str, n: int, exclude: Codes) -> Ranked | None: ...
 
     def fold_in(self, item_codes: Codes, n: int, exclude: Codes) -> Ranked: ...
@@ -120,6 +128,7 @@ class ScopeModel:
     popularity: PopularityIndex
     neighbors: Mapping[str, NeighborIndex] = field(default_factory=dict)
     collab: CollabLookup | None = None
+    plain: PlainAnswers | None = None  # recsys_algo.plain: answers computed ahead
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -154,8 +163,28 @@ class ScopeModel:
     ) -> Fused:
         return fuse(candidates, k, params.weights, params.rank_offset, explain=explain)
 
+    def answer(self, query: Query, params: BlendParams, explain: bool = False) -> Fused:
+        """The blend's top k for the query: looked up when computed ahead, else computed."""
+        plain = self.plain
+        if (
+            plain is not None
+            and not (explain or query.session_items or query.exclude)
+            and query.k <= plain.k
+            and (params is plain.params or params == plain.params)
+        ):
+            row = plain.anyone
+            if query.user_id is not None and self.collab is not None:
+                found = self.collab.user_rows.get(query.user_id)
+                if found is not None and found < plain.users:
+                    row = found
+                elif found is not None:
+                    row = -1  # a known user past the precomputed rows: answered live
+            if row >= 0:
+                return plain.lists.row(row, query.k)
+        return self.fuse(self.candidates(query, params), query.k, params, explain=explain)
+
     def recommend(self, query: Query, params: BlendParams) -> list[Recommendation]:
-        return self.recommendations(self.fuse(self.candidates(query, params), query.k, params))
+        return self.recommendations(self.answer(query, params))
 
     def recommendations(self, fused: Fused) -> list[Recommendation]:
         ids = self.vocab.ids

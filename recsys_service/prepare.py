@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from recsys_algo.errors import ConfigError
+from recsys_algo.plain import with_plain_answers
 from recsys_algo.prepared import model_arrays, write_prepared
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage
@@ -43,7 +44,8 @@ def prepare(request: dict[str, Any]) -> Path:
     keys = parse_signing_keys(request["keys"])
     tenant, surface = str(request["tenant"]), str(request["surface"])
     loaded = source.load(keys, tenant, surface, dt.datetime.now(dt.UTC))
-    description, arrays = model_arrays(loaded.model)
+    # Off the serving path, so plain queries are answered ahead (a lookup when served).
+    description, arrays = model_arrays(with_plain_answers(loaded.model, loaded.blend))
     meta = {
         "tenant": tenant,
         "surface": surface,

@@ -60,7 +60,7 @@ def answer(loaded: LoadedScope, data: RecommendRequest, request_id: str) -> Reco
     params = blend_for(loaded, data)
     # Same as ScopeModel.recommend (candidates, then the blend); explain adds the terms.
     model = loaded.model
-    fused = model.fuse(model.candidates(query, params), data.k, params, explain=data.explain)
+    fused = model.answer(query, params, explain=data.explain)
     if not data.explain:
         return RecommendResponse(
             items=fused_items(model, fused),

@@ -30,7 +30,7 @@ def mapped_copy(model: ScopeModel, path: Path) -> ScopeModel:
 
 def queries(model: ScopeModel) -> list[Query]:
     assert model.collab is not None
-    users = list(model.collab.user_row)
+    users = list(model.collab.user_rows)
     items = model.vocab.ids
     return [
         *(Query(k=10, user_id=u) for u in users[:20]),

@@ -44,6 +44,7 @@ class FakeCollab:
 
     def __init__(self, users: dict[str, Scored], folded: Scored) -> None:
         self.users, self.folded = users, folded
+        self.user_rows = {user: row for row, user in enumerate(users)}
         self.fold_calls: list[list[str]] = []
 
     def known_user_top(self, user_id: str, n: int, exclude: Codes) -> Ranked | None:

@@ -1,0 +1,106 @@
+"""Plain answers computed ahead are exactly the live answers, and only plain queries use them."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recsys_algo import plain as plain_module
+from recsys_algo.models import load_model
+from recsys_algo.plain import PLAIN_K, with_plain_answers
+from recsys_algo.prepared import model_arrays, model_from_arrays, read_prepared, write_prepared
+from recsys_algo.ranking import Fused
+from recsys_algo.recommender import BlendParams, Query, ScopeModel
+from recsys_algo.testing_models import synthetic_tables
+
+PARAMS = BlendParams(weights={"implicit": 1.0, "cooc": 0.8, "popularity": 0.4}, candidates=60)
+
+
+@pytest.fixture(scope="module")
+def live() -> ScopeModel:
+    return load_model(synthetic_tables(), {})
+
+
+@pytest.fixture(scope="module")
+def ahead(live: ScopeModel) -> ScopeModel:
+    return with_plain_answers(live, PARAMS)
+
+
+def same(a: Fused, b: Fused) -> bool:
+    return (
+        np.array_equal(a.codes, b.codes)
+        and np.array_equal(a.scores, b.scores)
+        and np.array_equal(a.sources, b.sources)
+    )
+
+
+def users(model: ScopeModel) -> list[str]:
+    assert model.collab is not None
+    return list(model.collab.user_rows)
+
+
+def test_every_user_and_anyone_get_the_live_answer_at_every_depth(
+    live: ScopeModel, ahead: ScopeModel
+) -> None:
+    assert ahead.plain is not None
+    assert ahead.plain.k == min(PLAIN_K, PARAMS.candidates) == 50
+    assert ahead.plain.users == len(users(live)) > 50
+    for user in [*users(live), "stranger", None]:
+        for k in (1, 7, 50):
+            query = Query(k=k, user_id=user)
+            assert same(ahead.answer(query, PARAMS), live.answer(query, PARAMS)), (user, k)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query(k=51, user_id="u"),
+        Query(k=5, user_id="u", session_items=("item-1",)),
+        Query(k=5, user_id="u", exclude=frozenset({"item-1"})),
+        Query(k=5, session_items=("item-2", "item-3")),
+    ],
+)
+def test_queries_that_are_not_plain_are_answered_live(
+    live: ScopeModel, ahead: ScopeModel, query: Query
+) -> None:
+    user = users(live)[3]
+    query = dataclasses.replace(query, user_id=user if query.user_id else None)
+    # Poison the stored answers: a lookup would now be visibly wrong.
+    assert ahead.plain is not None
+    lists = ahead.plain.lists
+    scrambled = dataclasses.replace(lists, codes=lists.codes[::-1].copy())
+    poisoned = dataclasses.replace(ahead, plain=dataclasses.replace(ahead.plain, lists=scrambled))
+    plain_query = Query(k=5, user_id=user)
+    assert not same(poisoned.answer(plain_query, PARAMS), live.answer(plain_query, PARAMS))
+    assert same(poisoned.answer(query, PARAMS), live.answer(query, PARAMS))
+    other = dataclasses.replace(PARAMS, rank_offset=3.0)
+    assert same(
+        ahead.answer(Query(k=5, user_id=user), other), live.answer(Query(k=5, user_id=user), other)
+    )
+    explained = ahead.answer(Query(k=5, user_id=user), PARAMS, explain=True)
+    assert explained.terms is not None
+
+
+def test_users_past_the_cap_are_answered_live(
+    live: ScopeModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plain_module, "PLAIN_MAX_USERS", 5)
+    capped = with_plain_answers(live, PARAMS)
+    assert capped.plain is not None and capped.plain.users == 5
+    for user in users(live)[:12]:
+        query = Query(k=10, user_id=user)
+        assert same(capped.answer(query, PARAMS), live.answer(query, PARAMS))
+
+
+def test_plain_answers_survive_the_prepared_file(ahead: ScopeModel, tmp_path: Path) -> None:
+    description, arrays = model_arrays(ahead)
+    write_prepared(tmp_path / "v.prep", {}, arrays)
+    mapped = model_from_arrays(description, read_prepared(tmp_path / "v.prep").arrays)
+    assert mapped.plain is not None and ahead.plain is not None
+    assert mapped.plain.params == ahead.plain.params
+    for user in users(ahead)[:20]:
+        query = Query(k=20, user_id=user)
+        assert same(mapped.answer(query, PARAMS), ahead.answer(query, PARAMS))
