@@ -15,7 +15,7 @@ from typing import ClassVar, Self
 
 import polars as pl
 
-from recsys_algo import landing, registry, synthetic
+from recsys_algo import catalog, landing, registry, synthetic
 from recsys_algo.artifacts import ArtifactBlob, decode_artifact
 from recsys_algo.manifest import Lineage, Window
 from recsys_algo.models import SPECS, ModelParams, compute_kind
@@ -68,7 +68,7 @@ def build_store(
     start = time.perf_counter()
     storage = FileStorage(root)
     config = synthetic.SyntheticConfig(events_per_day=events_per_day, n_users=users, n_items=items)
-    landing.write_catalog(storage, TENANT, synthetic.generate_catalog(seed, items))
+    catalog.write_catalog(storage, TENANT, synthetic.generate_catalog(seed, items))
     day_list = [AS_OF - dt.timedelta(days=i) for i in reversed(range(days))]
     for day in day_list:
         data = synthetic.generate_day(seed, day, TENANT, SURFACE, config=config)

@@ -80,7 +80,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="recsys-bench-") as tmp:
         storage = open_storage(Path(tmp).as_uri())
         catalog = synthetic.generate_catalog(args.seed, args.items, config.n_clusters)
-        landing.write_catalog(storage, TENANT, catalog)
+        catalog.write_catalog(storage, TENANT, catalog)
 
         def generate() -> None:
             for day in days:

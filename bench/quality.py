@@ -33,9 +33,10 @@ from typing import Any
 import polars as pl
 
 from recsys_algo.canonical import canonicalize
+from recsys_algo.catalog import read_catalog
 from recsys_algo.evaluation import BLEND, INTERACTIONS, Split
 from recsys_algo.events import parse_files
-from recsys_algo.landing import read_catalog, read_landing_files
+from recsys_algo.landing import read_landing_files
 from recsys_algo.models import Inputs, ModelParams, evaluate_split
 from recsys_algo.movielens import import_movielens
 from recsys_algo.recommender import KINDS

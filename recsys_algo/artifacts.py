@@ -10,13 +10,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from recsys_algo.collab_index import check_implicit
+from recsys_algo.collab_artifact import check_implicit
 from recsys_algo.content_sim import check_content_sim
 from recsys_algo.cooc import check_cooc
 from recsys_algo.errors import ArtifactError
+from recsys_algo.layout import ARTIFACT_EXT  # noqa: F401 (re-exported)
 from recsys_algo.session_seq import check_session_seq
 
-ARTIFACT_EXT = "arrow"
 _KIND_KEY = b"recsys.kind"
 _VERSION_KEY = b"recsys.schema_version"
 

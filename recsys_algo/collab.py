@@ -16,13 +16,8 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
-from recsys_algo.collab_index import (
-    MAX_ITEMS,
-    MAX_USERS,
-    SCHEMA_VERSION,
-    CollabIndex,
-    check_implicit,
-)
+from recsys_algo.collab_artifact import MAX_ITEMS, MAX_USERS, SCHEMA_VERSION, check_implicit
+from recsys_algo.collab_index import CollabIndex
 from recsys_algo.collab_topn import top_n_unseen
 from recsys_algo.errors import ConfigError, ValidationGateError
 from recsys_algo.events import EVENT_TYPES

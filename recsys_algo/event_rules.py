@@ -8,6 +8,12 @@ import math
 
 import msgspec
 
+# The fields of parse_line's tuple, in order: the canonical columns (events.CANONICAL_SCHEMA).
+CANONICAL_COLUMNS = (
+    "event_id", "ts", "tenant", "surface", "user_id", "session_id", "item_id", "event_type",
+    "value", "request_id", "rank",
+)  # fmt: skip
+
 EVENT_TYPES = ("exposure", "click", "add_to_cart", "purchase", "rating")
 MAX_LINE_BYTES = 64 * 1024
 MAX_ID_CHARS = 256

@@ -11,6 +11,7 @@ import msgspec
 import polars as pl
 
 from recsys_algo.event_rules import (
+    CANONICAL_COLUMNS,
     DECODER,
     EVENT_TYPES,
     MAX_ID_CHARS,
@@ -55,6 +56,7 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "request_id": pl.String(),
     "rank": pl.Int32(),
 }
+assert tuple(CANONICAL_SCHEMA) == CANONICAL_COLUMNS
 # Staging rows remember where they came from so deduplication is deterministic.
 STAGING_SCHEMA: dict[str, pl.DataType] = {
     **CANONICAL_SCHEMA,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from recsys_algo.artifacts import ARTIFACT_EXT
 from recsys_algo.manifest import check_version
-from recsys_algo.names import check_name
+from recsys_algo.names import check_name, is_valid_name
+from recsys_algo.storage import Storage
+
+ARTIFACT_EXT = "arrow"
 
 
 def _scope(tenant: str, surface: str) -> str:
@@ -58,3 +60,14 @@ POINTER_ROOT = "registry/current"
 
 def pointer_key(tenant: str, surface: str) -> str:
     return f"{POINTER_ROOT}/{_scope(tenant, surface)}/manifest.json"
+
+
+def list_published_scopes(storage: Storage) -> list[tuple[str, str]]:
+    """(tenant, surface) pairs that have a current pointer."""
+    scopes = []
+    for key in storage.list(POINTER_ROOT):
+        parts = key.split("/")
+        # Stray folders with names no publisher could write are not scopes.
+        if len(parts) == 5 and parts[-1] == "manifest.json" and all(map(is_valid_name, parts[2:4])):
+            scopes.append((parts[2], parts[3]))
+    return scopes

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from recsys_algo.landing import write_catalog, write_landing_file
+from recsys_algo.catalog import write_catalog
+from recsys_algo.landing import write_landing_file
 from recsys_algo.movielens_files import (
     ML_100K,
     ML_100K_GENRES,

@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Codes = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float64]
@@ -42,6 +44,9 @@ class ItemVocab:
     @classmethod
     def from_columns(cls, columns: Sequence[pa.Array | pa.ChunkedArray]) -> ItemVocab:
         """The union of string columns; Arrow sorts UTF-8 bytes, which is code point order."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         parts = [pc.unique(c).cast(pa.large_string()) for c in columns]
         if not parts:
             return cls.of(())
@@ -54,6 +59,9 @@ class ItemVocab:
 
     def encode(self, column: pa.Array | pa.ChunkedArray) -> Codes:
         """Codes of every value of a string column (each must be in the vocabulary)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         value_set = pa.array(self.ids, type=pa.large_string())
         codes = pc.index_in(column.cast(pa.large_string()), value_set=value_set)
         if codes.null_count:

@@ -11,14 +11,14 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from recsys_algo.errors import ArtifactError, ConfigError
 from recsys_algo.indexes import NeighborIndex, PopularityIndex
 from recsys_algo.ranking import EMPTY, SOURCE_ORDER, Codes, Fused, ItemVocab, Ranked, fuse
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from recsys_algo.plain import PlainAnswers
 
 POPULARITY = "popularity"
@@ -276,6 +276,8 @@ def build_model(
 
 def _item_columns(tables: Mapping[str, pa.Table]) -> list[pa.ChunkedArray]:
     """Every item id column the indexes encode: the vocabulary is their union."""
+    import pyarrow.compute as pc
+
     columns = [tables[POPULARITY]["item_id"]]
     for kind in NEIGHBOR_KINDS:
         if kind in tables:

@@ -16,6 +16,7 @@ import pyarrow as pa
 from recsys_algo import layout
 from recsys_algo.artifacts import ArtifactBlob, validate_artifact
 from recsys_algo.errors import ArtifactError, ConfigError, NotFoundError
+from recsys_algo.layout import list_published_scopes  # noqa: F401 (re-exported)
 from recsys_algo.manifest import (
     MANIFEST_SCHEMA_VERSION,
     ArtifactRef,
@@ -28,7 +29,6 @@ from recsys_algo.manifest import (
     make_version,
     sign,
 )
-from recsys_algo.names import is_valid_name
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import AlreadyExists, Storage
 
@@ -327,14 +327,3 @@ def rollback(
     )
     storage.compare_and_swap(layout.pointer_key(tenant, surface), raw_target, token)
     return (serving or target), target
-
-
-def list_published_scopes(storage: Storage) -> list[tuple[str, str]]:
-    """(tenant, surface) pairs that have a current pointer."""
-    scopes = []
-    for key in storage.list(layout.POINTER_ROOT):
-        parts = key.split("/")
-        # Stray folders with names no publisher could write are not scopes.
-        if len(parts) == 5 and parts[-1] == "manifest.json" and all(map(is_valid_name, parts[2:4])):
-            scopes.append((parts[2], parts[3]))
-    return scopes

@@ -6,9 +6,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg2
-import psycopg2.extensions
-
 from recsys_algo.errors import ConfigError, DataSourceError
 
 SIGNALS_DSN_ENV = "RECSYS_SIGNALS_DSN"
@@ -46,6 +43,9 @@ CREATE TABLE IF NOT EXISTS recsys_neighbors (
 
 def describe_dsn(dsn: str) -> str:
     """host:port/dbname of a DSN, for messages; never the password or the DSN itself."""
+    # psycopg2 is imported where used: the service reads these names without DB-only mode.
+    import psycopg2.extensions
+
     try:
         parts = psycopg2.extensions.parse_dsn(dsn)
     except psycopg2.ProgrammingError:
@@ -54,7 +54,9 @@ def describe_dsn(dsn: str) -> str:
     return f"{host}:{parts.get('port', '5432')}/{parts.get('dbname', parts.get('user', '?'))}"
 
 
-def _reason(exc: psycopg2.Error, dsn: str) -> str:
+def _reason(exc: Exception, dsn: str) -> str:
+    import psycopg2.extensions
+
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     password = psycopg2.extensions.parse_dsn(dsn).get("password")
     return text.replace(password, "***") if password else text
@@ -63,6 +65,8 @@ def _reason(exc: psycopg2.Error, dsn: str) -> str:
 @contextlib.contextmanager
 def connect(dsn: str) -> Iterator[Connection]:
     """A connection whose failures, at connect or later, raise DataSourceError naming host/db."""
+    import psycopg2
+
     where = describe_dsn(dsn)
     try:
         conn = psycopg2.connect(dsn, connect_timeout=10, application_name="recsys-signals")

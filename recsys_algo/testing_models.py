@@ -10,8 +10,8 @@ import pyarrow as pa
 from recsys_algo import synthetic
 from recsys_algo.artifacts import ArtifactBlob, decode_artifact
 from recsys_algo.canonical import canonicalize
+from recsys_algo.catalog import decode_catalog, encode_catalog
 from recsys_algo.events import parse_files
-from recsys_algo.landing import decode_catalog, encode_catalog
 from recsys_algo.models import SPECS, Inputs, ModelParams, compute_kind
 
 DAY = dt.date(2026, 11, 20)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from recsys_algo import signals_db
 from recsys_algo.errors import NotFoundError
-from recsys_algo.models import load_model
 from recsys_algo.recommender import BlendParams
 from recsys_algo.signals_pg import describe_dsn
 from recsys_algo.signing import SigningKeys
@@ -20,7 +18,10 @@ class SignalsDbSource:
 
     dsn: str
 
+    # signals_db (psycopg2, pyarrow) is imported at first use: only DB-only mode needs it.
     def scopes(self) -> list[Scope]:
+        from recsys_algo import signals_db
+
         return signals_db.list_scopes(self.dsn)
 
     def _missing(self, tenant: str, surface: str) -> NotFoundError:
@@ -33,12 +34,17 @@ class SignalsDbSource:
         return {"kind": "postgres", "dsn": self.dsn}
 
     def token(self, tenant: str, surface: str) -> str:
+        from recsys_algo import signals_db
+
         token = signals_db.current_token(self.dsn, tenant, surface)
         if token is None:
             raise self._missing(tenant, surface)
         return token
 
     def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
+        from recsys_algo import signals_db
+        from recsys_algo.models import load_model
+
         found = signals_db.load_signals(self.dsn, keys, tenant, surface)
         if found is None:
             raise self._missing(tenant, surface)

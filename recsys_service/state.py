@@ -5,19 +5,16 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import logging
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import pyarrow as pa
-
 from recsys_algo import layout
 from recsys_algo.errors import ConfigError, NotFoundError
 from recsys_algo.manifest import Manifest
-from recsys_algo.models import load_model
 from recsys_algo.recommender import BlendParams, ScopeModel
-from recsys_algo.registry import list_published_scopes, load_verified_tables
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import Storage
 
@@ -79,6 +76,11 @@ def load_scope(
     storage: Storage, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime
 ) -> LoadedScope:
     """Read the current manifest, verify everything, and build the indexes (slow path)."""
+    # Imported here: decoding and checks need polars and pyarrow, and a serving process that
+    # maps prepared files (recsys_service.loader) never loads a table.
+    from recsys_algo.models import load_model
+    from recsys_algo.registry import load_verified_tables
+
     found = load_verified_tables(storage, keys, tenant, surface)
     if found is None:
         raise NotFoundError(f"{tenant}/{surface}: no manifest is published")
@@ -115,7 +117,7 @@ class StorageSource:
     storage: Storage
 
     def scopes(self) -> list[Scope]:
-        return list_published_scopes(self.storage)
+        return layout.list_published_scopes(self.storage)
 
     def token(self, tenant: str, surface: str) -> str:
         return self.storage.stat(layout.pointer_key(tenant, surface)).token
@@ -159,7 +161,9 @@ class ThreadLoader:
 def release_unused_memory() -> None:
     """Hand freed pages back to the OS after a swap: the old version's arrays and the load's
     temporaries would otherwise stay in the allocators' free lists, and RSS would only grow."""
-    pa.default_memory_pool().release_unused()
+    pyarrow = sys.modules.get("pyarrow")  # only if this process ever decoded a table
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 

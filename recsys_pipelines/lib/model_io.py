@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from recsys_algo import layout
+from recsys_algo.catalog import decode_catalog
 from recsys_algo.errors import DataSourceError, NotFoundError
-from recsys_algo.landing import decode_catalog
 from recsys_algo.models import Inputs
 from recsys_algo.storage import Storage
 from recsys_pipelines.defs.partitions import Partition

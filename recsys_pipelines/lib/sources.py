@@ -9,7 +9,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from recsys_algo import movielens, synthetic
-from recsys_algo.landing import write_catalog, write_landing_file
+from recsys_algo.catalog import write_catalog
+from recsys_algo.landing import write_landing_file
 from recsys_algo.storage import Storage
 
 SYNTHETIC_FILE = "synthetic.jsonl"

@@ -11,8 +11,14 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from recsys_algo.event_rules import DECODER, Rejected, day_bounds_ms, parse_line, parse_ts
-from recsys_algo.events import CANONICAL_SCHEMA
+from recsys_algo.event_rules import (
+    CANONICAL_COLUMNS,
+    DECODER,
+    Rejected,
+    day_bounds_ms,
+    parse_line,
+    parse_ts,
+)
 from recsys_algo.names import is_valid_name
 from recsys_service.app_state import event_log_of
 from recsys_service.auth import Principal
@@ -33,7 +39,7 @@ from recsys_service.schemas import (
 # outcome of a recommendation. Clients send what happened after one.
 OUTCOME_TYPES = ("click", "add_to_cart", "purchase")
 
-ROW_FIELDS = tuple(CANONICAL_SCHEMA)  # the order of parse_line's tuple
+ROW_FIELDS = CANONICAL_COLUMNS  # the order of parse_line's tuple
 
 
 def other_tenant_indices(events: Sequence[Mapping[str, Any]], tenant: str) -> list[int]:

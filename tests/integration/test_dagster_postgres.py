@@ -9,7 +9,7 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from recsys_algo.landing import write_catalog
+from recsys_algo.catalog import write_catalog
 from recsys_algo.registry import read_current
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage

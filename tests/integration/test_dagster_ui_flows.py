@@ -19,7 +19,7 @@ import pytest
 from dagster_graphql import DagsterGraphQLClientError
 
 from recsys_algo import registry
-from recsys_algo.landing import write_catalog
+from recsys_algo.catalog import write_catalog
 from recsys_algo.names import scope_key
 from recsys_algo.signing import SigningKeys, parse_signing_keys
 from recsys_algo.storage import Storage, open_storage

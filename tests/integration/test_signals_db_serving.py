@@ -17,8 +17,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from recsys_algo import signals_db
+from recsys_algo.catalog import write_catalog
 from recsys_algo.errors import ConfigError, DataSourceError
-from recsys_algo.landing import write_catalog
 from recsys_algo.manifest import Manifest
 from recsys_algo.recommender import DEFAULT_BLEND_WEIGHTS
 from recsys_algo.registry import read_current

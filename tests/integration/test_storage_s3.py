@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from recsys_algo import layout, registry
+from recsys_algo.catalog import write_catalog
 from recsys_algo.config import S3_SECRET_KEY_ENV, storage_url_from_env
 from recsys_algo.errors import ConcurrentPublishError, DataSourceError, NotFoundError
-from recsys_algo.landing import write_catalog
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage
 from recsys_algo.storage_s3 import S3Storage

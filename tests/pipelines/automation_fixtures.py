@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from recsys_algo.landing import write_catalog
+from recsys_algo.catalog import write_catalog
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage
 from recsys_pipelines.defs.automation import clock

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from recsys_algo.landing import write_catalog
+from recsys_algo.catalog import write_catalog
 from recsys_algo.signing import SigningKeys, parse_signing_keys
 from recsys_algo.storage import Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions

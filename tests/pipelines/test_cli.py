@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from recsys_algo import registry
+from recsys_algo.catalog import write_catalog
 from recsys_algo.errors import ConcurrentPublishError
-from recsys_algo.landing import write_catalog
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import FileStorage, open_storage
 from recsys_pipelines.cli import main

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys_algo.artifacts import encode_artifact
+from recsys_algo.catalog import CATALOG_SCHEMA
 from recsys_algo.content_features import build_groups
 from recsys_algo.content_sim import (
     SCHEMA_VERSION,
@@ -21,7 +22,6 @@ from recsys_algo.content_sim import (
     compute_content_sim,
 )
 from recsys_algo.errors import ArtifactError, ConfigError, ValidationGateError
-from recsys_algo.landing import CATALOG_SCHEMA
 from recsys_algo.synthetic import generate_catalog
 
 

@@ -6,15 +6,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recsys_algo.catalog import CATALOG_SCHEMA, read_catalog, write_catalog
 from recsys_algo.errors import ConfigError, DataSourceError, InvalidName, NotFoundError
 from recsys_algo.events import parse_files
-from recsys_algo.landing import (
-    CATALOG_SCHEMA,
-    read_catalog,
-    read_landing_files,
-    write_catalog,
-    write_landing_file,
-)
+from recsys_algo.landing import read_landing_files, write_landing_file
 from recsys_algo.storage import FileStorage
 from recsys_algo.synthetic import generate_catalog, generate_day
 

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from recsys_algo import models
+from recsys_algo.catalog import CATALOG_SCHEMA
 from recsys_algo.errors import ConfigError
-from recsys_algo.landing import CATALOG_SCHEMA
 from recsys_algo.models import Inputs, ModelParams, compute_kind
 from recsys_algo.recommender import KINDS
 from recsys_algo.synthetic import generate_catalog

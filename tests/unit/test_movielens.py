@@ -8,9 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recsys_algo.catalog import read_catalog
 from recsys_algo.errors import DataSourceError
 from recsys_algo.events import parse_files
-from recsys_algo.landing import read_catalog, read_landing_files
+from recsys_algo.landing import read_landing_files
 from recsys_algo.movielens import (
     ML_100K_GENRES,
     day_files,
