@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -69,6 +70,27 @@ class Server:
     def rss_mb(self) -> dict[int, float]:
         return {pid: rss_mb(pid) for pid in self.workers()}
 
+    def pss_mb(self) -> dict[int, float]:
+        """Proportional set size: a page mapped by N workers counts 1/N in each."""
+        return {pid: pss_mb(pid) for pid in self.workers()}
+
+    def loaders(self) -> list[int]:
+        """Loader children (python -m recsys_service.prepare) of the workers, now."""
+        found = []
+        for worker in self.workers():
+            with contextlib.suppress(FileNotFoundError):
+                task = Path(f"/proc/{worker}/task/{worker}/children").read_text().split()
+                found += [int(c) for c in task if b"recsys_service.prepare" in _cmdline(int(c))]
+        return found
+
+    def children_cpu_seconds(self) -> float:
+        """CPU time of the workers' finished children (the loaders): /proc stat cutime+cstime."""
+        total = 0
+        for worker in self.workers():
+            fields = Path(f"/proc/{worker}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime (fields 16, 17)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def served_versions(self) -> set[str]:
         body = httpx.get(f"{self.base}/readyz", timeout=5).json()
         return {s["manifest_version"] for s in body["scopes"] if s["manifest_version"]}
@@ -87,6 +109,13 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"/proc/{pid}/status has no VmRSS line")
+
+
+def pss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/{pid}/smaps_rollup has no Pss line")
 
 
 def api_keys_env() -> str:
@@ -263,6 +292,7 @@ class Sampler(Background):
     interval: float
     versions: set[str] = field(default_factory=set)
     rss: list[tuple[float, dict[int, float]]] = field(default_factory=list)  # (t, pid -> MB)
+    loader_rss_peak: float = 0.0  # MB, the largest loader child seen
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -272,6 +302,9 @@ class Sampler(Background):
             try:
                 self.versions |= self.server.served_versions()
                 self.rss.append((time.monotonic() - start, self.server.rss_mb()))
+                for loader in self.server.loaders():
+                    with contextlib.suppress(FileNotFoundError, RuntimeError):
+                        self.loader_rss_peak = max(self.loader_rss_peak, rss_mb(loader))
             except (httpx.HTTPError, OSError, ValueError) as exc:
                 self.errors.append(f"{type(exc).__name__}: {exc}")
             if self._stop.wait(self.interval):

@@ -61,9 +61,10 @@ def main() -> int:
         recommend = wrk(
             "POST /v1/recommend (known users)", "/v1/recommend", "recommend.lua", args.duration
         )
-        rss_idle = server.rss_mb()
+        rss_idle, pss_idle = server.rss_mb(), server.pss_mb()
         ceiling = wrk("GET /healthz (ceiling)", "/healthz", "get.lua", args.duration)
         publisher = Publisher(store.storage, args.swap_interval)
+        loader_cpu_before = server.children_cpu_seconds()
         with publisher.running(), Sampler(server, 0.5).running() as sampler:
             swapping = wrk(
                 f"POST /v1/recommend, new manifest every {args.swap_interval:g} s",
@@ -71,6 +72,7 @@ def main() -> int:
             )  # fmt: skip
         last_served = bool(publisher.versions) and wait_served(server, publisher.versions[-1])
         rss_end = server.rss_mb()
+        loader_cpu = server.children_cpu_seconds() - loader_cpu_before
     # The machine's ceiling: a plain Litestar endpoint on the same uvicorn, workers and wrk.
     with serve_plain(args.workers) as base:
         plain = run_wrk(
@@ -85,10 +87,21 @@ def main() -> int:
         f"{machine_info()}\n"
     )
     print_wrk_table([recommend, ceiling, plain, swapping])
-    print("\n| worker | RSS after recommend run (MB) | peak during swaps (MB) | at end (MB) |")
-    print("|---|---:|---:|---:|")
+    print(
+        "\n| worker | RSS after recommend run (MB) | PSS then (MB) | peak RSS during swaps (MB) "
+        "| RSS at end (MB) |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for i, pid in enumerate(sorted(rss_end), start=1):
-        print(f"| {i} | {rss_idle.get(pid, 0):,.0f} | {rss_peak[pid]:,.0f} | {rss_end[pid]:,.0f} |")
+        print(
+            f"| {i} | {rss_idle.get(pid, 0):,.0f} | {pss_idle.get(pid, 0):,.0f} "
+            f"| {rss_peak[pid]:,.0f} | {rss_end[pid]:,.0f} |"
+        )
+    print(
+        f"\nLoader children (recsys_service.prepare, one per new version and host): "
+        f"{loader_cpu:.1f} s CPU during the swap run, peak RSS {sampler.loader_rss_peak:,.0f} MB "
+        "(sampled every 0.5 s)."
+    )
     swaps_seen = len(sampler.versions & set(publisher.versions))
     print(
         f"\nSwap run: {len(publisher.versions)} versions published, {swaps_seen} of them seen "
