@@ -18,7 +18,7 @@ from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
-from recsys_service.lifespan import serving_lifespan
+from recsys_service.lifespan import log_flush_lifespan, serving_lifespan
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
 from recsys_service.openapi_bodies import match_request_schemas
@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
-        lifespan=[serving_lifespan, event_log_lifespan],
+        lifespan=[log_flush_lifespan, serving_lifespan, event_log_lifespan],
         state=State(
             {
                 SERVING_KEY: serving,

@@ -19,6 +19,7 @@ from litestar import Litestar
 from recsys_algo.errors import ConfigError
 from recsys_algo.landing import write_landing_file
 from recsys_algo.storage import Storage
+from recsys_service.background import running
 from recsys_service.exposure import Exposure, LandingEvent, day_of, epoch_ms, exposure_events
 from recsys_service.schemas import EventLogStatus
 
@@ -236,13 +237,10 @@ async def event_log_lifespan(app: Litestar) -> AsyncIterator[None]:
         loop.call_soon_threadsafe(wake.set)
 
     event_log.on_threshold = wake_up
-    task = asyncio.create_task(flush_forever(event_log, wake), name="recsys-event-flush")
     try:
-        yield
+        async with running(flush_forever(event_log, wake), "recsys-event-flush"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         event_log.on_threshold = lambda: None
         await anyio.to_thread.run_sync(event_log.flush)
         if event_log.held:
