@@ -23,7 +23,6 @@ from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
 from recsys_service.openapi_bodies import match_request_schemas
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter
-from recsys_service.request_id import request_id_middleware
 from recsys_service.settings import Settings
 from recsys_service.signals_source import SignalsDbSource
 from recsys_service.state import ServingState
@@ -50,7 +49,6 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
         lifespan=[log_flush_lifespan, serving_lifespan, event_log_lifespan],
         state=State(
             {

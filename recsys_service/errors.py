@@ -13,7 +13,7 @@ from litestar.types import ExceptionHandlersMap
 
 from recsys_algo import similar
 from recsys_algo.errors import InvalidName
-from recsys_service.request_id import HEADER, request_id_for
+from recsys_service.request_id import request_id_for
 from recsys_service.schemas import ErrorDetail, ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def error_response(
 ) -> Response[ErrorResponse]:
     rid = request_id_for(request.scope)
     body = ErrorResponse(error=ErrorDetail(code=code, message=message, request_id=rid))
-    headers = {HEADER: rid, **(extra_headers or {})}
+    headers = dict(extra_headers or {})  # X-Request-ID: added to every response by observe
     if status == 401:
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)

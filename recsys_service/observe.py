@@ -1,7 +1,9 @@
-"""The outermost request wrapper: request id for logs, one access-log line and request metrics.
+"""The outermost request wrapper: the request id (X-Request-ID on every response), one access
+line and the request metrics.
 
 Litestar runs app middleware only for routed requests; this wraps the app's whole ASGI handler
-(as Litestar's own OpenTelemetry plugin does), so 404s for unknown paths and 405s count too.
+(as Litestar's own OpenTelemetry plugin does), so 404s for unknown paths and 405s count and carry
+the id too. One wrapper, one closure per request: each layer of ASGI wrapping costs a few us.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from recsys_service.metrics import UNMATCHED_ROUTE, ServiceMetrics
 from recsys_service.request_id import request_id_for
 
 PRINCIPAL_STATE_KEY = "recsys_principal"  # set by the principal dependency, read for the log
+_HEADER_NAME = b"x-request-id"
 
 
 def observe(handler: ASGIApp, metrics: ServiceMetrics) -> ASGIApp:
@@ -34,6 +37,8 @@ def observe(handler: ASGIApp, metrics: ServiceMetrics) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Ids are ASCII: incoming ones are checked, generated ones are hex.
+                message["headers"] = [*message.get("headers", ()), (_HEADER_NAME, rid.encode())]
             await send(message)
 
         try:
@@ -44,13 +49,11 @@ def observe(handler: ASGIApp, metrics: ServiceMetrics) -> ASGIApp:
             route = scope.get("path_template") or UNMATCHED_ROUTE
             method = str(scope.get("method", ""))
             metrics.observe_request(method, route, status, seconds)
-            principal = scope.get("state", {}).get(PRINCIPAL_STATE_KEY)
-            if principal is None:
+            who = scope.get("state", {}).get(PRINCIPAL_STATE_KEY)
+            if who is None:
                 log_access(method, route, status, seconds, rid)
             else:
-                log_access(
-                    method, route, status, seconds, rid, principal.tenant, principal.key_name
-                )
+                log_access(method, route, status, seconds, rid, who.tenant, who.key_name)
             request_id_var.reset(token)
 
     return observed

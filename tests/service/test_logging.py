@@ -119,7 +119,7 @@ def test_each_request_gets_one_access_line_with_its_request_id_and_tenant(
     assert first["duration_ms"] >= 0
     assert first["message"] == "POST /v1/recommend 200"
     assert (missing["route"], missing["status"]) == ("/v1/manifests/{surface}", 404)
-    assert len(missing["request_id"]) == 32  # generated: uuid4 hex, as in the response
+    assert len(missing["request_id"]) == 32  # generated: 32 random hex, as in the response
     assert "tenant" not in health and health["status"] == 200
 
 

@@ -171,6 +171,24 @@ def test_malformed_request_id_is_replaced(
     assert response.json()["request_id"] == rid
 
 
+def test_every_response_carries_one_request_id_and_generated_ids_differ(
+    published: FileStorage, client_for: ClientFactory
+) -> None:
+    with client_for() as client:
+        responses = [
+            client.post(URL, json={"surface": "home"}),
+            client.post(URL, json={"surface": "home"}),
+            client.get("/not/a/route"),  # unrouted: 404
+            client.put(URL),  # 405
+            client.post(URL, content=b"{", headers={"content-type": "application/json"}),
+        ]
+    ids = [r.headers.get_list("X-Request-ID") for r in responses]
+    assert all(len(found) == 1 for found in ids), ids
+    generated = [found[0] for found in ids]
+    assert len(set(generated)) == len(generated)
+    assert all(len(rid) == 32 and rid == rid.lower() and int(rid, 16) >= 0 for rid in generated)
+
+
 def test_refresh_hot_swaps_and_rejects_a_tampered_newer_version(
     storage: FileStorage, client_for: ClientFactory
 ) -> None:
