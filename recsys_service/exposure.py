@@ -65,21 +65,44 @@ class Exposure:
     slot: int | None = None  # the element's index in a batch
 
 
-def exposure_events(exposure: Exposure, ts_ms: int) -> list[LandingEvent]:
-    """One `exposure` event per returned item; rank is its 0-based position in the list."""
-    return [
-        LandingEvent(
+class _Shared(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """The LandingEvent fields every exposure of one response has in common."""
+
+    ts: int
+    tenant: str
+    surface: str
+    event_type: str  # no default: omit_defaults would drop it
+    user_id: str | None = None
+    session_id: str | None = None
+    request_id: str
+    manifest_version: str
+
+
+_encode = msgspec.json.Encoder().encode
+_sha256 = hashlib.sha256
+
+
+def exposure_lines(exposure: Exposure, ts_ms: int) -> list[bytes]:
+    """One landing line per returned item (rank: its 0-based position): the JSON of the
+    LandingEvent, with the fields the items share encoded once and exposure_event_id's hash
+    input assembled from pre-encoded parts (a Struct and an encode per item cost ~2x this)."""
+    shared = _encode(
+        _Shared(
             ts=ts_ms,
             tenant=exposure.tenant,
             surface=exposure.surface,
             event_type="exposure",
-            item_id=item.item_id,
-            event_id=exposure_event_id(exposure.request_id, exposure.slot, rank, item.item_id),
             user_id=exposure.user_id,
             session_id=exposure.session_id,
             request_id=exposure.request_id,
-            rank=rank,
             manifest_version=exposure.manifest_version,
         )
-        for rank, item in enumerate(exposure.items)
-    ]
+    )
+    head = shared[:-1] + b',"item_id":'
+    id_head = _encode([exposure.request_id, exposure.slot])[:-1] + b","  # '["rid",slot,'
+    lines = []
+    for rank, item in enumerate(exposure.items):
+        item_json = _encode(item.item_id)
+        digest = _sha256(b"%s%d,%s]" % (id_head, rank, item_json)).hexdigest()[:32].encode()
+        lines.append(b'%s%s,"event_id":"x-%s","rank":%d}' % (head, item_json, digest, rank))
+    return lines
