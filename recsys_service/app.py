@@ -21,7 +21,7 @@ from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import log_flush_lifespan, serving_lifespan
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
-from recsys_service.openapi_bodies import match_request_schemas
+from recsys_service.openapi_bodies import document_direct_routes, match_request_schemas
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter
 from recsys_service.settings import Settings
 from recsys_service.signals_source import SignalsDbSource
@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
     )
     match_request_schemas(app)
+    document_direct_routes(app)
     return install(app, metrics)
 
 

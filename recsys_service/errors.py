@@ -34,6 +34,12 @@ class BadRequest(ServiceError):
     status_code, code = 400, "bad_request"
 
 
+class InvalidRequest(ServiceError):
+    """A body field breaks its bounds or is unknown (what Litestar's ValidationException says)."""
+
+    status_code, code = 400, "invalid_request"
+
+
 class Unauthorized(ServiceError):
     status_code, code = 401, "unauthorized"
 
