@@ -45,10 +45,23 @@ def day_of(ts_ms: int) -> dt.date:
     return (_EPOCH + dt.timedelta(milliseconds=ts_ms)).date()
 
 
+def response_key(request_id: str, slot: int | None) -> str:
+    """32 hex of sha256 of the compact JSON `[request_id, slot]`: one hash per answer."""
+    return hashlib.sha256(msgspec.json.encode([request_id, slot])).hexdigest()[:32]
+
+
+def item_key(item_id: str) -> str:
+    """16 hex of sha256 of the item id (UTF-8)."""
+    return hashlib.sha256(item_id.encode()).hexdigest()[:16]
+
+
 def exposure_event_id(request_id: str, slot: int | None, rank: int, item_id: str) -> str:
-    """Same request id, batch slot, rank and item -> same id, so a replay dedupes on ingest."""
-    content = msgspec.json.encode([request_id, slot, rank, item_id])
-    return "x-" + hashlib.sha256(content).hexdigest()[:32]
+    """Same request id, batch slot, rank and item -> same id, so a replay dedupes on ingest.
+
+    `x-{response_key}-{rank}-{item_key}`: an answer hashes its request once, and an item's key
+    is the same in every answer (cached), instead of one sha256 per exposure (~11 us of 20).
+    """
+    return f"x-{response_key(request_id, slot)}-{rank}-{item_key(item_id)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +92,19 @@ class _Shared(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 
 
 _encode = msgspec.json.Encoder().encode
-_sha256 = hashlib.sha256
+
+
+# Answers repeat items (a catalog's head most of all); ~250 bytes an entry, so at most ~8 MB.
+@functools.lru_cache(maxsize=32_768)
+def _item_parts(item_id: str) -> tuple[bytes, bytes]:
+    """The item id as JSON, and its item_key."""
+    return _encode(item_id), item_key(item_id).encode()
 
 
 def exposure_lines(exposure: Exposure, ts_ms: int) -> list[bytes]:
     """One landing line per returned item (rank: its 0-based position): the JSON of the
-    LandingEvent, with the fields the items share encoded once and exposure_event_id's hash
-    input assembled from pre-encoded parts (a Struct and an encode per item cost ~2x this)."""
+    LandingEvent with exposure_event_id, built from the fields the items share, encoded once,
+    and each item's cached parts (a Struct and an encode per item cost ~2x this)."""
     shared = _encode(
         _Shared(
             ts=ts_ms,
@@ -99,10 +118,11 @@ def exposure_lines(exposure: Exposure, ts_ms: int) -> list[bytes]:
         )
     )
     head = shared[:-1] + b',"item_id":'
-    id_head = _encode([exposure.request_id, exposure.slot])[:-1] + b","  # '["rid",slot,'
+    answer = response_key(exposure.request_id, exposure.slot).encode()
     lines = []
     for rank, item in enumerate(exposure.items):
-        item_json = _encode(item.item_id)
-        digest = _sha256(b"%s%d,%s]" % (id_head, rank, item_json)).hexdigest()[:32].encode()
-        lines.append(b'%s%s,"event_id":"x-%s","rank":%d}' % (head, item_json, digest, rank))
+        item_json, key = _item_parts(item.item_id)
+        lines.append(
+            b'%s%s,"event_id":"x-%s-%d-%s","rank":%d}' % (head, item_json, answer, rank, key, rank)
+        )
     return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
@@ -301,6 +302,22 @@ def test_exposure_lines_are_the_landing_events_with_their_ids(
     assert [set(msgspec.json.decode(line)) for line in lines] == [
         set(msgspec.json.decode(msgspec.json.encode(e))) for e in expected
     ]
+
+
+def test_exposure_ids_are_the_documented_hashes() -> None:
+    answer = hashlib.sha256(b'["req-1",null]').hexdigest()[:32]
+    item = hashlib.sha256("demo-ü".encode()).hexdigest()[:16]
+    assert exposure_event_id("req-1", None, 3, "demo-ü") == f"x-{answer}-3-{item}"
+    slot = hashlib.sha256(b'["req-1",2]').hexdigest()[:32]
+    assert exposure_event_id("req-1", 2, 3, "demo-ü") == f"x-{slot}-3-{item}"
+    ids = {
+        exposure_event_id(request, slot, rank, item)
+        for request in ("req-1", "req-2")
+        for slot in (None, 0, 1)
+        for rank in (0, 1, 10)
+        for item in ("a", "b", "a-1")
+    }
+    assert len(ids) == 2 * 3 * 3 * 3
 
 
 def test_landing_event_fields_are_raw_contract_fields() -> None:
