@@ -127,6 +127,12 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
     return error_response(request, 400, "bad_request", "request body is nested too deeply")
 
 
+def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[ErrorResponse]:
+    # msgspec raises UnicodeDecodeError (not a decode error) for invalid UTF-8 inside a JSON
+    # string; headers decode as latin-1, so on the request path only a body can cause it.
+    return error_response(request, 400, "bad_request", "request body is not valid UTF-8")
+
+
 # recsys_algo lookups that fail because of what the client asked for.
 LOOKUP_CODES: Mapping[type[Exception], str] = {
     similar.ItemNotFound: "item_not_found",
@@ -161,5 +167,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     **dict.fromkeys(LOOKUP_CODES, _lookup_error),
     HTTPException: _http_error,
     RecursionError: _too_deep,
+    UnicodeDecodeError: _not_utf8,
     Exception: _internal_error,
 }

@@ -88,7 +88,8 @@ class JsonBody(Generic[T]):
     @staticmethod
     def parse(raw: bytes) -> Any:
         """Builtins, as Litestar's request.json(): malformed JSON is a 400 bad_request (deep
-        nesting raises RecursionError, invalid UTF-8 UnicodeDecodeError: both handled)."""
+        nesting raises RecursionError, invalid UTF-8 UnicodeDecodeError: recsys_service.errors
+        answers both with a 400)."""
         try:
             return msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:

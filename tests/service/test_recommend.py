@@ -226,6 +226,27 @@ def test_empty_or_deeply_nested_body_is_400_not_500(
     assert nested.status_code == 400 and "nested" in nested.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (URL, b'{"surface": "\xff"}'),
+        ("/v1/recommend/batch", b'{"requests": [{"surface": "\xfe\xff"}]}'),
+        ("/v1/similar", b'{"surface": "home", "item_id": "\xc3"}'),
+    ],
+)
+def test_invalid_utf8_in_a_body_is_400_not_500(
+    published: FileStorage, client_for: ClientFactory, url: str, body: bytes
+) -> None:
+    with client_for() as client:
+        response = client.post(url, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "bad_request",
+        "message": "request body is not valid UTF-8",
+        "request_id": response.headers["X-Request-ID"],
+    }
+
+
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 _values = st.recursive(
     _scalars,
