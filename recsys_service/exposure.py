@@ -13,6 +13,7 @@ import msgspec
 from recsys_service.schemas import RecommendedItem
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MS = dt.timedelta(milliseconds=1)
 
 
 class LandingEvent(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
@@ -36,13 +37,13 @@ class LandingEvent(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 
 
 def epoch_ms(moment: dt.datetime) -> int:
-    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+    return (moment - _EPOCH) // _MS
 
 
 @functools.lru_cache(maxsize=4096)
 def day_of(ts_ms: int) -> dt.date:
     # Every exposure of one response shares its ts: buffering asks for the same day ~20 times.
-    return (_EPOCH + dt.timedelta(milliseconds=ts_ms)).date()
+    return (_EPOCH + ts_ms * _MS).date()
 
 
 def response_key(request_id: str, slot: int | None) -> str:
