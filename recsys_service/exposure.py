@@ -60,7 +60,8 @@ def exposure_event_id(request_id: str, slot: int | None, rank: int, item_id: str
     """Same request id, batch slot, rank and item -> same id, so a replay dedupes on ingest.
 
     `x-{response_key}-{rank}-{item_key}`: an answer hashes its request once, and an item's key
-    is the same in every answer (cached), instead of one sha256 per exposure (~11 us of 20).
+    is the same in every answer (cached), instead of one sha256 per exposure (for 20 items,
+    ~11 us of the ~17 us the answer's exposure lines took).
     """
     return f"x-{response_key(request_id, slot)}-{rank}-{item_key(item_id)}"
 

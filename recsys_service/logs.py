@@ -94,7 +94,9 @@ class JsonLinesHandler(logging.StreamHandler[IO[str]]):
 
     def write_line(self, line: str) -> None:
         """Queue one complete JSON line (no newline); written by the next batch."""
-        size = len(line) + 1  # callers pass ASCII JSON (msgspec escapes nothing else here)
+        # Characters, not bytes: access lines are ASCII (method tokens, route templates, checked
+        # ids and names), so the bound holds for them; for anything else it is approximate.
+        size = len(line) + 1
         with self._lines_lock:
             if self._pending and self._pending_bytes + size > ATOMIC_WRITE_BYTES:
                 self._write_pending()
