@@ -18,13 +18,12 @@ from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
-from recsys_service.lifespan import serving_lifespan
+from recsys_service.lifespan import log_flush_lifespan, serving_lifespan
 from recsys_service.loader import ProcessLoader, default_directory
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
-from recsys_service.openapi_bodies import match_request_schemas
+from recsys_service.openapi_bodies import document_direct_routes, match_request_schemas
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter
-from recsys_service.request_id import request_id_middleware
 from recsys_service.settings import Settings
 from recsys_service.signals_source import SignalsDbSource
 from recsys_service.state import ServingState
@@ -58,8 +57,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
-        lifespan=[serving_lifespan, event_log_lifespan],
+        lifespan=[log_flush_lifespan, serving_lifespan, event_log_lifespan],
         state=State(
             {
                 SERVING_KEY: serving,
@@ -77,6 +75,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
     )
     match_request_schemas(app)
+    document_direct_routes(app)
     return install(app, metrics)
 
 

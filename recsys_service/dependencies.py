@@ -1,5 +1,6 @@
-"""Dependencies the controllers receive: settings and the calling principal (app-wide objects:
-recsys_service.app_state)."""
+"""The calling principal: resolved from the auth headers, rate limited per tenant. Handlers get it
+as a dependency, direct routes (recsys_service.direct) call authenticate() themselves; app-wide
+objects come from recsys_service.app_state."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Annotated, Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.params import HeaderParameter
 
 from recsys_service.app_state import SETTINGS_KEY
@@ -19,26 +22,53 @@ from recsys_service.ratelimit import LIMITER_KEY, RateLimiter, retry_after_secon
 from recsys_service.settings import Settings
 
 
-def provide_settings(state: State) -> Settings:
+def authenticate(
+    state: State, scope_state: dict[str, Any], api_key: str | None, tenant: str | None
+) -> Principal:
+    """The principal of a request (400/401/403), recorded for the access log, and one token of
+    its tenant's rate limit (429)."""
     settings: Settings = state[SETTINGS_KEY]
-    return settings
+    principal = resolve_principal(settings.api_keys, api_key, tenant)
+    scope_state[PRINCIPAL_STATE_KEY] = principal
+    check_rate_limit(state, principal.tenant)
+    return principal
+
+
+AUTH_HEADERS = {API_KEY_HEADER: "API key", TENANT_HEADER: "tenant (admin keys only)"}
 
 
 def provide_principal(
     request: Request[Any, Any, Any],
-    settings: NamedDependency[Settings],
     api_key: Annotated[
-        str | None, HeaderParameter(name=API_KEY_HEADER, description="API key", required=False)
+        str | None,
+        HeaderParameter(
+            name=API_KEY_HEADER, description=AUTH_HEADERS[API_KEY_HEADER], required=False
+        ),
     ] = None,
     tenant: Annotated[
         str | None,
-        HeaderParameter(name=TENANT_HEADER, description="tenant (admin keys only)", required=False),
+        HeaderParameter(
+            name=TENANT_HEADER, description=AUTH_HEADERS[TENANT_HEADER], required=False
+        ),
     ] = None,
 ) -> Principal:
-    principal = resolve_principal(settings.api_keys, api_key, tenant)
-    request.scope["state"][PRINCIPAL_STATE_KEY] = principal  # for the access log
-    check_rate_limit(request.app.state, principal.tenant)
-    return principal
+    return authenticate(request.app.state, request.scope["state"], api_key, tenant)
+
+
+def auth_header_parameters() -> list[Parameter]:
+    """The OpenAPI parameters Litestar writes for provide_principal's headers, for routes that
+    read them from the scope (recsys_service.direct)."""
+    optional_string = [Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.NULL)]
+    return [
+        Parameter(
+            name=name,
+            param_in=ParamType.HEADER,
+            description=description,
+            required=False,
+            schema=Schema(one_of=optional_string, description=description),
+        )
+        for name, description in AUTH_HEADERS.items()
+    ]
 
 
 def check_rate_limit(state: State, tenant: str) -> None:
@@ -54,7 +84,4 @@ def check_rate_limit(state: State, tenant: str) -> None:
         )
 
 
-DEPENDENCIES = {
-    "settings": Provide(provide_settings, sync_to_thread=False),
-    "principal": Provide(provide_principal, sync_to_thread=False),
-}
+DEPENDENCIES = {"principal": Provide(provide_principal, sync_to_thread=False)}

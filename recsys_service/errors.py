@@ -13,7 +13,7 @@ from litestar.types import ExceptionHandlersMap
 
 from recsys_algo import similar
 from recsys_algo.errors import InvalidName
-from recsys_service.request_id import HEADER, request_id_for
+from recsys_service.request_id import request_id_for
 from recsys_service.schemas import ErrorDetail, ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,12 @@ class ServiceError(Exception):
 
 class BadRequest(ServiceError):
     status_code, code = 400, "bad_request"
+
+
+class InvalidRequest(ServiceError):
+    """A body field breaks its bounds or is unknown (what Litestar's ValidationException says)."""
+
+    status_code, code = 400, "invalid_request"
 
 
 class Unauthorized(ServiceError):
@@ -81,7 +87,7 @@ def error_response(
 ) -> Response[ErrorResponse]:
     rid = request_id_for(request.scope)
     body = ErrorResponse(error=ErrorDetail(code=code, message=message, request_id=rid))
-    headers = {HEADER: rid, **(extra_headers or {})}
+    headers = dict(extra_headers or {})  # X-Request-ID: added to every response by observe
     if status == 401:
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
@@ -121,6 +127,12 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
     return error_response(request, 400, "bad_request", "request body is nested too deeply")
 
 
+def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[ErrorResponse]:
+    # msgspec raises UnicodeDecodeError (not a decode error) for invalid UTF-8 inside a JSON
+    # string; headers decode as latin-1, so on the request path only a body can cause it.
+    return error_response(request, 400, "bad_request", "request body is not valid UTF-8")
+
+
 # recsys_algo lookups that fail because of what the client asked for.
 LOOKUP_CODES: Mapping[type[Exception], str] = {
     similar.ItemNotFound: "item_not_found",
@@ -155,5 +167,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     **dict.fromkeys(LOOKUP_CODES, _lookup_error),
     HTTPException: _http_error,
     RecursionError: _too_deep,
+    UnicodeDecodeError: _not_utf8,
     Exception: _internal_error,
 }

@@ -19,7 +19,8 @@ from litestar import Litestar
 from recsys_algo.errors import ConfigError
 from recsys_algo.landing import write_landing_file
 from recsys_algo.storage import Storage
-from recsys_service.exposure import Exposure, LandingEvent, day_of, epoch_ms, exposure_events
+from recsys_service.background import running
+from recsys_service.exposure import Exposure, LandingEvent, day_of, epoch_ms, exposure_lines
 from recsys_service.schemas import EventLogStatus
 
 log = logging.getLogger(__name__)
@@ -110,16 +111,21 @@ class EventLog:
 
     def add(self, events: Sequence[LandingEvent]) -> bool:
         """Buffer all of the events, or none when that would pass the bound (returns False)."""
-        lines = [(e, _ENCODER.encode(e)) for e in events]
+        groups: dict[PartitionKey, list[bytes]] = {}
+        for event in events:
+            key = (event.tenant, event.surface, day_of(event.ts))
+            groups.setdefault(key, []).append(_ENCODER.encode(event))
+        return self._add_lines(groups, len(events))
+
+    def _add_lines(self, groups: dict[PartitionKey, list[bytes]], count: int) -> bool:
         with self._lock:
-            if self.held + len(lines) > self.settings.buffer_max:
+            if self.held + count > self.settings.buffer_max:
                 self._full = True
                 return False
             before = self._buffered
-            for event, line in lines:
-                key = (event.tenant, event.surface, day_of(event.ts))
-                self._buffer.setdefault(key, []).append(line)
-            self._buffered = after = before + len(lines)
+            for key, lines in groups.items():
+                self._buffer.setdefault(key, []).extend(lines)
+            self._buffered = after = before + count
             self._full = False
         if before < self.settings.flush_events <= after:
             self.on_threshold()
@@ -128,14 +134,21 @@ class EventLog:
     def add_exposures(self, exposures: Sequence[Exposure]) -> None:
         """Buffer the exposures of responses; when full they are counted and logged, not kept."""
         ts_ms = epoch_ms(self.clock())
-        events = [e for exposure in exposures for e in exposure_events(exposure, ts_ms)]
-        if not events:
+        day = day_of(ts_ms)
+        groups: dict[PartitionKey, list[bytes]] = {}
+        count = 0
+        for exposure in exposures:
+            if exposure.items:
+                lines = exposure_lines(exposure, ts_ms)
+                groups.setdefault((exposure.tenant, exposure.surface, day), []).extend(lines)
+                count += len(lines)
+        if not count:
             return
         was_full = self._full
-        if self.add(events):
+        if self._add_lines(groups, count):
             return
         with self._lock:
-            self._dropped += len(events)
+            self._dropped += count
         if not was_full:  # one line per episode; /readyz counts every dropped event
             log.error(
                 "event buffer full (%d held, limit %d): exposure events are dropped and "
@@ -236,13 +249,10 @@ async def event_log_lifespan(app: Litestar) -> AsyncIterator[None]:
         loop.call_soon_threadsafe(wake.set)
 
     event_log.on_threshold = wake_up
-    task = asyncio.create_task(flush_forever(event_log, wake), name="recsys-event-flush")
     try:
-        yield
+        async with running(flush_forever(event_log, wake), "recsys-event-flush"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         event_log.on_threshold = lambda: None
         await anyio.to_thread.run_sync(event_log.flush)
         if event_log.held:

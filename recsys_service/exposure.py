@@ -13,6 +13,7 @@ import msgspec
 from recsys_service.schemas import RecommendedItem
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MS = dt.timedelta(milliseconds=1)
 
 
 class LandingEvent(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
@@ -36,19 +37,33 @@ class LandingEvent(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 
 
 def epoch_ms(moment: dt.datetime) -> int:
-    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+    return (moment - _EPOCH) // _MS
 
 
 @functools.lru_cache(maxsize=4096)
 def day_of(ts_ms: int) -> dt.date:
     # Every exposure of one response shares its ts: buffering asks for the same day ~20 times.
-    return (_EPOCH + dt.timedelta(milliseconds=ts_ms)).date()
+    return (_EPOCH + ts_ms * _MS).date()
+
+
+def response_key(request_id: str, slot: int | None) -> str:
+    """32 hex of sha256 of the compact JSON `[request_id, slot]`: one hash per answer."""
+    return hashlib.sha256(msgspec.json.encode([request_id, slot])).hexdigest()[:32]
+
+
+def item_key(item_id: str) -> str:
+    """16 hex of sha256 of the item id (UTF-8)."""
+    return hashlib.sha256(item_id.encode()).hexdigest()[:16]
 
 
 def exposure_event_id(request_id: str, slot: int | None, rank: int, item_id: str) -> str:
-    """Same request id, batch slot, rank and item -> same id, so a replay dedupes on ingest."""
-    content = msgspec.json.encode([request_id, slot, rank, item_id])
-    return "x-" + hashlib.sha256(content).hexdigest()[:32]
+    """Same request id, batch slot, rank and item -> same id, so a replay dedupes on ingest.
+
+    `x-{response_key}-{rank}-{item_key}`: an answer hashes its request once, and an item's key
+    is the same in every answer (cached), instead of one sha256 per exposure (for 20 items,
+    ~11 us of the ~17 us the answer's exposure lines took).
+    """
+    return f"x-{response_key(request_id, slot)}-{rank}-{item_key(item_id)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +80,51 @@ class Exposure:
     slot: int | None = None  # the element's index in a batch
 
 
-def exposure_events(exposure: Exposure, ts_ms: int) -> list[LandingEvent]:
-    """One `exposure` event per returned item; rank is its 0-based position in the list."""
-    return [
-        LandingEvent(
+class _Shared(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """The LandingEvent fields every exposure of one response has in common."""
+
+    ts: int
+    tenant: str
+    surface: str
+    event_type: str  # no default: omit_defaults would drop it
+    user_id: str | None = None
+    session_id: str | None = None
+    request_id: str
+    manifest_version: str
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+# Answers repeat items (a catalog's head most of all); ~250 bytes an entry, so at most ~8 MB.
+@functools.lru_cache(maxsize=32_768)
+def _item_parts(item_id: str) -> tuple[bytes, bytes]:
+    """The item id as JSON, and its item_key."""
+    return _encode(item_id), item_key(item_id).encode()
+
+
+def exposure_lines(exposure: Exposure, ts_ms: int) -> list[bytes]:
+    """One landing line per returned item (rank: its 0-based position): the JSON of the
+    LandingEvent with exposure_event_id, built from the fields the items share, encoded once,
+    and each item's cached parts (a Struct and an encode per item cost ~2x this)."""
+    shared = _encode(
+        _Shared(
             ts=ts_ms,
             tenant=exposure.tenant,
             surface=exposure.surface,
             event_type="exposure",
-            item_id=item.item_id,
-            event_id=exposure_event_id(exposure.request_id, exposure.slot, rank, item.item_id),
             user_id=exposure.user_id,
             session_id=exposure.session_id,
             request_id=exposure.request_id,
-            rank=rank,
             manifest_version=exposure.manifest_version,
         )
-        for rank, item in enumerate(exposure.items)
-    ]
+    )
+    head = shared[:-1] + b',"item_id":'
+    answer = response_key(exposure.request_id, exposure.slot).encode()
+    lines = []
+    for rank, item in enumerate(exposure.items):
+        item_json, key = _item_parts(item.item_id)
+        lines.append(
+            b'%s%s,"event_id":"x-%s-%d-%s","rank":%d}' % (head, item_json, answer, rank, key, rank)
+        )
+    return lines

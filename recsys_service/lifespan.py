@@ -1,4 +1,5 @@
-"""Lifespan: refresh once before serving, then poll with jitter; cancel the poller on exit."""
+"""Lifespans: refresh once before serving, then poll with jitter; write batched log lines on a
+short timer; cancel both on exit."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import anyio.to_thread
 from litestar import Litestar
 
 from recsys_service.app_state import SETTINGS_KEY, serving_of
+from recsys_service.background import running
+from recsys_service.logs import flush_logs
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
 
 log = logging.getLogger(__name__)
 JITTER = 0.1
+# Access lines wait at most this long in memory (JsonLinesHandler batches them).
+LOG_FLUSH_SECONDS = 0.25
 
 
 def next_delay(interval: float) -> float:
@@ -38,10 +43,21 @@ async def serving_lifespan(app: Litestar) -> AsyncIterator[None]:
     serving = serving_of(app.state)
     settings: Settings = app.state[SETTINGS_KEY]
     await anyio.to_thread.run_sync(serving.refresh)
-    task = asyncio.create_task(poll_forever(serving, settings.watch_interval), name="recsys-poller")
-    try:
+    async with running(poll_forever(serving, settings.watch_interval), "recsys-poller"):
         yield
+
+
+async def flush_logs_forever(interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        flush_logs()
+
+
+@contextlib.asynccontextmanager
+async def log_flush_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Outermost lifespan: its exit runs last, after every request and the other lifespans."""
+    try:
+        async with running(flush_logs_forever(LOG_FLUSH_SECONDS), "recsys-log-flush"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        flush_logs()

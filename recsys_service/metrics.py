@@ -103,11 +103,21 @@ class ServiceMetrics:
         )
         self.serving = serving
         self.registry.register(ScopeCollector(serving))
+        # labels() costs ~2 us a request (label checks, a lock, a dict of tuples); a request
+        # looks its two children up here instead. Bounded: methods, route templates, statuses.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method_label(method)
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        method = method_label(method)  # before the lookup: clients choose the method token
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     # ServingState's LoadObserver interface: called from the poller thread.
     def loaded(self, tenant: str, surface: str, loaded: LoadedScope) -> None:

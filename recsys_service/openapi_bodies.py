@@ -1,4 +1,5 @@
-"""Make the OpenAPI request bodies say what msgspec enforces when it decodes them."""
+"""Make the OpenAPI operations say what the service enforces: request bodies as msgspec
+decodes them, and direct routes' auth headers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from litestar import Litestar
 from litestar.openapi.spec import Reference, Schema
 
 from recsys_service import schemas
+from recsys_service.dependencies import auth_header_parameters
+from recsys_service.direct import DIRECT_ROUTE_KEY
 
 
 def _arrays(schema: dict[str, Any] | Schema | Reference) -> list[Any]:
@@ -60,3 +63,19 @@ def _match_lower_bound(truth: dict[str, Any], ours: Schema) -> None:
                 ours.minimum = option["minimum"]
             if "exclusiveMinimum" in option:
                 ours.exclusive_minimum = option["exclusiveMinimum"]
+
+
+def document_direct_routes(app: Litestar) -> None:
+    """Direct routes (recsys_service.direct) have no parameters to document their auth headers;
+    their operations get the ones Litestar writes for the principal dependency. The success
+    response gets the (empty) headers Litestar gives a return annotation's response."""
+    paths = app.openapi_schema.paths or {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not handler.opt.get(DIRECT_ROUTE_KEY):
+                continue
+            for method in handler.http_methods:
+                operation = getattr(paths[route.path], method.lower())
+                operation.parameters = [*(operation.parameters or []), *auth_header_parameters()]
+                success = operation.responses[str(handler.status_code)]
+                success.headers = success.headers or {}

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import msgspec
-from litestar import MediaType, Request
-from litestar.exceptions import HTTPException
+from litestar import Request
 from litestar.openapi import ResponseSpec
 
 from recsys_algo.ranking import SOURCE_ORDER, Fused
 from recsys_algo.recommender import Explained, Recommendation, ScopeModel
 from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
+from recsys_service.json_body import EMPTY_BODY, require_json_media_type
 from recsys_service.schemas import ErrorResponse, RecommendedItem
 from recsys_service.state import LoadedScope, ScopeEntry
 
@@ -40,11 +39,10 @@ def responses(*statuses: int, **details: str) -> dict[int, ResponseSpec]:
 
 async def require_json(request: Request[Any, Any, Any]) -> None:
     media_type, _ = request.content_type
-    if media_type != MediaType.JSON and not media_type.endswith("+json"):
-        raise HTTPException(status_code=415, detail="body must be application/json")
+    require_json_media_type(media_type)
     # Read here (cached for decoding; enforces the size limit) to name an empty body plainly.
     if not await request.body():
-        raise BadRequest("request body is empty: send a JSON object")
+        raise BadRequest(EMPTY_BODY)
 
 
 def loaded_scope(
@@ -84,12 +82,3 @@ def explained_items_of(found: Iterable[Explained]) -> list[RecommendedItem]:
         )
         for e in found
     ]
-
-
-def validation_message(exc: msgspec.ValidationError) -> str:
-    """'Expected `int` <= 200 - at `$.k`' -> 'k: Expected `int` <= 200' (as Litestar's 400s)."""
-    text = str(exc)
-    message, marker, path = text.rpartition(" - at `$")
-    if not marker:
-        return f"body: {text}"
-    return f"{path.rstrip('`').lstrip('.')}: {message}"

@@ -12,6 +12,7 @@ import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from recsys_algo.recommender import BlendParams, Query, explained
 from recsys_service.app_state import event_log_of, serving_of
@@ -23,10 +24,11 @@ from recsys_service.controllers.common import (
     loaded_scope,
     require_json,
     responses,
-    validation_message,
 )
+from recsys_service.direct import direct_docs, principal_and_body, send_json
 from recsys_service.errors import ServiceError
 from recsys_service.exposure import Exposure
+from recsys_service.json_body import JsonBody, validation_message
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     BatchRequest,
@@ -124,6 +126,21 @@ def answer_batch(
     return BatchResponse(results=[result for result, _ in answered]), exposures
 
 
+RECOMMEND_BODY = JsonBody(RecommendRequest)
+_MODEL_VERSION = MODEL_VERSION_HEADER.lower().encode()
+
+
+async def serve_recommend(scope: Scope, receive: Receive, send: Send) -> None:
+    """POST /v1/recommend, read from and answered to ASGI directly."""
+    principal, data = await principal_and_body(scope, receive, RECOMMEND_BODY)
+    state = scope["app"].state
+    # One grab of the scope's object: the whole answer comes from a single version.
+    loaded = loaded_scope(serving_of(state).entries, principal.tenant, data.surface)
+    body = answer(loaded, data, request_id_for(scope))
+    event_log_of(state).add_exposures([exposure_of(principal.tenant, data, body)])
+    await send_json(send, body, [(_MODEL_VERSION, body.manifest_version.encode("latin-1"))])
+
+
 def batch_model_version(results: list[BatchResult]) -> str | None:
     """The versions that answered, distinct, in order of first use ('a, b' when they differ)."""
     versions = dict.fromkeys(r.body.manifest_version for r in results if r.body is not None)
@@ -138,21 +155,15 @@ class RecommendController(Controller):
         "/",
         status_code=200,
         summary="Top-k recommendations for a surface",
-        before_request=require_json,
-        responses=responses(400, 401, 403, 404, 413, 415, 429, 503),
+        **direct_docs(
+            body=RecommendRequest,
+            returns=RecommendResponse,
+            responses=responses(400, 401, 403, 404, 413, 415, 429, 503),
+        ),
     )
-    async def recommend(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[RecommendRequest],
-        principal: NamedDependency[Principal],
-    ) -> Response[RecommendResponse]:
-        state = request.app.state
-        # One grab of the scope's object: the whole answer comes from a single version.
-        loaded = loaded_scope(serving_of(state).entries, principal.tenant, data.surface)
-        body = answer(loaded, data, request_id_for(request.scope))
-        event_log_of(state).add_exposures([exposure_of(principal.tenant, data, body)])
-        return Response(body, headers={MODEL_VERSION_HEADER: body.manifest_version})
+    async def recommend(self) -> ASGIApp:
+        # The hot route: no parameters, so Litestar builds no kwargs (recsys_service.direct).
+        return serve_recommend
 
     @post(
         "/batch",

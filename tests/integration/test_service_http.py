@@ -148,6 +148,8 @@ def test_real_server_serves_recommendations_and_hot_swaps(
         "acme",
     )
     assert any(line["status"] == 401 for line in access)
+    # Access lines are written in batches: the last request's line is written by shutdown.
+    assert access[-1]["route"] == "/metrics"
 
 
 def test_real_server_serves_similar_popular_batch_and_manifests(

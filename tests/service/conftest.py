@@ -1,10 +1,15 @@
-"""Fixtures: a tmp file:// storage with published scopes, and a client factory for the app."""
+"""Fixtures: a tmp file:// storage with published scopes, a client factory for the app, and
+the log records it writes."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -12,6 +17,7 @@ from litestar.testing import TestClient
 
 from recsys_algo.storage import FileStorage
 from recsys_service.app import create_app
+from recsys_service.logs import JsonFormatter
 from recsys_service.settings import Settings
 from recsys_service.state import ServingState
 from tests.service.builders import (
@@ -68,3 +74,35 @@ def client_for(storage: FileStorage) -> ClientFactory:
 def serving_of(client: TestClient[Litestar]) -> ServingState:
     serving: ServingState = client.app.state["serving"]
     return serving
+
+
+class Captured:
+    def __init__(self, stream: io.StringIO) -> None:
+        self.stream = stream
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines()]
+
+    def access(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines() if line["logger"] == "recsys_service.access"]
+
+
+@pytest.fixture
+def captured() -> Iterator[Captured]:
+    """Every log record at INFO and above, formatted as the service formats it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield Captured(stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

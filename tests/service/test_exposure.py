@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from recsys_algo.errors import ConfigError
@@ -15,7 +17,7 @@ from recsys_algo.event_rules import RawEvent
 from recsys_algo.landing import read_landing_files
 from recsys_algo.storage import FileStorage
 from recsys_service.event_log import EventLog, EventLogSettings
-from recsys_service.exposure import Exposure, LandingEvent, exposure_event_id
+from recsys_service.exposure import Exposure, LandingEvent, exposure_event_id, exposure_lines
 from recsys_service.schemas import RecommendedItem
 from tests.service.builders import item_ids, neighbour_rows, publish_scope
 from tests.service.conftest import ClientFactory
@@ -258,6 +260,64 @@ def test_event_log_settings_come_from_the_environment(monkeypatch: pytest.Monkey
             patched.setenv(name, value)
             with pytest.raises(ConfigError, match=name):
                 EventLogSettings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("user_id", "session_id", "slot"), [(None, None, None), ("u-1", "s-1", 3), (None, "s", 0)]
+)
+def test_exposure_lines_are_the_landing_events_with_their_ids(
+    user_id: str | None, session_id: str | None, slot: int | None
+) -> None:
+    odd = ["plain", 'quote"d', "back\\slash", "ünï-çødé", "tab\tnew\nline", "x" * 256]
+    items = [RecommendedItem(item_id=i, score=1.0, source="popularity") for i in odd]
+    shown = Exposure(
+        tenant="acme",
+        surface="home",
+        request_id="r-1",
+        manifest_version="v1",
+        items=items,
+        user_id=user_id,
+        session_id=session_id,
+        slot=slot,
+    )
+    expected = [
+        LandingEvent(
+            ts=1_763_632_800_123,
+            tenant="acme",
+            surface="home",
+            event_type="exposure",
+            item_id=item,
+            event_id=exposure_event_id("r-1", slot, rank, item),
+            user_id=user_id,
+            session_id=session_id,
+            request_id="r-1",
+            rank=rank,
+            manifest_version="v1",
+        )
+        for rank, item in enumerate(odd)
+    ]
+    lines = exposure_lines(shown, 1_763_632_800_123)
+    assert [msgspec.json.decode(line, type=LandingEvent) for line in lines] == expected
+    # Exactly the fields a LandingEvent writes: absent ids are left out, not null.
+    assert [set(msgspec.json.decode(line)) for line in lines] == [
+        set(msgspec.json.decode(msgspec.json.encode(e))) for e in expected
+    ]
+
+
+def test_exposure_ids_are_the_documented_hashes() -> None:
+    answer = hashlib.sha256(b'["req-1",null]').hexdigest()[:32]
+    item = hashlib.sha256("demo-ü".encode()).hexdigest()[:16]
+    assert exposure_event_id("req-1", None, 3, "demo-ü") == f"x-{answer}-3-{item}"
+    slot = hashlib.sha256(b'["req-1",2]').hexdigest()[:32]
+    assert exposure_event_id("req-1", 2, 3, "demo-ü") == f"x-{slot}-3-{item}"
+    ids = {
+        exposure_event_id(request, slot, rank, item)
+        for request in ("req-1", "req-2")
+        for slot in (None, 0, 1)
+        for rank in (0, 1, 10)
+        for item in ("a", "b", "a-1")
+    }
+    assert len(ids) == 2 * 3 * 3 * 3
 
 
 def test_landing_event_fields_are_raw_contract_fields() -> None:

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,43 +20,11 @@ from tests.service.builders import (
     publish_popularity,
     tamper_artifact,
 )
-from tests.service.conftest import ClientFactory, serving_of
+from tests.service.conftest import Captured, ClientFactory, serving_of
 
 ACME_KEY = "acme-logging-secret-key"
 KEYS = (api_key("acme-web", "acme", ACME_KEY),)
 SIGNING_SECRET = SIGNING_SPEC.split(":")[1]
-
-
-class Captured:
-    def __init__(self, stream: io.StringIO) -> None:
-        self.stream = stream
-
-    @property
-    def text(self) -> str:
-        return self.stream.getvalue()
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.text.splitlines()]
-
-    def access(self) -> list[dict[str, Any]]:
-        return [line for line in self.lines() if line["logger"] == "recsys_service.access"]
-
-
-@pytest.fixture
-def captured() -> Iterator[Captured]:
-    """Every log record at INFO and above, formatted as the service formats it."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield Captured(stream)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def _record(**extra: Any) -> logging.LogRecord:
@@ -152,7 +119,7 @@ def test_each_request_gets_one_access_line_with_its_request_id_and_tenant(
     assert first["duration_ms"] >= 0
     assert first["message"] == "POST /v1/recommend 200"
     assert (missing["route"], missing["status"]) == ("/v1/manifests/{surface}", 404)
-    assert len(missing["request_id"]) == 32  # generated: uuid4 hex, as in the response
+    assert len(missing["request_id"]) == 32  # generated: 32 random hex, as in the response
     assert "tenant" not in health and health["status"] == 200
 
 

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from recsys_algo.errors import ConfigError
 from recsys_algo.storage import FileStorage
+from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.ratelimit import LIMITER_KEY, RateLimit
 from recsys_service.settings import Settings
 from tests.service.builders import (
@@ -206,3 +207,25 @@ def test_metrics_access_from_env(
         assert Settings.from_env().metrics_access == access
     monkeypatch.delenv("RECSYS_METRICS")
     assert Settings.from_env().metrics_access == "public"
+
+
+def test_request_series_looked_up_once_still_count_every_request(
+    published: FileStorage, client_for: ClientFactory
+) -> None:
+    with client_for() as client:
+        metrics: ServiceMetrics = client.app.state[METRICS_KEY]
+        for _ in range(3):
+            metrics.observe_request("GET", "/x", 200, 0.0001)
+        metrics.observe_request("GET", "/x", 404, 0.3)
+        for n in range(50):  # any method token a client sends shares the OTHER series
+            metrics.observe_request(f"BREW{n}", "/x", 405, 0.0001)
+        samples = scrape(client)
+    requests = samples["recsys_http_requests_total"]
+    assert requests[labels(method="GET", route="/x", status="200")] == 3
+    assert requests[labels(method="GET", route="/x", status="404")] == 1
+    assert requests[labels(method="OTHER", route="/x", status="405")] == 50
+    count = samples["recsys_http_request_duration_seconds_count"]
+    assert count[labels(method="GET", route="/x")] == 4
+    buckets = samples["recsys_http_request_duration_seconds_bucket"]
+    assert buckets[labels(method="GET", route="/x", le="0.0005")] == 3
+    assert len(metrics._children) < 10  # bounded by labels, not by what clients send

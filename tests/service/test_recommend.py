@@ -171,6 +171,24 @@ def test_malformed_request_id_is_replaced(
     assert response.json()["request_id"] == rid
 
 
+def test_every_response_carries_one_request_id_and_generated_ids_differ(
+    published: FileStorage, client_for: ClientFactory
+) -> None:
+    with client_for() as client:
+        responses = [
+            client.post(URL, json={"surface": "home"}),
+            client.post(URL, json={"surface": "home"}),
+            client.get("/not/a/route"),  # unrouted: 404
+            client.put(URL),  # 405
+            client.post(URL, content=b"{", headers={"content-type": "application/json"}),
+        ]
+    ids = [r.headers.get_list("X-Request-ID") for r in responses]
+    assert all(len(found) == 1 for found in ids), ids
+    generated = [found[0] for found in ids]
+    assert len(set(generated)) == len(generated)
+    assert all(len(rid) == 32 and rid == rid.lower() and int(rid, 16) >= 0 for rid in generated)
+
+
 def test_refresh_hot_swaps_and_rejects_a_tampered_newer_version(
     storage: FileStorage, client_for: ClientFactory
 ) -> None:
@@ -206,6 +224,27 @@ def test_empty_or_deeply_nested_body_is_400_not_500(
         nested = client.post(URL, content=b"[" * 5000 + b"]" * 5000, headers=json_header)
     assert empty.status_code == 400 and "empty" in empty.json()["error"]["message"]
     assert nested.status_code == 400 and "nested" in nested.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (URL, b'{"surface": "\xff"}'),
+        ("/v1/recommend/batch", b'{"requests": [{"surface": "\xfe\xff"}]}'),
+        ("/v1/similar", b'{"surface": "home", "item_id": "\xc3"}'),
+    ],
+)
+def test_invalid_utf8_in_a_body_is_400_not_500(
+    published: FileStorage, client_for: ClientFactory, url: str, body: bytes
+) -> None:
+    with client_for() as client:
+        response = client.post(url, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "bad_request",
+        "message": "request body is not valid UTF-8",
+        "request_id": response.headers["X-Request-ID"],
+    }
 
 
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
