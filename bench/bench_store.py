@@ -158,6 +158,7 @@ class Publisher(Background):
     storage: FileStorage
     interval: float
     versions: list[str] = field(default_factory=list)
+    published_at: dict[str, float] = field(default_factory=dict)  # version -> monotonic time
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -167,7 +168,9 @@ class Publisher(Background):
         next_at = time.monotonic() + self.interval
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             try:
-                self.versions.append(republish(self.storage, len(self.versions) + 1))
+                version = republish(self.storage, len(self.versions) + 1)
+                self.versions.append(version)
+                self.published_at[version] = time.monotonic()
             except Exception as exc:  # reported, never hidden: the run's checks count these
                 self.errors.append(f"{type(exc).__name__}: {exc}")
             next_at += self.interval

@@ -78,9 +78,11 @@ class Server:
         """Loader children (python -m recsys_service.prepare) of the workers, now."""
         found = []
         for worker in self.workers():
-            with contextlib.suppress(FileNotFoundError):
-                task = Path(f"/proc/{worker}/task/{worker}/children").read_text().split()
-                found += [int(c) for c in task if b"recsys_service.prepare" in _cmdline(int(c))]
+            # Children of every thread: the poller that starts loaders is not the main thread.
+            for task in Path(f"/proc/{worker}/task").glob("*/children"):
+                with contextlib.suppress(FileNotFoundError):
+                    pids = [int(c) for c in task.read_text().split()]
+                    found += [p for p in pids if b"recsys_service.prepare" in _cmdline(p)]
         return found
 
     def children_cpu_seconds(self) -> float:
@@ -128,6 +130,9 @@ def serve(
 ) -> Iterator[Server]:
     """`python -m recsys_service --workers N` over the store; ready when every worker serves."""
     port = free_port()
+    # A fresh prepared-versions directory: the first load is a full build, as after a deploy.
+    prepared = store.root.parent / f"{store.root.name}-prepared"
+    shutil.rmtree(prepared, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
     env.update(
         RECSYS_STORAGE_URL=store.storage.url,
@@ -135,6 +140,7 @@ def serve(
         RECSYS_API_KEYS=api_keys_env(),
         RECSYS_SCOPES=f"{TENANT}.{SURFACE}",
         RECSYS_WATCH_INTERVAL="1",
+        RECSYS_PREPARED_DIR=str(prepared),
         OPENBLAS_NUM_THREADS="1",
         **(extra_env or {}),
     )
@@ -291,6 +297,7 @@ class Sampler(Background):
     server: Server
     interval: float
     versions: set[str] = field(default_factory=set)
+    first_seen: dict[str, float] = field(default_factory=dict)  # version -> monotonic time
     rss: list[tuple[float, dict[int, float]]] = field(default_factory=list)  # (t, pid -> MB)
     loader_rss_peak: float = 0.0  # MB, the largest loader child seen
     errors: list[str] = field(default_factory=list)
@@ -300,7 +307,10 @@ class Sampler(Background):
         start = time.monotonic()
         while True:
             try:
-                self.versions |= self.server.served_versions()
+                seen = self.server.served_versions()
+                for version in seen - self.versions:
+                    self.first_seen[version] = time.monotonic()
+                self.versions |= seen
                 self.rss.append((time.monotonic() - start, self.server.rss_mb()))
                 for loader in self.server.loaders():
                     with contextlib.suppress(FileNotFoundError, RuntimeError):

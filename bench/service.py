@@ -5,12 +5,13 @@
 
 The store (synthetic events -> every kind -> one signed manifest) is built once into --store
 and reused by later runs. The service runs as `python -m recsys_service --workers N` with API
-keys on loopback. Three wrk runs follow a warm-up: POST /v1/recommend rotating over every known
-user (users with an `implicit` row), GET /healthz of the same app (routing, the service's
-middleware and access log, msgspec, uvicorn), GET /plain of a bare Litestar app (bench/plain_app.py)
-on the same uvicorn and workers (the machine's ceiling), and /v1/recommend again while a thread
-publishes a new manifest version every --swap-interval seconds. Prints Markdown tables:
-endpoints, RSS per worker, targets.
+keys on loopback. wrk runs follow a warm-up: POST /v1/recommend rotating over every known user
+(users with an `implicit` row) at each --connections count, GET /healthz of the same app
+(routing, the service's middleware and access log, msgspec, uvicorn), /v1/recommend again while
+a thread publishes a new manifest version every --swap-interval seconds, and GET /plain of a bare
+Litestar app (bench/plain_app.py) on the same uvicorn and workers at each --connections count
+(the machine's ceiling). Prints Markdown tables: endpoints, RSS and PSS per worker, the loader
+children's CPU and memory, targets.
 Exits 1 when the swap run had non-2xx responses, socket errors or failed publishes, or when no
 swap was seen being served; speed targets are reported, not enforced (they depend on the box).
 """
@@ -43,24 +44,37 @@ TARGET_RSS_MB = 500.0
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--connections", default="16,64",
+        help="wrk connections, comma-separated: the recommend and plain runs are repeated for "
+        "each (a closed loop: latency ~ connections / throughput); the rest use the largest",
+    )  # fmt: skip
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per wrk run")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of wrk, not reported")
     parser.add_argument("--swap-interval", type=float, default=5.0)
     args = parser.parse_args()
     store = store_from_args(args)
+    sweep = sorted({int(c) for c in args.connections.split(",")})
+    most = sweep[-1]
 
-    def wrk(label: str, path: str, script: str, seconds: float) -> WrkResult:
+    def wrk(label: str, path: str, script: str, seconds: float, conns: int = most) -> WrkResult:
         return run_wrk(
-            label, server.base + path, script, seconds=seconds, connections=args.connections,
+            label, server.base + path, script, seconds=seconds, connections=conns,
             threads=args.threads, env=recommend_env(store),
         )  # fmt: skip
 
     with serve(store, args.workers) as server:
         wrk("warm-up", "/v1/recommend", "recommend.lua", args.warmup)
-        recommend = wrk(
-            "POST /v1/recommend (known users)", "/v1/recommend", "recommend.lua", args.duration
-        )
+        recommends = {
+            c: wrk(
+                f"POST /v1/recommend (known users), {c} connections",
+                "/v1/recommend",
+                "recommend.lua",
+                args.duration,
+                c,
+            )
+            for c in sweep
+        }
         rss_idle, pss_idle = server.rss_mb(), server.pss_mb()
         ceiling = wrk("GET /healthz (ceiling)", "/healthz", "get.lua", args.duration)
         publisher = Publisher(store.storage, args.swap_interval)
@@ -75,10 +89,17 @@ def main() -> int:
         loader_cpu = server.children_cpu_seconds() - loader_cpu_before
     # The machine's ceiling: a plain Litestar endpoint on the same uvicorn, workers and wrk.
     with serve_plain(args.workers) as base:
-        plain = run_wrk(
-            "GET /plain (plain Litestar app, 20 items)", base + "/plain", "get.lua",
-            seconds=args.duration, connections=args.connections, threads=args.threads,
-        )  # fmt: skip
+        plains = {
+            c: run_wrk(
+                f"GET /plain (plain Litestar app, 20 items), {c} connections",
+                base + "/plain",
+                "get.lua",
+                seconds=args.duration,
+                connections=c,
+                threads=args.threads,
+            )
+            for c in sweep
+        }
     rss_peak = {pid: max(s.get(pid, 0.0) for _, s in sampler.rss) for pid in rss_end}
 
     print(
@@ -86,7 +107,7 @@ def main() -> int:
         f"{args.connections} connections, {args.threads} threads, {args.duration:g} s per run; "
         f"{machine_info()}\n"
     )
-    print_wrk_table([recommend, ceiling, plain, swapping])
+    print_wrk_table([*(r for c in sweep for r in (recommends[c], plains[c])), ceiling, swapping])
     print(
         "\n| worker | RSS after recommend run (MB) | PSS then (MB) | peak RSS during swaps (MB) "
         "| RSS at end (MB) |"
@@ -103,6 +124,16 @@ def main() -> int:
         "(sampled every 0.5 s)."
     )
     swaps_seen = len(sampler.versions & set(publisher.versions))
+    delays = sorted(
+        sampler.first_seen[v] - publisher.published_at[v]
+        for v in publisher.versions
+        if v in sampler.first_seen
+    )
+    if delays:
+        print(
+            f"\nPublish to served (first /readyz answer naming the version): median "
+            f"{delays[len(delays) // 2]:.1f} s, max {delays[-1]:.1f} s over {len(delays)} versions."
+        )
     print(
         f"\nSwap run: {len(publisher.versions)} versions published, {swaps_seen} of them seen "
         f"served by /readyz during the run (polled every 0.5 s), the last one "
@@ -111,12 +142,18 @@ def main() -> int:
     )
     failures = swap_failures(swapping, publisher, last_served)
     rss_max = max([*rss_end.values(), *rss_peak.values()])
-    p99 = recommend.latency_us["p99"] / 1000
     print("\n| target | measured | met |\n|---|---:|---|")
+    speed = []
+    for c in sweep:
+        run, p99 = recommends[c], recommends[c].latency_us["p99"] / 1000
+        speed += [
+            (f"/v1/recommend >= {TARGET_RPS:,} requests/s ({c} connections)", f"{run.rps:,.0f}",
+             run.rps >= TARGET_RPS),
+            (f"/v1/recommend p99 < {TARGET_P99_MS:g} ms ({c} connections)", f"{p99:.2f}",
+             p99 < TARGET_P99_MS),
+        ]  # fmt: skip
     for name, measured, met in (
-        (f"/v1/recommend >= {TARGET_RPS:,} requests/s", f"{recommend.rps:,.0f}",
-         recommend.rps >= TARGET_RPS),
-        (f"/v1/recommend p99 < {TARGET_P99_MS:g} ms", f"{p99:.2f}", p99 < TARGET_P99_MS),
+        *speed,
         (f"RSS per worker < {TARGET_RSS_MB:g} MB", f"{rss_max:,.0f}", rss_max < TARGET_RSS_MB),
         ("swaps under load: zero non-2xx, socket errors", f"{swapping.errors['status']}, "
          f"{swapping.socket_errors}", not failures),

@@ -114,7 +114,7 @@ class ProcessLoader:
             if loaded is None:
                 path = self._prepare(source, keys, tenant, surface)
                 loaded = loaded_from_prepared(path, now)
-        self._prune(tenant, surface, keep=path)
+            self._prune(tenant, surface, keep=path)  # under the lock: never a file being mapped
         return loaded
 
     def _prepare(self, source: ScopeSource, keys: SigningKeys, tenant: str, surface: str) -> Path:

@@ -58,6 +58,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "RECSYS_SIGNING_KEYS": KEYS,
         "DAGSTER_HOME": str(home),
         "RECSYS_WATCH_INTERVAL": "1",
+        "RECSYS_PREPARED_DIR": str(tmp_path / "prepared"),
         "RECSYS_API_KEYS": f"e2e-client:{TENANT}:{hashlib.sha256(API_KEY.encode()).hexdigest()}",
     }
 

@@ -48,6 +48,8 @@ def _env(storage: FileStorage, **extra: str) -> dict[str, str]:
         RECSYS_STORAGE_URL=storage.url,
         RECSYS_SIGNING_KEYS=SIGNING_SPEC,
         RECSYS_WATCH_INTERVAL="1",
+        # The default process loader, with this test's own prepared-versions directory.
+        RECSYS_PREPARED_DIR=str(Path(storage.root).parent / "prepared"),
         **extra,
     )
     return env
