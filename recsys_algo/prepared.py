@@ -32,7 +32,7 @@ from recsys_algo.ranking import FusedLists, ItemVocab
 from recsys_algo.recommender import BlendParams, ScopeModel
 
 MAGIC = b"RSPREP01"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: metadata names the model key, no manifest
 _ALIGN = 64
 _HEADER_LEN = struct.Struct("<Q")
 Arrays = dict[str, npt.NDArray[Any]]

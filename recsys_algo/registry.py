@@ -29,15 +29,9 @@ from recsys_algo.manifest import (
     make_version,
     sign,
 )
+from recsys_algo.pointer import Current, _check_scope, read_current, read_pointer
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import AlreadyExists, Storage
-
-
-@dataclass(frozen=True)
-class Current:
-    manifest: Manifest
-    raw: bytes
-    token: str
 
 
 @dataclass(frozen=True)
@@ -53,34 +47,6 @@ def _utc_now() -> dt.datetime:
 
 def _rfc3339(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def read_pointer(storage: Storage, tenant: str, surface: str) -> tuple[bytes, str] | None:
-    key = layout.pointer_key(tenant, surface)
-    try:
-        return storage.read_with_token(key)
-    except NotFoundError:
-        return None
-
-
-def read_current(storage: Storage, keys: SigningKeys, tenant: str, surface: str) -> Current | None:
-    """The verified current manifest (signature and scope), or None if nothing is published."""
-    found = read_pointer(storage, tenant, surface)
-    if found is None:
-        return None
-    raw, token = found
-    where = storage.uri_for(layout.pointer_key(tenant, surface))
-    manifest = decode_verified(raw, keys, where)
-    _check_scope(manifest, tenant, surface, where)
-    return Current(manifest, raw, token)
-
-
-def _check_scope(manifest: Manifest, tenant: str, surface: str, where: str) -> None:
-    if (manifest.tenant, manifest.surface) != (tenant, surface):
-        raise ArtifactError(
-            f"{where}: manifest belongs to {manifest.tenant}/{manifest.surface}, "
-            f"not {tenant}/{surface}"
-        )
 
 
 def _verified(storage: Storage, manifest: Manifest) -> Iterator[tuple[str, bytes, pa.Table]]:

@@ -6,6 +6,11 @@ writes them as one prepared file (recsys_algo.prepared) into a private directory
 process maps that file. Decoding, checks and index building never hold a serving process's
 GIL, their transient memory is the child's and is gone when it exits, and every worker of the
 host maps the same pages. A lock per scope makes one worker build and the others map its file.
+
+Files are named by what the arrays depend on (`model_key`: the artifacts' digests, the
+manifest's lineage parameters, the kind of source), not by the manifest: the serving process
+verifies the pointer's manifest itself (one HMAC) and maps the file of its model key when one
+exists, so a rollback, a re-publish of the same artifacts or a restart needs no child at all.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from typing import Any
 
 import msgspec
 
-from recsys_algo.errors import ERROR_CLASSES, ConfigError, RecsysError
+from recsys_algo.errors import ERROR_CLASSES, ArtifactError, ConfigError, RecsysError
 from recsys_algo.manifest import Manifest
+from recsys_algo.plain import PLAIN_K
 from recsys_algo.prepared import FORMAT_VERSION, model_from_arrays, read_prepared
 from recsys_algo.recommender import BlendParams
 from recsys_algo.signing import SigningKeys
@@ -47,23 +53,36 @@ class LoaderFailed(RecsysError):
         self.reason = reason
 
 
-def prepared_name(
-    source: ScopeSource, keys: SigningKeys, tenant: str, surface: str, token: str
-) -> str:
-    """A name for what was verified: the pointer token, where it was read and with which keys,
-    so a service with other keys or another store never maps a file it did not verify.
-    Names are validated ([a-z0-9_-]), so '.' separates the parts unambiguously."""
-    context = json.dumps([source.spec(), keys.to_spec(), token], sort_keys=True)
-    digest = hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{tenant}.{surface}.{digest}{PREPARED_SUFFIX}"
+def model_key(source: ScopeSource, manifest: Manifest) -> str:
+    """What a version's served arrays are a function of. Artifacts are content-addressed, so
+    their digests stand for their bytes; the lineage parameters carry the implicit fit and the
+    blend; DB-only mode serves other kinds than the object store from one manifest."""
+    content = [
+        FORMAT_VERSION,
+        PLAIN_K,
+        source.spec()["kind"],
+        sorted((kind, ref.sha256) for kind, ref in manifest.artifacts.items()),
+        manifest.lineage.parameters,
+    ]
+    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()[:32]
 
 
-def loaded_from_prepared(path: Path, now: dt.datetime) -> LoadedScope:
+def prepared_name(tenant: str, surface: str, key: str) -> str:
+    """Names are validated ([a-z0-9_-]), so '.' separates the parts unambiguously."""
+    return f"{tenant}.{surface}.{key}{PREPARED_SUFFIX}"
+
+
+def loaded_from_prepared(
+    path: Path, key: str, manifest: Manifest, token: str, now: dt.datetime
+) -> LoadedScope:
+    """The version `manifest` (verified by the caller) served from the file of its model key."""
     prepared = read_prepared(path)
     meta = prepared.meta
+    if meta.get("model_key") != key:
+        raise ArtifactError(f"{path}: holds model {meta.get('model_key')!r}, not {key!r}")
     return LoadedScope(
-        manifest=msgspec.convert(meta["manifest"], Manifest),
-        token=meta["token"],
+        manifest=manifest,
+        token=token,
         loaded_at=now,
         model=model_from_arrays(meta["model"], prepared.arrays),
         blend=BlendParams(**meta["blend"]),
@@ -104,20 +123,41 @@ class ProcessLoader:
     ) -> LoadedScope:
         private_directory(self.directory)
         with _locked(self.directory / f"{tenant}.{surface}.lock"):
-            path = self.directory / prepared_name(source, keys, tenant, surface, token)
-            try:
-                loaded = loaded_from_prepared(path, now) if path.exists() else None
-            except (RecsysError, OSError, ValueError, KeyError) as exc:
-                log.warning("%s/%s: rebuilding unreadable %s: %s", tenant, surface, path, exc)
-                path.unlink(missing_ok=True)
-                loaded = None
+            current = source.current(keys, tenant, surface)
+            if current is not None:
+                loaded = self._mapped(source, *current, now)
+                if loaded is not None:
+                    return loaded
+            result = self._prepare(source, keys, tenant, surface)
+            # The child verified what it built (the pointer may have moved since `current`).
+            manifest = msgspec.convert(result["manifest"], Manifest)
+            loaded = self._mapped(source, manifest, str(result["token"]), now)
             if loaded is None:
-                path = self._prepare(source, keys, tenant, surface)
-                loaded = loaded_from_prepared(path, now)
-            self._prune(tenant, surface, keep=path)  # under the lock: never a file being mapped
+                raise LoaderFailed("LoaderFailed", f"the loader wrote no {result['path']}")
+            return loaded
+
+    def _mapped(
+        self, source: ScopeSource, manifest: Manifest, token: str, now: dt.datetime
+    ) -> LoadedScope | None:
+        """The version from its prepared file, or None when there is none (or it was broken:
+        then it is removed, to be built again). Called under the scope lock."""
+        key = model_key(source, manifest)
+        path = self.directory / prepared_name(manifest.tenant, manifest.surface, key)
+        if not path.exists():
+            return None
+        try:
+            loaded = loaded_from_prepared(path, key, manifest, token, now)
+        except (RecsysError, OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("%s: rebuilding unreadable prepared file: %s", path, exc)
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)  # pruning keeps what was served last, a rollback target included
+        self._prune(manifest.tenant, manifest.surface, keep=path)
         return loaded
 
-    def _prepare(self, source: ScopeSource, keys: SigningKeys, tenant: str, surface: str) -> Path:
+    def _prepare(
+        self, source: ScopeSource, keys: SigningKeys, tenant: str, surface: str
+    ) -> dict[str, Any]:
         request = {
             "source": source.spec(),
             "keys": keys.to_spec(),
@@ -143,7 +183,7 @@ class ProcessLoader:
         except ValueError:
             result = {}
         if done.returncode == 0 and "path" in result:
-            return Path(result["path"])
+            return result
         if "type" in result:
             raise _failure(result)
         how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"

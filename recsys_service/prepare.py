@@ -22,7 +22,7 @@ from recsys_algo.plain import with_plain_answers
 from recsys_algo.prepared import model_arrays, write_prepared
 from recsys_algo.signing import parse_signing_keys
 from recsys_algo.storage import open_storage
-from recsys_service.loader import prepared_name
+from recsys_service.loader import model_key, prepared_name
 from recsys_service.state import ScopeSource, StorageSource
 
 # Serving processes share the cores with this one: let them win (requests before swaps).
@@ -39,34 +39,33 @@ def source_from_spec(spec: dict[str, Any]) -> ScopeSource:
     raise ConfigError(f"unknown serving source {spec.get('kind')!r}")
 
 
-def prepare(request: dict[str, Any]) -> Path:
+def prepare(request: dict[str, Any]) -> dict[str, Any]:
     source = source_from_spec(request["source"])
     keys = parse_signing_keys(request["keys"])
     tenant, surface = str(request["tenant"]), str(request["surface"])
     loaded = source.load(keys, tenant, surface, dt.datetime.now(dt.UTC))
     # Off the serving path, so plain queries are answered ahead (a lookup when served).
     description, arrays = model_arrays(with_plain_answers(loaded.model, loaded.blend))
-    meta = {
-        "tenant": tenant,
-        "surface": surface,
+    key = model_key(source, loaded.manifest)
+    meta = {"model_key": key, "blend": loaded.blend.as_dict(), "model": description}
+    path = Path(request["directory"]) / prepared_name(tenant, surface, key)
+    write_prepared(path, meta, arrays)
+    # What was verified and built, for the serving process to serve it under.
+    return {
+        "path": str(path),
         "token": loaded.token,
         "manifest": msgspec.to_builtins(loaded.manifest),
-        "blend": loaded.blend.as_dict(),
-        "model": description,
     }
-    path = Path(request["directory"]) / prepared_name(source, keys, tenant, surface, loaded.token)
-    write_prepared(path, meta, arrays)
-    return path
 
 
 def main() -> int:
     os.nice(NICENESS)
     try:
-        path = prepare(json.loads(sys.stdin.buffer.read()))
+        result = prepare(json.loads(sys.stdin.buffer.read()))
     except Exception as exc:
         print(json.dumps({"type": type(exc).__name__, "message": str(exc)[:2000]}), flush=True)
         return 1
-    print(json.dumps({"path": str(path)}), flush=True)
+    print(json.dumps(result), flush=True)
     return 0
 
 

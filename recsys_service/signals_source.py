@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from recsys_algo.errors import NotFoundError
+from recsys_algo.manifest import Manifest
 from recsys_algo.recommender import BlendParams
 from recsys_algo.signals_pg import describe_dsn
 from recsys_algo.signing import SigningKeys
@@ -32,6 +33,9 @@ class SignalsDbSource:
 
     def spec(self) -> dict[str, str]:
         return {"kind": "postgres", "dsn": self.dsn}
+
+    def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
+        return None  # the manifest is read with the rows: a load tells
 
     def token(self, tenant: str, surface: str) -> str:
         from recsys_algo import signals_db

@@ -14,6 +14,7 @@ from typing import Protocol
 from recsys_algo import layout
 from recsys_algo.errors import ConfigError, NotFoundError
 from recsys_algo.manifest import Manifest
+from recsys_algo.pointer import read_current
 from recsys_algo.recommender import BlendParams, ScopeModel
 from recsys_algo.signing import SigningKeys
 from recsys_algo.storage import Storage
@@ -107,6 +108,11 @@ class ScopeSource(Protocol):
         """What a loader child needs to open the same source (recsys_service.prepare)."""
         ...
 
+    def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
+        """The current manifest, verified, and its token, read cheaply (no artifact); None
+        when this source can only tell by a full load."""
+        ...
+
     def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
         """Read, verify and build one scope's current version (raises if nothing to serve)."""
         ...
@@ -124,6 +130,12 @@ class StorageSource:
 
     def spec(self) -> dict[str, str]:
         return {"kind": "storage", "url": self.storage.url}
+
+    def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
+        found = read_current(self.storage, keys, tenant, surface)
+        if found is None:
+            raise NotFoundError(f"{tenant}/{surface}: no manifest is published")
+        return found.manifest, found.token
 
     def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
         return load_scope(self.storage, keys, tenant, surface, now)

@@ -12,10 +12,12 @@ import pytest
 
 from recsys_algo.errors import ArtifactError, ConfigError
 from recsys_algo.recommender import Query
+from recsys_algo.registry import rollback
 from recsys_algo.storage import FileStorage
-from recsys_service.loader import ProcessLoader, _failure, prepared_name, private_directory
-from recsys_service.state import ServingState, StorageSource, load_scope
+from recsys_service.loader import ProcessLoader, _failure, private_directory
+from recsys_service.state import ServingState, load_scope
 from tests.service.builders import (
+    AS_OF,
     OTHER_SIGNING_SPEC,
     SIGNING_SPEC,
     item_ids,
@@ -27,6 +29,7 @@ from tests.service.builders import (
 )
 from tests.service.conftest import ClientFactory, serving_of
 
+LATER = AS_OF + dt.timedelta(days=1)
 pytestmark = pytest.mark.integration  # starts `python -m recsys_service.prepare` children
 
 
@@ -118,23 +121,55 @@ def test_tampered_artifact_fails_in_the_child_and_the_old_version_keeps_serving(
 def test_other_signing_keys_never_map_a_file_verified_with_these(
     storage: FileStorage, tmp_path: Path
 ) -> None:
+    """The file of a model exists, but this service verifies the manifest itself first."""
     publish_popularity(storage, "acme", "home", item_ids("a", 5))
     _state(storage, tmp_path / "prep").refresh()
+    assert list((tmp_path / "prep").glob("*.prep"))
     other = _state(storage, tmp_path / "prep", keys=signing_keys(OTHER_SIGNING_SPEC))
     other.refresh()
     entry = other.get("acme", "home")
     assert entry is not None and entry.loaded is None
     assert entry.last_error is not None and entry.last_error.startswith("SignatureError: ")
-    source, token = StorageSource(storage), source_token(storage)
-    names = {
-        prepared_name(source, signing_keys(spec), "acme", "home", token)
-        for spec in (OTHER_SIGNING_SPEC, "test-kid:" + "ab" * 32)
-    }
-    assert len(names) == 2
 
 
-def source_token(storage: FileStorage) -> str:
-    return StorageSource(storage).token("acme", "home")
+def no_child(*args: object) -> dict[str, object]:
+    raise AssertionError("the model of this manifest is prepared already: nothing to build")
+
+
+def test_rollback_and_identical_republish_map_without_a_child(
+    storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = publish_popularity(storage, "acme", "home", item_ids("old-", 5))
+    state = _state(storage, tmp_path / "prep")
+    state.refresh()
+    publish_popularity(storage, "acme", "home", item_ids("new-", 5))
+    state.refresh()
+    monkeypatch.setattr(ProcessLoader, "_prepare", no_child)
+    rollback(storage, signing_keys(), "acme", "home", to_version=first.manifest_version)
+    state.refresh()
+    entry = state.get("acme", "home")
+    assert entry is not None and entry.loaded is not None and entry.last_error is None
+    assert entry.loaded.manifest.manifest_version == first.manifest_version
+    assert entry.loaded.model.popular(1)[0][0] == "old-000"
+    # Same artifacts and parameters under a new manifest version: the same model file.
+    again = publish_popularity(storage, "acme", "home", item_ids("old-", 5), as_of=LATER)
+    state.refresh()
+    assert served(state) == again.manifest_version
+
+
+def test_other_parameters_make_another_model(
+    storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_scope(storage, "acme", "home", item_ids("a", 5))
+    state = _state(storage, tmp_path / "prep")
+    state.refresh()
+    blend = {"blend": {"weights": {"popularity": 0.5}, "rank_offset": 3.0}}
+    publish_scope(storage, "acme", "home", item_ids("a", 5), parameters=blend, as_of=LATER)
+    monkeypatch.setattr(ProcessLoader, "_prepare", no_child)
+    state.refresh()
+    entry = state.get("acme", "home")
+    assert entry is not None and entry.last_error is not None
+    assert "nothing to build" in entry.last_error
 
 
 def test_unreadable_prepared_file_is_rebuilt(storage: FileStorage, tmp_path: Path) -> None:
