@@ -11,9 +11,6 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
-import scipy.sparse as sp
-from implicit.cpu.als import AlternatingLeastSquares
-from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
 from recsys_algo.collab_artifact import MAX_ITEMS, MAX_USERS, SCHEMA_VERSION, check_implicit
@@ -160,6 +157,8 @@ def _matrix(pairs: pl.DataFrame, params: CollabParams) -> tuple[list[str], list[
     user_ids = pairs["user_id"].unique(maintain_order=True).to_list()
     item_ids = pairs["item_id"].unique().sort().to_list()
     confidence = (1.0 + params.alpha * coded["w"].to_numpy()).astype(np.float32)
+    import scipy.sparse as sp
+
     matrix = sp.csr_matrix(
         (confidence, (coded["u"].to_numpy(), coded["i"].to_numpy())),
         shape=(n_users, n_items),
@@ -170,6 +169,10 @@ def _matrix(pairs: pl.DataFrame, params: CollabParams) -> tuple[list[str], list[
 
 
 def _factorize(matrix: Any, params: CollabParams) -> tuple[Any, Any]:
+    # implicit (and its scipy) only where a model is fitted, not where parameters are read.
+    from implicit.cpu.als import AlternatingLeastSquares
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+
     model: Any
     if params.model == "als":
         model = AlternatingLeastSquares(

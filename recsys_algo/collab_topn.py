@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp  # only annotates: the matrix arrives built
 
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]

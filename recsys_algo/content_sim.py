@@ -9,8 +9,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from recsys_algo.content_features import build_groups
-from recsys_algo.content_search import neighbor_lists
 from recsys_algo.errors import ConfigError, ValidationGateError
 from recsys_algo.neighbors import NEIGHBOR_SCHEMA, check_neighbors
 
@@ -80,6 +78,11 @@ def compute_content_sim(catalog: pl.DataFrame, params: ContentSimParams) -> pl.D
     catalog = catalog.sort("item_id")
     if catalog.height < 2:
         return empty_neighbors()
+    # Imported here: TF-IDF and the sparse search need scipy and scikit-learn, the artifact's
+    # check (which every loader runs) needs neither.
+    from recsys_algo.content_features import build_groups
+    from recsys_algo.content_search import neighbor_lists
+
     groups = build_groups(
         [t if t is not None else [] for t in catalog["tags"].to_list()],
         [t if t is not None else "" for t in catalog["title"].to_list()],

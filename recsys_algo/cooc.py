@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import scipy.sparse as sp
 
 from recsys_algo.errors import ConfigError
 from recsys_algo.neighbors import NEIGHBOR_SCHEMA, check_neighbors, top_neighbors
 from recsys_algo.sessions import EncodedSessions, SessionKindParams, prepare_sessions
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 SCHEMA_VERSION = 1
 SIMILARITIES = ("cosine", "jaccard", "lift")
@@ -65,6 +67,8 @@ def compute_cooc(events: pl.DataFrame, as_of_end: dt.datetime, params: CoocParam
 
 
 def _membership(enc: EncodedSessions) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
     """Binary sessions x items matrix (an item repeated within a session counts once)."""
     matrix = sp.csr_matrix(
         (np.ones(len(enc.item), dtype=np.float64), (enc.session, enc.item)),
