@@ -22,10 +22,22 @@ def _incoming(scope: Scope) -> str | None:
     return None
 
 
+_POOL_IDS = 256
+_pool: list[str] = []
+# A forked child must not hand out its parent's remaining ids.
+os.register_at_fork(after_in_child=_pool.clear)
+
+
 def new_request_id() -> str:
-    # 32 random hex digits, as uuid4().hex was, at a fifth of the cost (0.3 us, not 1.6 us).
-    # Random, not a counter: exposure ids derive from it, and nobody can claim a future id.
-    return os.urandom(16).hex()
+    # 32 random hex digits, as uuid4().hex was. Random, not a counter: exposure ids derive from
+    # it, and nobody can claim a future id. One urandom call serves 256 ids (one syscall per
+    # request was ~2 % of the recommend route's CPU); list.pop is atomic under the GIL.
+    try:
+        return _pool.pop()
+    except IndexError:
+        block = os.urandom(16 * _POOL_IDS).hex()
+        _pool.extend(block[i : i + 32] for i in range(32, len(block), 32))
+        return block[:32]
 
 
 def request_id_for(scope: Scope | Any) -> str:
