@@ -36,7 +36,7 @@ def create_app(settings: Settings) -> Litestar:
         SignalsDbSource(settings.signals_dsn) if settings.serving_source == "postgres" else None
     )
     loader = (
-        ProcessLoader(settings.prepared_dir or default_directory())
+        ProcessLoader(settings.prepared_dir or default_directory(), nice=settings.loader_nice)
         if settings.loader == "process"
         else None
     )

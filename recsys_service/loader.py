@@ -108,9 +108,10 @@ def _failure(result: dict[str, Any]) -> RecsysError:
 class ProcessLoader:
     """Verify and build each new version in a child process; map the file it writes."""
 
-    def __init__(self, directory: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, directory: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 10) -> None:
         self.directory = directory
         self.timeout = timeout
+        self.nice = nice
 
     def load(
         self,
@@ -164,6 +165,7 @@ class ProcessLoader:
             "tenant": tenant,
             "surface": surface,
             "directory": str(self.directory),
+            "nice": self.nice,
         }
         try:
             done = subprocess.run(

@@ -25,9 +25,6 @@ from recsys_algo.storage import open_storage
 from recsys_service.loader import model_key, prepared_name
 from recsys_service.state import ScopeSource, StorageSource
 
-# Serving processes share the cores with this one: let them win (requests before swaps).
-NICENESS = 10
-
 
 def source_from_spec(spec: dict[str, Any]) -> ScopeSource:
     if spec.get("kind") == "storage":
@@ -59,9 +56,11 @@ def prepare(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
-    os.nice(NICENESS)
     try:
-        result = prepare(json.loads(sys.stdin.buffer.read()))
+        request = json.loads(sys.stdin.buffer.read())
+        # Serving processes share the cores with this one: by default they win.
+        os.nice(int(request.get("nice", 10)))
+        result = prepare(request)
     except Exception as exc:
         print(json.dumps({"type": type(exc).__name__, "message": str(exc)[:2000]}), flush=True)
         return 1

@@ -30,6 +30,8 @@ SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
 SERVING_SOURCES = ("storage", "postgres")
 LOADER_ENV = "RECSYS_LOADER"
 PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
+LOADER_NICE_ENV = "RECSYS_LOADER_NICE"
+DEFAULT_LOADER_NICE = 10
 Loading = Literal["process", "thread"]
 LOADERS: tuple[Loading, ...] = ("process", "thread")
 
@@ -152,6 +154,9 @@ class Settings:
     loader: Loading = "process"
     # None: recsys_service.loader.default_directory() (private, per user, under TMPDIR).
     prepared_dir: Path | None = None
+    # The loader child's niceness: 10 lets requests win the cores; 0 lets swaps keep pace
+    # with the cores saturated (docs/benchmarks.md, "Swaps under saturation").
+    loader_nice: int = DEFAULT_LOADER_NICE
 
     def __post_init__(self) -> None:
         if self.metrics_access == "admin" and not any(k.is_admin for k in self.api_keys):
@@ -159,6 +164,8 @@ class Settings:
                 f"{METRICS_ENV}=admin needs an admin key (tenant '*') in {API_KEYS_ENV}: "
                 "otherwise nobody could scrape /metrics"
             )
+        if not 0 <= self.loader_nice <= 19:
+            raise ConfigError(f"{LOADER_NICE_ENV}={self.loader_nice} is invalid: use 0..19")
         if self.loader not in LOADERS:
             raise ConfigError(
                 f"{LOADER_ENV}={str(self.loader)[:40]!r} is invalid: one of {', '.join(LOADERS)}"
@@ -199,7 +206,16 @@ class Settings:
             event_log=EventLogSettings.from_env(),
             loader=os.environ.get(LOADER_ENV, "").strip() or "process",  # type: ignore[arg-type]
             prepared_dir=_prepared_dir(os.environ.get(PREPARED_DIR_ENV, "").strip()),
+            loader_nice=_loader_nice(os.environ.get(LOADER_NICE_ENV, "").strip()),
         )
+
+
+def _loader_nice(value: str) -> int:
+    if not value:
+        return DEFAULT_LOADER_NICE
+    if not value.isdigit():
+        raise ConfigError(f"{LOADER_NICE_ENV}={value[:20]!r} is invalid: use 0..19")
+    return int(value)
 
 
 def _prepared_dir(value: str) -> Path | None:

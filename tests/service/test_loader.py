@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from recsys_algo.errors import ArtifactError, ConfigError
 from recsys_algo.recommender import Query
 from recsys_algo.registry import rollback
 from recsys_algo.storage import FileStorage
+from recsys_service import prepare
 from recsys_service.loader import ProcessLoader, _failure, private_directory
 from recsys_service.state import ServingState, load_scope
 from tests.service.builders import (
@@ -260,3 +263,26 @@ def test_a_serving_process_never_imports_the_build_libraries(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == ""
+
+
+def test_the_child_runs_at_the_configured_niceness(
+    storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_popularity(storage, "acme", "home", item_ids("a", 5))
+    seen: list[int] = []
+    real_run = subprocess.run
+
+    def spy(cmd: list[str], **kwargs: object) -> object:
+        seen.append(json.loads(kwargs["input"])["nice"])  # type: ignore[arg-type]
+        return real_run(cmd, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    loader = ProcessLoader(tmp_path / "prep", nice=7)
+    ServingState(storage, signing_keys(), loader=loader).refresh()
+    assert seen == [7]
+    # The child applies it to itself before any work (a request it then refuses, here).
+    calls: list[int] = []
+    monkeypatch.setattr(prepare.os, "nice", calls.append)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"nice": 7}')))
+    assert prepare.main() == 1
+    assert calls == [7]

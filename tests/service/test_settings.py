@@ -108,12 +108,15 @@ def test_loader_and_prepared_dir_come_from_the_environment(
 ) -> None:
     monkeypatch.delenv("RECSYS_LOADER", raising=False)
     monkeypatch.delenv("RECSYS_PREPARED_DIR", raising=False)
+    monkeypatch.delenv("RECSYS_LOADER_NICE", raising=False)
     defaults = Settings.from_env()
     assert (defaults.loader, defaults.prepared_dir) == ("process", None)
     monkeypatch.setenv("RECSYS_LOADER", "thread")
     monkeypatch.setenv("RECSYS_PREPARED_DIR", "/var/cache/recsys")
+    monkeypatch.setenv("RECSYS_LOADER_NICE", "0")
     settings = Settings.from_env()
     assert (settings.loader, str(settings.prepared_dir)) == ("thread", "/var/cache/recsys")
+    assert (defaults.loader_nice, settings.loader_nice) == (10, 0)
 
 
 @pytest.mark.parametrize(
@@ -121,6 +124,8 @@ def test_loader_and_prepared_dir_come_from_the_environment(
     [
         ("RECSYS_LOADER", "fork", "RECSYS_LOADER='fork' is invalid: one of process, thread"),
         ("RECSYS_PREPARED_DIR", "cache", "RECSYS_PREPARED_DIR='cache' must be an absolute path"),
+        ("RECSYS_LOADER_NICE", "20", "RECSYS_LOADER_NICE=20 is invalid: use 0..19"),
+        ("RECSYS_LOADER_NICE", "-1", "RECSYS_LOADER_NICE='-1' is invalid: use 0..19"),
     ],
 )
 def test_bad_loader_settings_are_config_errors(
