@@ -53,6 +53,10 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per wrk run")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of wrk, not reported")
     parser.add_argument("--swap-interval", type=float, default=5.0)
+    parser.add_argument(
+        "--loader-nice", type=int, default=None,
+        help="RECSYS_LOADER_NICE for the service (default: the service's, 10)",
+    )  # fmt: skip
     args = parser.parse_args()
     store = store_from_args(args)
     sweep = sorted({int(c) for c in args.connections.split(",")})
@@ -64,7 +68,8 @@ def main() -> int:
             threads=args.threads, env=recommend_env(store),
         )  # fmt: skip
 
-    with serve(store, args.workers) as server:
+    extra = {} if args.loader_nice is None else {"RECSYS_LOADER_NICE": str(args.loader_nice)}
+    with serve(store, args.workers, extra) as server:
         wrk("warm-up", "/v1/recommend", "recommend.lua", args.warmup)
         recommends = {
             c: wrk(
