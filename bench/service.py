@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument("--swap-interval", type=float, default=5.0)
     parser.add_argument(
         "--loader-nice", type=int, default=None,
-        help="RECSYS_LOADER_NICE for the service (default: the service's, 10)",
+        help="RECSYS_LOADER_NICE for the service (default: the service's, 0)",
     )  # fmt: skip
     args = parser.parse_args()
     store = store_from_args(args)

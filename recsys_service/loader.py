@@ -108,7 +108,7 @@ def _failure(result: dict[str, Any]) -> RecsysError:
 class ProcessLoader:
     """Verify and build each new version in a child process; map the file it writes."""
 
-    def __init__(self, directory: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 10) -> None:
+    def __init__(self, directory: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0) -> None:
         self.directory = directory
         self.timeout = timeout
         self.nice = nice

@@ -58,8 +58,8 @@ def prepare(request: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     try:
         request = json.loads(sys.stdin.buffer.read())
-        # Serving processes share the cores with this one: by default they win.
-        os.nice(int(request.get("nice", 10)))
+        # Serving processes share the cores: an operator may let them win (RECSYS_LOADER_NICE).
+        os.nice(int(request.get("nice", 0)))
         result = prepare(request)
     except Exception as exc:
         print(json.dumps({"type": type(exc).__name__, "message": str(exc)[:2000]}), flush=True)

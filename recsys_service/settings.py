@@ -31,7 +31,7 @@ SERVING_SOURCES = ("storage", "postgres")
 LOADER_ENV = "RECSYS_LOADER"
 PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
 LOADER_NICE_ENV = "RECSYS_LOADER_NICE"
-DEFAULT_LOADER_NICE = 10
+DEFAULT_LOADER_NICE = 0
 Loading = Literal["process", "thread"]
 LOADERS: tuple[Loading, ...] = ("process", "thread")
 
@@ -154,8 +154,8 @@ class Settings:
     loader: Loading = "process"
     # None: recsys_service.loader.default_directory() (private, per user, under TMPDIR).
     prepared_dir: Path | None = None
-    # The loader child's niceness: 10 lets requests win the cores; 0 lets swaps keep pace
-    # with the cores saturated (docs/benchmarks.md, "Swaps under saturation").
+    # The loader child's niceness: 0 keeps swaps within seconds with the cores saturated;
+    # 10 lets requests win and swaps wait for load to ease (docs/benchmarks.md).
     loader_nice: int = DEFAULT_LOADER_NICE
 
     def __post_init__(self) -> None:

@@ -113,10 +113,10 @@ def test_loader_and_prepared_dir_come_from_the_environment(
     assert (defaults.loader, defaults.prepared_dir) == ("process", None)
     monkeypatch.setenv("RECSYS_LOADER", "thread")
     monkeypatch.setenv("RECSYS_PREPARED_DIR", "/var/cache/recsys")
-    monkeypatch.setenv("RECSYS_LOADER_NICE", "0")
+    monkeypatch.setenv("RECSYS_LOADER_NICE", "10")
     settings = Settings.from_env()
     assert (settings.loader, str(settings.prepared_dir)) == ("thread", "/var/cache/recsys")
-    assert (defaults.loader_nice, settings.loader_nice) == (10, 0)
+    assert (defaults.loader_nice, settings.loader_nice) == (0, 10)
 
 
 @pytest.mark.parametrize(
