@@ -24,6 +24,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,12 @@ class ProcessLoader:
         for stale in [p for p in found if p != keep][RETAIN_PREPARED - 1 :]:
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
+        # A child killed mid-write leaves its temporary; none lives longer than the timeout.
+        cutoff = time.time() - self.timeout
+        for tmp in self.directory.glob(f".{tenant}.{surface}.*.tmp-*"):
+            with contextlib.suppress(FileNotFoundError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
 
 
 def private_directory(path: Path) -> Path:

@@ -192,16 +192,22 @@ CASES: dict[str, tuple[Callable[[FileStorage], None], str]] = {
 }
 
 
+@pytest.mark.parametrize("loader", ["thread", "process"])
 @pytest.mark.parametrize("case", CASES)
 def test_bad_manifest_or_artifact_keeps_the_last_good_and_readyz_says_why(
-    tmp_path: Path, case: str
+    tmp_path: Path, case: str, loader: str
 ) -> None:
+    """Either loader: in-process, or a child verifying artifacts while the serving process
+    verifies the manifest (the reason keeps its class across the process boundary)."""
     break_it, reason = CASES[case]
     storage = FileStorage(tmp_path / "store")
     old = publish_generation(storage, "old-", T0)
     publish_generation(storage, "acme-", T0, tenant="acme")
     publish_generation(storage, "pdp-", T0, surface="pdp")
-    with TestClient(create_app(make_settings(storage, scopes=(("demo", "home"),)))) as client:
+    settings = make_settings(
+        storage, scopes=(("demo", "home"),), loader=loader, prepared_dir=tmp_path / "prep"
+    )
+    with TestClient(create_app(settings)) as client:
         publish_generation(storage, "new-", T0 + dt.timedelta(hours=1))
         break_it(storage)
         client.app.state["serving"].refresh()
