@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
+import sqlalchemy.exc
+from dagster_postgres.utils import DagsterPostgresException
 
 from recsys_algo.errors import ERROR_CLASSES, RecsysError, ValidationGateError
 from recsys_algo.names import scope_key
@@ -37,6 +39,19 @@ def register_scope(instance: dg.DagsterInstance, tenant: str, surface: str) -> b
 
 class StepFailure(RecsysError):
     """A step failed with an error the platform did not classify (exit 1)."""
+
+
+class InstanceStorageError(RecsysError):
+    """The Dagster instance's database failed during a run (exit 1): the run is not recorded,
+    but what it published is complete or absent (the pointer moves last)."""
+
+
+# The instance's storage raising out of a run: dagster-postgres gives up with its own error
+# after retrying; SQLAlchemy raises DBAPIError subclasses (SQLite too, e.g. a full disk).
+_INSTANCE_FAILURES: tuple[type[Exception], ...] = (
+    DagsterPostgresException,
+    sqlalchemy.exc.DBAPIError,
+)
 
 
 def _classify(error: dg.SerializableErrorInfo | None, day: dt.date) -> RecsysError:
@@ -79,12 +94,20 @@ def run_day(
     config: dict[str, object] = {"allow_rewind": allow_rewind}
     if override_reason is not None:
         config.update(quality_override=True, override_reason=override_reason)
-    result = job.execute_in_process(
-        partition_key=partition_key(tenant, surface, day),
-        instance=instance,
-        run_config={"ops": {"manifest": {"config": config}}},
-        raise_on_error=False,
-    )
+    try:
+        result = job.execute_in_process(
+            partition_key=partition_key(tenant, surface, day),
+            instance=instance,
+            run_config={"ops": {"manifest": {"config": config}}},
+            raise_on_error=False,
+        )
+    except _INSTANCE_FAILURES as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise InstanceStorageError(
+            f"{tenant}/{surface} {day}: the Dagster instance's database failed during the run "
+            f"({type(exc).__name__}: {detail}); the run is not recorded, and what it published "
+            "is complete or absent (see `recsys manifests`); rerun once the database is back"
+        ) from None
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     if failed_checks:
         reasons = "; ".join(

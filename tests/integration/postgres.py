@@ -127,6 +127,31 @@ def _start_in(workdir: Path, tools: Path, timeout: float) -> PostgresServer:
             time.sleep(0.1)
 
 
+def halt(server: PostgresServer) -> None:
+    """Stop the server the hard way (as a crash would), keeping its data for resume()."""
+    _run([str(server.bindir / "pg_ctl"), "-D", str(server.workdir / "data"), "-m", "immediate",
+          "stop"], server.workdir / "tools.log")  # fmt: skip
+
+
+def resume(server: PostgresServer, timeout: float = 30.0) -> None:
+    """Start a halted server again on its port; returns once it answers."""
+    options = f"-p {server.port} -c listen_addresses=127.0.0.1 -k {server.workdir} -c fsync=off"
+    _run(
+        [str(server.bindir / "pg_ctl"), "-D", str(server.workdir / "data"), "-l",
+         str(server.workdir / "server.log"), "-w", "-o", options, "start"],
+        server.workdir / "tools.log",
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg2.connect(server.dsn(), connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def stop(server: PostgresServer) -> None:
     data = server.workdir / "data"
     # A failed start leaves nothing running: pg_ctl's error is expected then.
