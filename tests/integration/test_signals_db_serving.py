@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,19 @@ def test_storage_and_postgres_modes_answer_every_request_identically(
     with TestClient(create_app(db_settings)) as client:
         from_db = _answers(client)
         db_kinds = _kinds(client)
+    # The same through the process loader (a child verifies and builds, the app maps): DB mode
+    # and storage mode share one prepared directory, yet never each other's model.
+    prepared = {"loader": "process", "prepared_dir": tmp_path / "prep"}
+    for settings in (
+        replace(db_settings, **prepared),
+        make_settings(store, signing_keys=KEYS, **prepared),
+    ):
+        with TestClient(create_app(settings)) as client:
+            mapped = _answers(client)
+            kinds = _kinds(client)
+        assert kinds == (db_kinds if settings.serving_source == "postgres" else storage_kinds)
+        assert mapped == (from_db if settings.serving_source == "postgres" else from_storage)
+    assert len(list((tmp_path / "prep").glob("*.prep"))) == 2
 
     assert from_db == from_storage
     assert all(status == 200 for status, _ in from_db)
