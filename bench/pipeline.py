@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recsys_algo import landing, layout, registry, synthetic, validation
+from recsys_algo import catalog, landing, layout, registry, synthetic, validation
 from recsys_algo.canonical import from_parquet_bytes
 from recsys_algo.manifest import Lineage, Window
 from recsys_algo.models import SPECS, ModelParams, compute_kind, evaluate_window, tables_of
@@ -79,8 +79,8 @@ def main() -> None:
     table = Table()
     with tempfile.TemporaryDirectory(prefix="recsys-bench-") as tmp:
         storage = open_storage(Path(tmp).as_uri())
-        catalog = synthetic.generate_catalog(args.seed, args.items, config.n_clusters)
-        catalog.write_catalog(storage, TENANT, catalog)
+        rows = synthetic.generate_catalog(args.seed, args.items, config.n_clusters)
+        catalog.write_catalog(storage, TENANT, rows)
 
         def generate() -> None:
             for day in days:

@@ -67,9 +67,9 @@ def compute_cooc(events: pl.DataFrame, as_of_end: dt.datetime, params: CoocParam
 
 
 def _membership(enc: EncodedSessions) -> sp.csr_matrix:
+    """Binary sessions x items matrix (an item repeated within a session counts once)."""
     import scipy.sparse as sp
 
-    """Binary sessions x items matrix (an item repeated within a session counts once)."""
     matrix = sp.csr_matrix(
         (np.ones(len(enc.item), dtype=np.float64), (enc.session, enc.item)),
         shape=(enc.n_sessions, enc.n_items),

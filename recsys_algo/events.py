@@ -56,7 +56,8 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "request_id": pl.String(),
     "rank": pl.Int32(),
 }
-assert tuple(CANONICAL_SCHEMA) == CANONICAL_COLUMNS
+if tuple(CANONICAL_SCHEMA) != CANONICAL_COLUMNS:  # not an assert: -O must not skip it
+    raise RuntimeError("event_rules.CANONICAL_COLUMNS and CANONICAL_SCHEMA disagree")
 # Staging rows remember where they came from so deduplication is deterministic.
 STAGING_SCHEMA: dict[str, pl.DataType] = {
     **CANONICAL_SCHEMA,

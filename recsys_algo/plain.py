@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from recsys_algo.collab_index import CollabIndex
 from recsys_algo.ranking import FusedLists
 from recsys_algo.recommender import BlendParams, Query, ScopeModel
@@ -38,12 +40,25 @@ def plain_answers(model: ScopeModel, params: BlendParams, k: int = PLAIN_K) -> P
     """Every plain answer of the model at depth k (at most params.candidates, so each is the
     prefix of any shallower one: a plain answer for k' <= k is its first k' items)."""
     k = min(k, params.candidates)
-    users = []
+    users: list[str] = []
     if isinstance(model.collab, CollabIndex):
         users = model.collab.arrays.user_ids[:PLAIN_MAX_USERS]
-    queries = [*(Query(k=k, user_id=user) for user in users), Query(k=k)]
-    answers = [model.fuse(model.candidates(q, params), k, params) for q in queries]
-    return PlainAnswers(params, k, len(users), FusedLists.of(answers))
+    # Filled in place: ~650 bytes a user, where a list of answers held ~1.7 kB at its peak.
+    rows = len(users) + 1
+    offsets = np.zeros(rows + 1, np.int64)
+    codes = np.empty(rows * k, np.int32)
+    scores = np.empty(rows * k, np.float64)
+    sources = np.empty(rows * k, np.int8)
+    end = 0
+    for row, user in enumerate([*users, None]):
+        found = model.fuse(model.candidates(Query(k=k, user_id=user), params), k, params)
+        n = len(found)
+        codes[end : end + n], scores[end : end + n] = found.codes, found.scores
+        sources[end : end + n] = found.sources
+        end += n
+        offsets[row + 1] = end
+    lists = FusedLists(offsets, codes[:end], scores[:end], sources[:end])
+    return PlainAnswers(params, k, len(users), lists)
 
 
 def with_plain_answers(model: ScopeModel, params: BlendParams) -> ScopeModel:

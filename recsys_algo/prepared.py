@@ -140,15 +140,19 @@ def write_prepared(path: Path, meta: Mapping[str, Any], arrays: Mapping[str, Any
     header = json.dumps({"format": FORMAT_VERSION, "meta": meta, "arrays": table}).encode()
     start = _aligned(len(MAGIC) + _HEADER_LEN.size + len(header))
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as out:
-        out.write(MAGIC + _HEADER_LEN.pack(len(header)) + header)
-        for name, array in arrays.items():
-            out.seek(start + table[name]["offset"])
-            out.write(np.ascontiguousarray(array).tobytes())
-        out.truncate(start + offset)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
+    try:
+        with tmp.open("wb") as out:
+            out.write(MAGIC + _HEADER_LEN.pack(len(header)) + header)
+            for name, array in arrays.items():
+                out.seek(start + table[name]["offset"])
+                out.write(np.ascontiguousarray(array).data)  # the buffer itself, not a copy
+            out.truncate(start + offset)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk, say: leave nothing half-written behind
+        raise
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ until its k answers are known.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -120,14 +119,12 @@ class Fused:
         return int(self.codes.size)
 
 
-@functools.lru_cache(maxsize=256)
-def _terms(weight: float, rank_offset: float) -> Floats:
-    """weight / (rank_offset + rank + 1) for every rank: the same float operations, in the same
-    order, as the scalar formula. Weights come from manifests and bounded overrides, so few
-    distinct pairs are ever asked for."""
-    terms = weight / ((rank_offset + _RANKS) + 1)
-    terms.setflags(write=False)
-    return terms
+def _terms(weight: float, rank_offset: float, n: int) -> Floats:
+    """weight / (rank_offset + rank + 1) for ranks 0..n-1: the same float operations, in the same
+    order, as the scalar formula (computed per call: ~1 us, and no cache a client's override
+    weights could fill)."""
+    ranks = _RANKS[:n] if n <= _RANKS.size else np.arange(n, dtype=np.float64)
+    return weight / ((rank_offset + ranks) + 1)
 
 
 def _segments(
@@ -139,7 +136,7 @@ def _segments(
         lists = ranked.get(kind)
         if weight <= 0 or lists is None or not lists.codes.size:
             continue
-        found.append((source, lists.codes, _terms(weight, rank_offset)[: lists.codes.size]))
+        found.append((source, lists.codes, _terms(weight, rank_offset, lists.codes.size)))
     return found
 
 
@@ -213,19 +210,6 @@ class FusedLists:
     codes: Codes
     scores: Floats
     sources: npt.NDArray[np.int8]
-
-    @classmethod
-    def of(cls, answers: Sequence[Fused]) -> FusedLists:
-        offsets = np.zeros(len(answers) + 1, np.int64)
-        np.cumsum([len(a) for a in answers], out=offsets[1:])
-        if not answers:
-            return cls(offsets, _NO_CODES, _NO_FLOATS, np.zeros(0, np.int8))
-        return cls(
-            offsets,
-            np.concatenate([a.codes for a in answers]).astype(np.int32, copy=False),
-            np.concatenate([a.scores for a in answers]),
-            np.concatenate([a.sources for a in answers]).astype(np.int8, copy=False),
-        )
 
     def __len__(self) -> int:
         return int(self.offsets.size) - 1

@@ -25,7 +25,8 @@ POPULARITY = "popularity"
 NEIGHBOR_KINDS = ("session_seq", "cooc", "content_sim")
 IMPLICIT = "implicit"
 KINDS = (POPULARITY, "cooc", IMPLICIT, "content_sim", "session_seq")
-assert set(SOURCE_ORDER) == set(KINDS)
+if set(SOURCE_ORDER) != set(KINDS):  # not an assert: -O must not skip it
+    raise RuntimeError("ranking.SOURCE_ORDER and KINDS disagree")
 NO_CODES: Codes = np.zeros(0, np.int32)
 
 Scored = list[tuple[str, float]]
@@ -57,8 +58,10 @@ class BlendParams:
             raise ConfigError("blend weights must be finite and >= 0")
         if self.weights.get(POPULARITY, 0) <= 0:
             raise ConfigError("blend weight of popularity must be > 0: it is the cold-start fill")
-        if not self.rank_offset > 0:
-            raise ConfigError(f"rank_offset must be > 0, got {self.rank_offset}")
+        # Bounded: the blend relies on terms that fall strictly with rank, which floats stop
+        # telling apart once rank_offset dwarfs the ranks (around 1e15).
+        if not 0 < self.rank_offset <= 1e6:
+            raise ConfigError(f"rank_offset must be in (0, 1e6], got {self.rank_offset}")
         if not 1 <= self.recent_items <= 200:
             raise ConfigError(f"recent_items must be in 1..200, got {self.recent_items}")
         if not 0 < self.recency_decay <= 1:

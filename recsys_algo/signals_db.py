@@ -198,6 +198,31 @@ def current_token(dsn: str, tenant: str, surface: str) -> str | None:
     return None if row is None else f"{row[0]}@{row[1].isoformat()}"
 
 
+def current_manifest(
+    dsn: str, keys: SigningKeys, tenant: str, surface: str
+) -> tuple[Manifest, str] | None:
+    """The current version's manifest, signature and scope verified, and its token (the same
+    as current_token's), without the rows; None if nothing is written."""
+    with connect(dsn) as conn, conn, conn.cursor() as cur:
+        if not _has_tables(cur):
+            return None
+        cur.execute(
+            "SELECT c.version, c.swapped_at, v.manifest FROM recsys_signal_current c "
+            "JOIN recsys_signal_versions v USING (tenant, surface, version) "
+            "WHERE c.tenant = %s AND c.surface = %s",
+            (tenant, surface),
+        )
+        row = cur.fetchone()
+    if row is None:
+        return None
+    version, swapped_at, raw = row
+    where = f"signals database {describe_dsn(dsn)} {tenant}/{surface}"
+    manifest = decode_verified(bytes(raw), keys, where)
+    if (manifest.tenant, manifest.surface) != (tenant, surface):
+        raise ArtifactError(f"{where}: manifest belongs to {manifest.tenant}/{manifest.surface}")
+    return manifest, f"{version}@{swapped_at.isoformat()}"
+
+
 def list_scopes(dsn: str) -> list[tuple[str, str]]:
     """(tenant, surface) pairs with a current version."""
     with connect(dsn) as conn, conn, conn.cursor() as cur:

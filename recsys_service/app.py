@@ -19,7 +19,7 @@ from recsys_service.dependencies import DEPENDENCIES
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import log_flush_lifespan, serving_lifespan
-from recsys_service.loader import ProcessLoader, default_directory
+from recsys_service.loader import ProcessLoader, default_directory, private_directory
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observe import install
 from recsys_service.openapi_bodies import document_direct_routes, match_request_schemas
@@ -35,11 +35,11 @@ def create_app(settings: Settings) -> Litestar:
     source = (
         SignalsDbSource(settings.signals_dsn) if settings.serving_source == "postgres" else None
     )
-    loader = (
-        ProcessLoader(settings.prepared_dir or default_directory(), nice=settings.loader_nice)
-        if settings.loader == "process"
-        else None
-    )
+    loader = None
+    if settings.loader == "process":
+        # Checked here, so a directory open to others fails the start, not each scope's load.
+        directory = private_directory(settings.prepared_dir or default_directory())
+        loader = ProcessLoader(directory, nice=settings.loader_nice)
     serving = ServingState(
         storage, settings.signing_keys, settings.scopes, source=source, loader=loader
     )

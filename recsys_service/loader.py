@@ -19,29 +19,37 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
+import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+import recsys_algo
 from recsys_algo.errors import ERROR_CLASSES, ArtifactError, ConfigError, RecsysError
 from recsys_algo.manifest import Manifest
 from recsys_algo.plain import PLAIN_K
 from recsys_algo.prepared import FORMAT_VERSION, model_from_arrays, read_prepared
 from recsys_algo.recommender import BlendParams
 from recsys_algo.signing import SigningKeys
-from recsys_service.state import LoadedScope, ScopeSource
+from recsys_service.state import LoadDeferred, LoadedScope, ScopeSource
 
 log = logging.getLogger(__name__)
 
 PREPARED_SUFFIX = f".v{FORMAT_VERSION}.prep"
+# Modules whose code decides what a prepared file holds (read as files: not imported here).
+_MODEL_CODE = (
+    "recsys_algo.collab_artifact", "recsys_algo.collab_index", "recsys_algo.indexes",
+    "recsys_algo.models", "recsys_algo.plain", "recsys_algo.prepared", "recsys_algo.ranking",
+    "recsys_algo.recommender",
+)  # fmt: skip
 RETAIN_PREPARED = 3  # files kept per scope: what is served, and the versions before it
 DEFAULT_TIMEOUT = 900.0  # seconds one child may take to verify and build a version
 
@@ -54,12 +62,28 @@ class LoaderFailed(RecsysError):
         self.reason = reason
 
 
+def _code_fingerprint() -> str:
+    """The code that turns artifacts into served arrays and answers: a file built by other
+    code (an upgrade, even one that kept FORMAT_VERSION) is another model."""
+    digest = hashlib.sha256(recsys_algo.__version__.encode())
+    for name in _MODEL_CODE:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()
+
+
+CODE_FINGERPRINT = _code_fingerprint()
+
+
 def model_key(source: ScopeSource, manifest: Manifest) -> str:
     """What a version's served arrays are a function of. Artifacts are content-addressed, so
     their digests stand for their bytes; the lineage parameters carry the implicit fit and the
-    blend; DB-only mode serves other kinds than the object store from one manifest."""
+    blend (defaults are the code's, in the fingerprint); DB-only mode serves other kinds than
+    the object store from one manifest."""
     content = [
         FORMAT_VERSION,
+        CODE_FINGERPRINT,
         PLAIN_K,
         source.spec()["kind"],
         sorted((kind, ref.sha256) for kind, ref in manifest.artifacts.items()),
@@ -90,10 +114,20 @@ def loaded_from_prepared(
     )
 
 
+class LoadInProgress(LoadDeferred):
+    """Another serving process holds the scope's lock (it is building): try at the next poll."""
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, wait: bool) -> Iterator[None]:
+    """The scope's lock. wait=False: LoadInProgress at once when another process holds it, so
+    a worker that serves the scope never waits out another's build (its other scopes would
+    wait with it) and maps the result at its next poll."""
     with path.open("a+b") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise LoadInProgress(f"{path.stem}: another process is loading it") from None
         try:
             yield
         finally:
@@ -122,15 +156,21 @@ class ProcessLoader:
         surface: str,
         token: str,
         now: dt.datetime,
+        wait: bool = True,
     ) -> LoadedScope:
         private_directory(self.directory)
-        with _locked(self.directory / f"{tenant}.{surface}.lock"):
+        with _locked(self.directory / f"{tenant}.{surface}.lock", wait):
             current = source.current(keys, tenant, surface)
             if current is not None:
                 loaded = self._mapped(source, *current, now)
                 if loaded is not None:
                     return loaded
-            result = self._prepare(source, keys, tenant, surface)
+            try:
+                result = self._prepare(source, keys, tenant, surface)
+            finally:
+                # Under the lock no other child of this scope runs: any temporary is a dead
+                # child's (killed, or failed on a full disk), whatever its age.
+                self._remove_temporaries(tenant, surface)
             # The child verified what it built (the pointer may have moved since `current`).
             manifest = msgspec.convert(result["manifest"], Manifest)
             loaded = self._mapped(source, manifest, str(result["token"]), now)
@@ -145,11 +185,13 @@ class ProcessLoader:
         then it is removed, to be built again). Called under the scope lock."""
         key = model_key(source, manifest)
         path = self.directory / prepared_name(manifest.tenant, manifest.surface, key)
-        if not path.exists():
-            return None
         try:
             loaded = loaded_from_prepared(path, key, manifest, token, now)
-        except (RecsysError, OSError, ValueError, KeyError, TypeError) as exc:
+        except FileNotFoundError:
+            return None
+        except (RecsysError, ValueError, KeyError, TypeError) as exc:
+            # What the file holds is wrong (truncated, another format): build it again. An
+            # OSError (no memory to map, too many files) is not the file's fault: it is raised.
             log.warning("%s: rebuilding unreadable prepared file: %s", path, exc)
             path.unlink(missing_ok=True)
             return None
@@ -203,21 +245,20 @@ class ProcessLoader:
         for stale in [p for p in found if p != keep][RETAIN_PREPARED - 1 :]:
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
-        # A child killed mid-write leaves its temporary; none lives longer than the timeout.
-        cutoff = time.time() - self.timeout
+
+    def _remove_temporaries(self, tenant: str, surface: str) -> None:
         for tmp in self.directory.glob(f".{tenant}.{surface}.*.tmp-*"):
-            with contextlib.suppress(FileNotFoundError):
-                if tmp.stat().st_mtime < cutoff:
-                    tmp.unlink()
+            tmp.unlink(missing_ok=True)
 
 
 def private_directory(path: Path) -> Path:
     """Create path (0700) or accept it only if this user owns it and nobody else may enter."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.stat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+    info = path.lstat()  # a symlink is refused, not followed (S_ISDIR below)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise ConfigError(
-            f"{path}: the prepared-versions directory must belong to this user with mode 0700 "
+            f"{path}: the prepared-versions directory must be a directory (not a link) of this "
+            "user with mode 0700 "
             f"(found uid {info.st_uid}, mode {info.st_mode & 0o777:o}); the service maps what it "
             "finds there as verified"
         )

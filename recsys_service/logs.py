@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -88,6 +89,8 @@ class JsonLinesHandler(logging.StreamHandler[IO[str]]):
         self.setFormatter(JsonFormatter())
         self._pending: list[str] = []
         self._pending_bytes = 0
+        self._dropped = 0  # access lines lost to a failing stream
+        self._reported = False
         lock = self.lock
         assert lock is not None  # Handler.__init__ created it
         self._lines_lock = lock
@@ -105,10 +108,20 @@ class JsonLinesHandler(logging.StreamHandler[IO[str]]):
 
     def _write_pending(self) -> None:
         text = "".join(self._pending)
+        lines = len(self._pending)
         self._pending.clear()
         self._pending_bytes = 0
-        self.stream.write(text)
-        self.stream.flush()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError) as exc:  # a closed pipe or file: lose lines, not requests
+            self._dropped += lines
+            if not self._reported:
+                self._reported = True
+                sys.stderr.write(
+                    f"recsys-service: access log lines are being dropped: the log stream "
+                    f"failed ({type(exc).__name__}: {exc})\n"
+                )
 
     def emit(self, record: logging.LogRecord) -> None:
         # Handler.handle holds self.lock here.
@@ -126,7 +139,8 @@ class JsonLinesHandler(logging.StreamHandler[IO[str]]):
             if self._pending:
                 self._write_pending()
             elif self.stream and hasattr(self.stream, "flush"):
-                self.stream.flush()
+                with contextlib.suppress(OSError, ValueError):  # as _write_pending: never raise
+                    self.stream.flush()
 
 
 def flush_logs() -> None:

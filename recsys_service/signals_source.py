@@ -35,7 +35,12 @@ class SignalsDbSource:
         return {"kind": "postgres", "dsn": self.dsn}
 
     def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
-        return None  # the manifest is read with the rows: a load tells
+        from recsys_algo import signals_db
+
+        found = signals_db.current_manifest(self.dsn, keys, tenant, surface)
+        if found is None:
+            raise self._missing(tenant, surface)
+        return found
 
     def token(self, tenant: str, surface: str) -> str:
         from recsys_algo import signals_db

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from recsys_algo import layout
-from recsys_algo.errors import ConfigError, NotFoundError
+from recsys_algo.errors import ConfigError, NotFoundError, RecsysError
 from recsys_algo.manifest import Manifest
 from recsys_algo.pointer import read_current
 from recsys_algo.recommender import BlendParams, ScopeModel
@@ -109,8 +109,9 @@ class ScopeSource(Protocol):
         ...
 
     def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
-        """The current manifest, verified, and its token, read cheaply (no artifact); None
-        when this source can only tell by a full load."""
+        """The current manifest, verified, and its token, read cheaply (no artifact);
+        NotFoundError when nothing is published; None when this source can only tell by a
+        full load."""
         ...
 
     def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
@@ -141,6 +142,10 @@ class StorageSource:
         return load_scope(self.storage, keys, tenant, surface, now)
 
 
+class LoadDeferred(RecsysError):
+    """A loader cannot load the scope now, and nothing is wrong: the next poll tries again."""
+
+
 class Loader(Protocol):
     """Turns a scope's changed pointer into a LoadedScope (recsys_service.loader)."""
 
@@ -152,7 +157,11 @@ class Loader(Protocol):
         surface: str,
         token: str,
         now: dt.datetime,
-    ) -> LoadedScope: ...
+        wait: bool = True,
+    ) -> LoadedScope:
+        """wait=False: raise LoadDeferred rather than wait for another process's load of the
+        scope (it serves a version meanwhile)."""
+        ...
 
 
 class ThreadLoader:
@@ -166,6 +175,7 @@ class ThreadLoader:
         surface: str,
         token: str,
         now: dt.datetime,
+        wait: bool = True,
     ) -> LoadedScope:
         return source.load(keys, tenant, surface, now)
 
@@ -262,7 +272,12 @@ class ServingState:
             if entry.loaded is not None and token == entry.loaded.token:
                 # Unchanged (or rolled back to what we serve): nothing to load, nothing wrong.
                 return replace(entry, last_error=None, last_error_at=None)
-            loaded = self.loader.load(self.source, self.keys, tenant, surface, token, now)
+            # Nothing served yet: wait for a load another worker started (it is what this one
+            # would do). Serving a version: never wait, map the new one at the next poll.
+            wait = entry.loaded is None
+            loaded = self.loader.load(self.source, self.keys, tenant, surface, token, now, wait)
+        except LoadDeferred:
+            return entry  # another process is building this version: map it next poll
         except Exception as exc:
             if self.observer is not None:
                 self.observer.load_failed(tenant, surface, exc)

@@ -19,13 +19,19 @@ from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_key
 
 @contextmanager
 def dagster_instance() -> Iterator[dg.DagsterInstance]:
-    """The instance under DAGSTER_HOME (SQLite by default), else an in-memory one."""
-    if os.environ.get("DAGSTER_HOME"):
-        with dg.DagsterInstance.get() as instance:
-            yield instance
-    else:
-        with dg.DagsterInstance.ephemeral() as instance:
-            yield instance
+    """The instance under DAGSTER_HOME (SQLite by default), else an in-memory one. Its
+    database failing (at open, at registering a scope) is an InstanceStorageError."""
+    try:
+        if os.environ.get("DAGSTER_HOME"):
+            with dg.DagsterInstance.get() as instance:
+                yield instance
+        else:
+            with dg.DagsterInstance.ephemeral() as instance:
+                yield instance
+    except _INSTANCE_FAILURES as exc:
+        raise InstanceStorageError(
+            f"the Dagster instance's database failed ({_one_line(exc)}); nothing was run"
+        ) from None
 
 
 def register_scope(instance: dg.DagsterInstance, tenant: str, surface: str) -> bool:
@@ -52,6 +58,12 @@ _INSTANCE_FAILURES: tuple[type[Exception], ...] = (
     DagsterPostgresException,
     sqlalchemy.exc.DBAPIError,
 )
+
+
+def _one_line(exc: BaseException) -> str:
+    """`Class: first line` (SQLAlchemy's messages run to several lines and a URL)."""
+    detail = (str(exc).strip().splitlines() or ["no details"])[0][:300]
+    return f"{type(exc).__name__}: {detail}"
 
 
 def _classify(error: dg.SerializableErrorInfo | None, day: dt.date) -> RecsysError:
@@ -102,10 +114,9 @@ def run_day(
             raise_on_error=False,
         )
     except _INSTANCE_FAILURES as exc:
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise InstanceStorageError(
             f"{tenant}/{surface} {day}: the Dagster instance's database failed during the run "
-            f"({type(exc).__name__}: {detail}); the run is not recorded, and what it published "
+            f"({_one_line(exc)}); the run is not recorded, and what it published "
             "is complete or absent (see `recsys manifests`); rerun once the database is back"
         ) from None
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]

@@ -29,6 +29,7 @@ from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
 from recsys_pipelines.lib.runner import DayOutcome, register_scope, run_day
 from recsys_service.app import create_app
+from recsys_service.loader import ProcessLoader
 from recsys_service.settings import Settings
 from tests.integration.postgres import PostgresServer
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
@@ -166,7 +167,7 @@ def _kinds(client: TestClient[Litestar]) -> tuple[str, ...]:
 
 
 def test_storage_and_postgres_modes_answer_every_request_identically(
-    published: Published, tmp_path: Path
+    published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = FileStorage(Path(published.storage.url.removeprefix("file://")))
     empty = FileStorage(tmp_path / "empty")  # the DB-mode service never reads the store
@@ -192,6 +193,15 @@ def test_storage_and_postgres_modes_answer_every_request_identically(
         assert kinds == (db_kinds if settings.serving_source == "postgres" else storage_kinds)
         assert mapped == (from_db if settings.serving_source == "postgres" else from_storage)
     assert len(list((tmp_path / "prep").glob("*.prep"))) == 2
+
+    # Another worker (or a restart) in DB mode maps the prepared model: the manifest row is
+    # verified, the rows are not read again and no child runs.
+    def no_child(*args: object) -> None:
+        raise AssertionError("the model is prepared: nothing to build")
+
+    monkeypatch.setattr(ProcessLoader, "_prepare", no_child)
+    with TestClient(create_app(replace(db_settings, **prepared))) as client:
+        assert _answers(client) == from_db
 
     assert from_db == from_storage
     assert all(status == 200 for status, _ in from_db)

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from recsys_algo import storage as storage_module
 from recsys_algo.catalog import write_catalog
 from recsys_algo.registry import history, load_verified
 from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import FileStorage, open_storage, register_scheme
+from recsys_algo.storage import FileStorage, open_storage
 from recsys_pipelines.cli import main
 from tests.integration import postgres
 from tests.pipelines.conftest import (
@@ -30,6 +31,10 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEME = "pg-outage"
+
+
+def halting_storage(url: str) -> FileStorage:
+    return HaltingStorage(Path(url.split("://", 1)[1]))
 
 
 class HaltingStorage(FileStorage):
@@ -54,12 +59,11 @@ class HaltingStorage(FileStorage):
         super().write_new(key, data)
 
 
-register_scheme(SCHEME, lambda url: HaltingStorage(Path(url.split("://", 1)[1])))
-
-
 @pytest.fixture
-def own_server() -> Iterator[postgres.PostgresServer]:
-    """A server of this test's own: halting the session's one would break other tests."""
+def own_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[postgres.PostgresServer]:
+    """A server of this test's own: halting the session's one would break other tests. The
+    storage scheme is registered for the test only (error messages list the schemes)."""
+    monkeypatch.setitem(storage_module._SCHEMES, SCHEME, halting_storage)
     server = postgres.start()
     try:
         yield server
@@ -118,3 +122,26 @@ def test_instance_database_dying_mid_run_fails_clearly_and_a_rerun_succeeds(
     found = load_verified(storage, keys, TENANT, SURFACE)
     assert found is not None
     assert all(entry.error is None for entry in history(storage, keys, TENANT, SURFACE))
+
+
+def test_instance_database_down_before_the_run_is_one_clear_line(
+    own_server: postgres.PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "docker" / "dagster.yaml", home / "dagster.yaml")
+    own_server.create_database("recsys")
+    for name, value in own_server.env("recsys").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("RECSYS_STORAGE_URL", (tmp_path / "store").as_uri())
+    monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
+    monkeypatch.delenv("RECSYS_SIGNING_KEYS_FILE", raising=False)
+    postgres.halt(own_server)
+    args = ["materialize", "--tenant", TENANT, "--surface", SURFACE, "--date", DAY0.isoformat()]
+    failed = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert failed.exit_code == 1, failed.output
+    (line,) = [ln for ln in failed.stderr.splitlines() if ln.startswith("error: ")]
+    assert "the Dagster instance's database failed" in line and "nothing was run" in line
+    assert "\n" not in line and "sqlalche.me" not in line
+    postgres.resume(own_server)  # the fixture stops it

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +15,14 @@ from pathlib import Path
 import pytest
 
 from recsys_algo.errors import ArtifactError, ConfigError
+from recsys_algo.manifest import Lineage, Window
+from recsys_algo.models import load_model
 from recsys_algo.recommender import Query
-from recsys_algo.registry import rollback
+from recsys_algo.registry import publish, rollback
 from recsys_algo.storage import FileStorage
+from recsys_algo.testing_models import synthetic_blobs, synthetic_tables
 from recsys_service import prepare
+from recsys_service.app import create_app
 from recsys_service.loader import ProcessLoader, _failure, private_directory
 from recsys_service.state import ServingState, load_scope
 from tests.service.builders import (
@@ -24,6 +30,7 @@ from tests.service.builders import (
     OTHER_SIGNING_SPEC,
     SIGNING_SPEC,
     item_ids,
+    make_settings,
     neighbour_rows,
     publish_popularity,
     publish_scope,
@@ -73,7 +80,7 @@ def reference_query(session: list[str]) -> Query:
     return Query(k=12, session_items=tuple(session), exclude=frozenset({"a003"}))
 
 
-def test_second_process_maps_the_file_without_building_again(
+def test_another_serving_state_maps_the_file_without_building_again(
     storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = publish_popularity(storage, "acme", "home", item_ids("a", 5))
@@ -207,7 +214,9 @@ def test_directory_open_to_others_is_refused(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o755)
     os.chmod(shared, 0o755)
-    with pytest.raises(ConfigError, match="must belong to this user with mode 0700"):
+    with pytest.raises(
+        ConfigError, match=re.escape("must be a directory (not a link) of this user with mode 0700")
+    ):
         private_directory(shared)
     assert private_directory(tmp_path / "fresh").stat().st_mode & 0o777 == 0o700
 
@@ -235,33 +244,60 @@ def test_app_with_the_process_loader_serves_and_swaps(
 
 
 SERVE_AND_LIST_MODULES = """
-import sys
+import json, sys
 from pathlib import Path
 from litestar.testing import TestClient
 from recsys_algo.signing import parse_signing_keys
 from recsys_service.app import create_app
 from recsys_service.settings import Settings
-settings = Settings(storage_url=Path(sys.argv[1]).as_uri(), signing_keys=parse_signing_keys(
-    sys.argv[3]), loader="process", prepared_dir=Path(sys.argv[2]))
+store, prep, spec, user, item = sys.argv[1:]
+settings = Settings(storage_url=Path(store).as_uri(), signing_keys=parse_signing_keys(spec),
+                    loader="process", prepared_dir=Path(prep))
+calls = [
+    ("post", "/v1/recommend", {"surface": "home", "k": 3}),
+    ("post", "/v1/recommend", {"surface": "home", "user_id": user, "k": 60}),
+    ("post", "/v1/recommend", {"surface": "home", "user_id": user, "explain": True}),
+    ("post", "/v1/recommend", {"surface": "home", "session_items": [item], "exclude_seen": True}),
+    ("post", "/v1/recommend", {"surface": "home", "blend_weights": {"cooc": 2.5}}),
+    ("post", "/v1/recommend", {"surface": "home", "session_items": ["never-seen"]}),
+    ("post", "/v1/recommend/batch", {"requests": [{"surface": "home"}, {"surface": "x"}]}),
+    ("post", "/v1/similar", {"surface": "home", "item_id": item}),
+    ("post", "/v1/similar", {"surface": "home", "item_id": item, "kind": "content"}),
+    ("post", "/v1/events", {"events": [{"ts": 1764547200000, "item_id": item,
+                                        "event_type": "click", "surface": "home"}]}),
+]
 with TestClient(create_app(settings)) as client:
-    assert client.post("/v1/recommend", json={"surface": "home", "k": 3}).status_code == 200
-    assert client.get("/v1/popular?surface=home").status_code == 200
+    for method, path, body in calls:
+        got = getattr(client, method)(path, json=body)
+        assert got.status_code in (200, 202), (path, body, got.status_code, got.text)
+    for path in ("/v1/popular?surface=home", "/v1/manifests/home", "/readyz", "/metrics"):
+        assert client.get(path).status_code == 200, path
 heavy = ("polars", "pyarrow", "scipy", "sklearn", "implicit", "psycopg2", "duckdb", "dagster")
 print(",".join(m for m in heavy if m in sys.modules))
 """
 
 
-def test_a_serving_process_never_imports_the_build_libraries(
-    published: FileStorage, tmp_path: Path
-) -> None:
-    """Decoding and checks run in the loader child: a worker stays ~60 MB lighter without
-    polars, pyarrow, scipy and implicit (and starts faster)."""
+def test_a_serving_process_never_imports_the_build_libraries(tmp_path: Path) -> None:
+    """Decoding and checks run in the loader child: a worker serving every route of a model of
+    all five kinds stays ~110 MB lighter without polars, pyarrow, scipy and implicit."""
+    storage = FileStorage(tmp_path / "store")
+    blobs = list(synthetic_blobs())
+    publish(
+        storage, signing_keys(), tenant="demo", surface="home", as_of=AS_OF,
+        window=Window(start="2026-11-14", end=AS_OF.isoformat(), days=7), blobs=blobs,
+        lineage=Lineage(inputs={}, code_version="test", parameters={}), metrics={},
+    )  # fmt: skip
+    model = load_model(synthetic_tables(), {})
+    assert model.collab is not None and len(model.kinds) == 5
+    user = next(iter(model.collab.user_rows))
+    cooc = model.neighbors["cooc"]
+    item = next(i for c, i in enumerate(model.vocab.ids) if cooc.has(c))
     done = subprocess.run(
-        [sys.executable, "-c", SERVE_AND_LIST_MODULES, str(published.root), str(tmp_path / "p"),
-         SIGNING_SPEC],
+        [sys.executable, "-c", SERVE_AND_LIST_MODULES, str(storage.root), str(tmp_path / "p"),
+         SIGNING_SPEC, user, item],
         capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2],
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == ""
 
 
@@ -286,3 +322,38 @@ def test_the_child_runs_at_the_configured_niceness(
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"nice": 7}')))
     assert prepare.main() == 1
     assert calls == [7]
+
+
+def test_a_prepared_directory_open_to_others_fails_the_start(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "fresh-target", target_is_directory=True)
+    (tmp_path / "fresh-target").mkdir(mode=0o700)
+    for directory in (shared, link):
+        with pytest.raises(ConfigError, match=r"must be a directory .*mode 0700"):
+            create_app(make_settings(storage, loader="process", prepared_dir=directory))
+
+
+def test_a_new_version_another_process_is_loading_is_left_for_the_next_poll(
+    storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = publish_popularity(storage, "acme", "home", item_ids("a", 5))
+    prep = tmp_path / "prep"
+    state = _state(storage, prep)
+    state.refresh()  # nothing served yet: this one would wait for another's load
+    new = publish_scope(storage, "acme", "home", item_ids("b", 5), parameters={"v": 2})
+    with (prep / "acme.home.lock").open("a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another worker building the new version
+        monkeypatch.setattr(ProcessLoader, "_prepare", no_child)
+        state.refresh()  # serving the old one: returns at once, no child, no error
+        entry = state.get("acme", "home")
+        assert entry is not None and entry.last_error is None
+        assert served(state) == old.manifest_version
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+    monkeypatch.undo()
+    state.refresh()
+    assert served(state) == new.manifest_version

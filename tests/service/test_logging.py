@@ -12,7 +12,13 @@ import pytest
 
 from recsys_algo.errors import ConfigError
 from recsys_algo.storage import FileStorage
-from recsys_service.logs import JsonFormatter, configure_logging, parse_log_level, request_id_var
+from recsys_service.logs import (
+    JsonFormatter,
+    JsonLinesHandler,
+    configure_logging,
+    parse_log_level,
+    request_id_var,
+)
 from tests.service.builders import (
     SIGNING_SPEC,
     api_key,
@@ -144,3 +150,16 @@ def test_logs_never_contain_api_keys_or_the_signing_secret(
     assert len(captured.access()) == 3
     for secret in (ACME_KEY, SIGNING_SECRET, "-typo"):
         assert secret not in captured.text
+
+
+class BrokenPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError("the reader went away")
+
+
+def test_a_failing_log_stream_drops_access_lines_but_never_fails_a_request() -> None:
+    handler = JsonLinesHandler(BrokenPipe())
+    for _ in range(20):
+        handler.write_line('{"message": "GET /healthz 200"}')  # batches overflow: writes
+    handler.flush()
+    assert handler._dropped >= 20

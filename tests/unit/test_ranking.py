@@ -131,3 +131,15 @@ def test_vocabulary_sorts_ids_by_code_point_and_drops_unknown_ids() -> None:
     assert vocab.codes_of(["é", "nope", "a"]).tolist() == [vocab.codes["é"], vocab.codes["a"]]
     with pytest.raises(ValueError, match="missing from the item vocabulary"):
         vocab.encode(pa.array(["a", "nope"]))
+
+
+def test_lists_longer_than_the_precomputed_ranks_fuse_whole() -> None:
+    n = 25_000
+    codes = np.arange(n, dtype=np.int32)
+    one = fuse({"cooc": Ranked(codes, np.ones(n))}, n, {"cooc": 1.0}, 10.0)
+    assert len(one.codes) == len(one.scores) == n
+    two = fuse(
+        {"cooc": Ranked(codes, np.ones(n)), "popularity": Ranked(codes[::-1].copy(), np.ones(n))},
+        n, {"cooc": 1.0, "popularity": 0.5}, 10.0,
+    )  # fmt: skip
+    assert len(two.codes) == n and float(two.scores[-1]) > 0

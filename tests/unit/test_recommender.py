@@ -186,6 +186,7 @@ def test_popularity_index_overfetches_past_exclusions() -> None:
         ({"weights": {"popularity": 0.0}}, "popularity must be > 0"),
         ({"weights": {"popularity": float("nan")}}, "finite"),
         ({"rank_offset": 0}, "rank_offset"),
+        ({"rank_offset": 1e7}, "rank_offset must be in"),
         ({"recent_items": 0}, "recent_items"),
         ({"recency_decay": 1.5}, "recency_decay"),
         ({"candidates": 0}, "candidates"),
