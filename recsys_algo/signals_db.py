@@ -204,23 +204,29 @@ def current_manifest(
     """The current version's manifest, signature and scope verified, and its token (the same
     as current_token's), without the rows; None if nothing is written."""
     with connect(dsn) as conn, conn, conn.cursor() as cur:
-        if not _has_tables(cur):
-            return None
-        cur.execute(
-            "SELECT c.version, c.swapped_at, v.manifest FROM recsys_signal_current c "
-            "JOIN recsys_signal_versions v USING (tenant, surface, version) "
-            "WHERE c.tenant = %s AND c.surface = %s",
-            (tenant, surface),
-        )
-        row = cur.fetchone()
+        row = _current_row(cur, tenant, surface)
     if row is None:
         return None
-    version, swapped_at, raw = row
+    version, swapped_at, raw, _ = row
     where = f"signals database {describe_dsn(dsn)} {tenant}/{surface}"
     manifest = decode_verified(bytes(raw), keys, where)
     if (manifest.tenant, manifest.surface) != (tenant, surface):
         raise ArtifactError(f"{where}: manifest belongs to {manifest.tenant}/{manifest.surface}")
     return manifest, f"{version}@{swapped_at.isoformat()}"
+
+
+def _current_row(cur: Any, tenant: str, surface: str) -> tuple[Any, ...] | None:
+    """(version, swapped_at, manifest bytes, layout) of the scope's current version."""
+    if not _has_tables(cur):
+        return None
+    cur.execute(
+        "SELECT c.version, c.swapped_at, v.manifest, v.layout FROM recsys_signal_current c "
+        "JOIN recsys_signal_versions v USING (tenant, surface, version) "
+        "WHERE c.tenant = %s AND c.surface = %s",
+        (tenant, surface),
+    )
+    row: tuple[Any, ...] | None = cur.fetchone()
+    return row
 
 
 def list_scopes(dsn: str) -> list[tuple[str, str]]:
@@ -270,15 +276,7 @@ def read_signals(dsn: str, tenant: str, surface: str) -> Signals | None:
     with connect(dsn) as conn:
         conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with conn, conn.cursor() as cur:
-            if not _has_tables(cur):
-                return None
-            cur.execute(
-                "SELECT c.version, c.swapped_at, v.manifest, v.layout FROM recsys_signal_current c "
-                "JOIN recsys_signal_versions v USING (tenant, surface, version) "
-                "WHERE c.tenant = %s AND c.surface = %s",
-                (tenant, surface),
-            )
-            row = cur.fetchone()
+            row = _current_row(cur, tenant, surface)
             if row is None:
                 return None
             version, swapped_at, raw, layout = row

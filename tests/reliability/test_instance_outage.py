@@ -72,6 +72,23 @@ def own_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[postgres.PostgresSer
         postgres.stop(server)
 
 
+def instance_env(
+    server: postgres.PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """DAGSTER_HOME with docker/dagster.yaml on the server, and the CLI's RECSYS_ settings."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "docker" / "dagster.yaml", home / "dagster.yaml")
+    server.create_database("recsys")
+    for name, value in server.env("recsys").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("RECSYS_STORAGE_URL", url)
+    monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
+    monkeypatch.setenv("RECSYS_MODEL_PARAMS", SMALL_DATA_PARAMS)
+    monkeypatch.delenv("RECSYS_SIGNING_KEYS_FILE", raising=False)
+
+
 @pytest.mark.parametrize(
     ("prefix", "published"),
     [
@@ -86,18 +103,8 @@ def test_instance_database_dying_mid_run_fails_clearly_and_a_rerun_succeeds(
     prefix: str,
     published: bool,
 ) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "docker" / "dagster.yaml", home / "dagster.yaml")
-    own_server.create_database("recsys")
-    for name, value in own_server.env("recsys").items():
-        monkeypatch.setenv(name, value)
     url = f"{SCHEME}://{tmp_path / 'store'}"
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("RECSYS_STORAGE_URL", url)
-    monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
-    monkeypatch.setenv("RECSYS_MODEL_PARAMS", SMALL_DATA_PARAMS)
-    monkeypatch.delenv("RECSYS_SIGNING_KEYS_FILE", raising=False)
+    instance_env(own_server, tmp_path, monkeypatch, url)
     storage = open_storage(url)
     write_catalog(storage, TENANT, catalog_rows())
     lines = event_lines(DAY0, 300)
@@ -127,16 +134,7 @@ def test_instance_database_dying_mid_run_fails_clearly_and_a_rerun_succeeds(
 def test_instance_database_down_before_the_run_is_one_clear_line(
     own_server: postgres.PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "docker" / "dagster.yaml", home / "dagster.yaml")
-    own_server.create_database("recsys")
-    for name, value in own_server.env("recsys").items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("RECSYS_STORAGE_URL", (tmp_path / "store").as_uri())
-    monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
-    monkeypatch.delenv("RECSYS_SIGNING_KEYS_FILE", raising=False)
+    instance_env(own_server, tmp_path, monkeypatch, (tmp_path / "store").as_uri())
     postgres.halt(own_server)
     args = ["materialize", "--tenant", TENANT, "--surface", SURFACE, "--date", DAY0.isoformat()]
     failed = CliRunner().invoke(main, args, catch_exceptions=False)
