@@ -211,6 +211,10 @@ def fit_collab(events: pl.DataFrame, as_of_end: dt.datetime, params: CollabParam
             f"{as_of_end.isoformat()} (min_user_events {params.min_user_events})"
         )
     user_ids, item_ids, matrix = _matrix(pairs, params)
+    # Loaded before the limit below: threadpool_limits only reaches BLAS libraries already
+    # loaded, and implicit brings its own (unlimited, it warns and runs slower).
+    import implicit.cpu.als  # noqa: F401
+
     # implicit parallelises over users itself and wants single-threaded BLAS underneath.
     with threadpool_limits(limits=1, user_api="blas"):
         user_f, item_f = _factorize(matrix, params)
