@@ -301,7 +301,7 @@ def test_a_serving_process_never_imports_the_build_libraries(tmp_path: Path) -> 
     assert done.stdout.strip() == ""
 
 
-def test_the_child_runs_at_the_configured_niceness(
+def test_the_configured_niceness_reaches_the_child_and_is_applied_first(
     storage: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish_popularity(storage, "acme", "home", item_ids("a", 5))
