@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import resource
-import time
 
 import numpy as np
 import polars as pl
@@ -301,66 +298,3 @@ def test_top_n_unseen_is_exact_when_items_span_many_groups(n_items: int, k: int,
     item_f = rng.integers(-3, 4, (n_items, dim)).astype(np.float32)
     assert_matches_full_sort(user_f, item_f, k, 1)
     assert_matches_full_sort(user_f, rng.standard_normal((n_items, dim)).astype(np.float32), k, 2)
-
-
-def zipf_events(n: int, n_users: int, n_items: int, seed: int = 7) -> pl.DataFrame:
-    rng = np.random.default_rng(seed)
-    items = rng.permutation(n_items)[(rng.zipf(1.2, n) - 1) % n_items]
-    ts = np.datetime64("2026-11-20T00:00:00", "ms") - rng.integers(1, 28 * 86_400_000, n).astype(
-        "timedelta64[ms]"
-    )
-    kinds = np.array(["exposure", "click", "add_to_cart", "purchase"])
-    return pl.DataFrame(
-        {
-            "ts": ts,
-            "user_id": np.char.add("u", rng.integers(0, n_users, n).astype(str)),
-            "item_id": np.char.add("i", items.astype(str)),
-            "event_type": kinds[rng.choice(4, n, p=[0.3, 0.5, 0.15, 0.05])],
-            "value": np.full(n, np.nan),
-        }
-    ).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
-
-
-def test_scale_smoke_prints_fit_and_top_n_time_bytes_and_rss() -> None:
-    # Full size (1M events, 200k users, 50k items) with RECSYS_SCALE_SMOKE=1; a tenth otherwise.
-    scale = 1 if os.environ.get("RECSYS_SCALE_SMOKE") == "1" else 10
-    events = zipf_events(1_000_000 // scale, 200_000 // scale, 50_000 // scale)
-    start = time.perf_counter()
-    model = fit_collab(events, END, CollabParams())
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    top_n_unseen(
-        model.user_factors,
-        model.item_factors,
-        sp.csr_matrix((len(model.user_ids), len(model.item_ids)), dtype=np.float32),
-        50,
-    )
-    top_s = time.perf_counter() - start
-    blob = encode_artifact(collab_frame(model), "implicit", SCHEMA_VERSION)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"\nimplicit scale smoke: {events.height} events, {len(model.user_ids)} users, "
-        f"{len(model.item_ids)} items; fit incl. top-N {fit_s:.1f}s, top-N alone {top_s:.1f}s, "
-        f"artifact {len(blob.data) / 1e6:.1f} MB, peak RSS {rss_mb:.0f} MB"
-    )
-
-
-def test_fold_in_speed_smoke_prints_milliseconds_for_50k_items() -> None:
-    rng = np.random.default_rng(0)
-    ids = [f"i{j:05d}" for j in range(50_000)]
-    factors = (rng.standard_normal((50_000, 64)) * 0.1).astype(np.float32)
-    empty = np.zeros(0, np.int32)
-    codes = np.arange(len(ids), dtype=np.int32)
-    index = CollabIndex.build(
-        codes, len(ids), factors, [], np.zeros(1, np.int64), empty, empty.astype(np.float32),
-        0.05, 20.0,
-    )  # fmt: skip
-    sent = rng.integers(0, 50_000, 20).astype(np.int32)
-    index.fold_in(sent, 50, empty)
-    start = time.perf_counter()
-    for _ in range(50):
-        result = index.fold_in(sent, 50, codes[1:2])
-    print(
-        f"\nimplicit fold-in: {(time.perf_counter() - start) / 50 * 1000:.2f} ms (50k items x 64)"
-    )
-    assert len(result) == 50
