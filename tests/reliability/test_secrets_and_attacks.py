@@ -172,11 +172,16 @@ def test_hostile_item_ids_never_reach_another_tenant(
 # --- sizes and content types -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["announced", "chunked"])
 @pytest.mark.parametrize("path", ["/v1/recommend", "/v1/similar", "/v1/recommend/batch"])
-def test_oversized_body_is_413(client: TestClient[Litestar], path: str) -> None:
+def test_oversized_body_is_413(client: TestClient[Litestar], path: str, streamed: bool) -> None:
     body = b'{"surface": "home", "pad": "' + b"x" * MAX_BODY + b'"}'
     headers = {**IDENTITIES["own-key"], "Content-Type": "application/json"}
-    response = client.post(path, content=body, headers=headers)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must count what arrives
+        yield from (body[i : i + 1000] for i in range(0, len(body), 1000))
+
+    response = client.post(path, content=chunks() if streamed else body, headers=headers)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
 
