@@ -44,6 +44,29 @@ def test_concurrent_writers_never_leave_a_mixed_object(storage: FileStorage) -> 
     assert files_under(storage.root) == ["big.bin"]
 
 
+def test_a_reader_sees_the_whole_old_or_the_whole_new_object_during_overwrites(
+    storage: FileStorage,
+) -> None:
+    # Large enough that writing one takes many reads' time: an in-place copy would be seen.
+    old, new = b"a" * 8_000_000, b"b" * 8_000_000
+    storage.write_bytes("big.bin", old)
+    done, seen = threading.Event(), []
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(hashlib.sha256(storage.read_bytes("big.bin")).digest())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(40):
+        storage.write_bytes("big.bin", new if i % 2 == 0 else old)
+    done.set()
+    reader.join()
+    wholes = {hashlib.sha256(old).digest(), hashlib.sha256(new).digest()}
+    assert len(seen) >= 10  # the reads overlapped the writes
+    assert set(seen) <= wholes, f"{sum(d not in wholes for d in seen)} of {len(seen)} reads mixed"
+
+
 def test_write_new_creates_once_and_refuses_to_overwrite(storage: FileStorage) -> None:
     storage.write_new("blobs/x", b"first")
     with pytest.raises(AlreadyExists, match="blobs/x"):
