@@ -106,6 +106,19 @@ def invalid_blob(storage: FileStorage) -> None:
     storage.write_bytes(POINTER, resign(document))
 
 
+def impostor_blob(storage: FileStorage) -> None:
+    """Another valid popularity artifact of the same size and rows at the named blob's place:
+    only the digest tells them apart (it ranks bad-* items instead of new-*)."""
+    document = msgspec.json.decode(storage.read_bytes(POINTER))
+    path = storage.root / document["artifacts"]["popularity"]["uri"]
+    original = path.read_bytes()
+    impostor = encode_artifact(
+        popularity_frame([f"bad-{i:03d}" for i in range(20)]), "popularity", 1
+    )
+    assert len(impostor.data) == len(original) and impostor.data != original
+    path.write_bytes(impostor.data)
+
+
 def wrong_secret(storage: FileStorage) -> None:
     """Signed under the trusted key id with another secret (a forged or rotated-away key)."""
     document = msgspec.json.decode(storage.read_bytes(POINTER))
@@ -117,6 +130,12 @@ CASES: dict[str, tuple[Callable[[FileStorage], None], str]] = {
     "artifact-bit-flip": (
         on_blob(flip),
         r"ArtifactError: .*popularity/.*: digest .* does not match the manifest",
+    ),
+    "artifact-replaced-by-another-valid-one": (
+        impostor_blob,
+        # Same size on both sides: the digest, not the length, rejected it.
+        r"ArtifactError: .*popularity/.*: digest [0-9a-f]{12}… \((\d+) bytes\) does not match "
+        r"the manifest \([0-9a-f]{12}…, \1 bytes\)",
     ),
     "artifact-truncated": (
         on_blob(lambda d: d[: len(d) // 2]),
@@ -220,3 +239,4 @@ def test_bad_manifest_or_artifact_keeps_the_last_good_and_readyz_says_why(
     assert re.search(reason, scope["last_error"]), scope["last_error"]
     assert popular.status_code == 200
     assert {i["item_id"].split("-")[0] for i in popular.json()["items"]} == {"old"}
+    assert "bad-" not in popular.text
