@@ -205,6 +205,30 @@ def test_a_write_that_fails_midway_is_retried_under_the_same_name(tmp_path: Path
     assert len(storage.list("raw/demo/")) == 2
 
 
+def test_a_write_whose_answer_is_lost_is_retried_onto_the_same_file(tmp_path: Path) -> None:
+    # The store wrote the file but the reply never came (a timeout after the PUT landed): the
+    # retry must overwrite that file with the same bytes, not add a second copy of the events.
+    storage = FlakyStorage(tmp_path / "store")
+    log = EventLog(storage, QUIET, clock=lambda: NOW)
+    log.add_exposures([exposure("r1", 3)])
+    real_write = storage.write_bytes
+
+    def written_then_lost(key: str, data: bytes) -> None:
+        real_write(key, data)
+        raise TimeoutError("no reply from storage")
+
+    storage.write_bytes = written_then_lost  # type: ignore[method-assign]
+    assert log.flush() == 0
+    (name,) = storage.list("raw/demo/home/")
+    first = storage.read_bytes(name)
+    assert log.status().held == 3  # not known to be written, so still held
+    storage.write_bytes = real_write  # type: ignore[method-assign]
+    assert log.flush() == 3
+    assert storage.list("raw/demo/home/") == [name]
+    assert storage.read_bytes(name) == first
+    assert canonical_rows(storage, "demo", "home").height == 3
+
+
 def test_a_full_buffer_drops_exposures_counts_them_and_logs_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
