@@ -89,7 +89,9 @@ def test_key_lookup_compares_fixed_length_digests_with_every_key() -> None:
 
     auth.hmac.compare_digest = spy  # type: ignore[assignment]
     try:
-        for presented in ("acme-secret", "", "x" * 10_000, "ünïcödé"):
+        # Each configured key (first, middle, last: an early exit shows whatever the order),
+        # and misses of every length.
+        for presented in (*SECRETS[:3], "", "x" * 10_000, "ünïcödé"):
             compared.clear()
             auth.find_key(KEYS, presented)
             # Every configured key is compared (no early exit on a match or a miss), always
