@@ -61,6 +61,13 @@ DATA_ENDPOINTS: dict[str, Endpoint] = {
     "popular": ("GET", "/v1/popular?surface=home", None),
     "manifest": ("GET", "/v1/manifests/home", None),
 }
+# Writes rather than reads: 202 where a data route answers 200.
+EVENTS: Endpoint = (
+    "POST",
+    "/v1/events",
+    {"surface": "home", "events": [{"item_id": "acme-001", "event_type": "click",
+                                    "ts": "2026-11-20T10:00:00Z", "user_id": "u1"}]},
+)  # fmt: skip
 PUBLIC_ENDPOINTS: dict[str, Endpoint] = {
     "healthz": ("GET", "/healthz", None),
     "readyz": ("GET", "/readyz", None),

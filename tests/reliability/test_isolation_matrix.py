@@ -13,9 +13,9 @@ from litestar.testing import TestClient
 from tests.reliability.service_world import (
     DATA_ENDPOINTS,
     DATA_STATUS,
+    EVENTS,
     IDENTITIES,
     PUBLIC_ENDPOINTS,
-    Endpoint,
     call,
     other_tenants_items,
     publish_world,
@@ -62,14 +62,6 @@ def test_public_endpoints_answer_everyone_without_items(
     response = call(client, PUBLIC_ENDPOINTS[endpoint], IDENTITIES[identity])
     assert response.status_code == 200
     assert other_tenants_items(response.text, tenant="") == []
-
-
-EVENTS: Endpoint = (
-    "POST",
-    "/v1/events",
-    {"surface": "home", "events": [{"item_id": "acme-001", "event_type": "click",
-                                    "ts": "2026-11-20T10:00:00Z", "user_id": "u1"}]},
-)  # fmt: skip
 
 
 @pytest.mark.parametrize("identity", IDENTITIES)

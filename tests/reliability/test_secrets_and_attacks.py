@@ -16,6 +16,7 @@ from recsys_algo import layout
 from recsys_service import auth
 from tests.reliability.service_world import (
     DATA_ENDPOINTS,
+    EVENTS,
     IDENTITIES,
     PUBLIC_ENDPOINTS,
     SECRETS,
@@ -47,8 +48,8 @@ def client(world: Path) -> Iterator[TestClient[Litestar]]:
 # --- secrets -----------------------------------------------------------------------------------
 
 
-def test_keys_and_signing_secrets_never_appear_in_logs_or_responses(
-    world: Path, caplog: pytest.LogCaptureFixture
+def test_keys_and_signing_secrets_never_appear_in_logs_responses_or_metrics(
+    world: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     from recsys_algo.storage import FileStorage
 
@@ -56,7 +57,7 @@ def test_keys_and_signing_secrets_never_appear_in_logs_or_responses(
     bodies: list[str] = []
     app = serving_app(storage, max_body_bytes=MAX_BODY)
     with caplog.at_level(logging.DEBUG), TestClient(app) as client:
-        for endpoint in {**DATA_ENDPOINTS, **PUBLIC_ENDPOINTS}.values():
+        for endpoint in {**DATA_ENDPOINTS, **PUBLIC_ENDPOINTS, "events": EVENTS}.values():
             for headers in IDENTITIES.values():
                 response = call(client, endpoint, headers)
                 bodies.append(response.text + str(response.headers))
@@ -71,7 +72,12 @@ def test_keys_and_signing_secrets_never_appear_in_logs_or_responses(
             client.app.state["serving"].refresh()
         finally:
             pointer.write_bytes(saved)
-    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+        # Last, so the metrics have counted all of the above (statuses, the load failure).
+        scraped = [client.get("/metrics", headers=h) for h in IDENTITIES.values()]
+        bodies += [r.text + str(r.headers) for r in scraped]
+    assert "recsys_manifest_load_failures_total{" in scraped[0].text  # the scrape saw it
+    printed = capfd.readouterr()
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records) + printed.out + printed.err
     assert "keeping" in logged  # the capture really saw the service's log lines
     secrets = (*SECRETS, SIGNING_SECRET, *(hashlib.sha256(s.encode()).hexdigest() for s in SECRETS))
     for secret in secrets:
