@@ -73,8 +73,10 @@ def test_events_and_exposures_written_by_the_server_are_ingested(tmp_path: Path)
         proc.stderr.close()
     assert KEY not in stderr
 
+    days = landing_days(storage, "acme", "home")
+    assert days, "the stopped service left no landing file: what it accepted was lost"
     frames = []
-    for day in landing_days(storage, "acme", "home"):
+    for day in days:
         partition = Partition("acme", "home", day)
         report = ingest_partition(storage, partition)
         assert report.quarantined == 0, report.reasons

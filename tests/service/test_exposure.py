@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -134,6 +136,19 @@ def test_a_retry_after_restart_has_the_same_ids_and_one_canonical_row_each(
     assert rows.height == 5
     assert sorted(rows["rank"]) == [0, 1, 2, 3, 4]
     assert set(rows["request_id"]) == {"retry-me"}
+    # Both rounds ran in this interpreter: a fresh one must derive the same ids too (a salt or
+    # a seed fixed at import would give every restart new ids, and duplicates downstream).
+    wanted = [(rank, item) for rank, item in zip(rows["rank"], rows["item_id"], strict=True)]
+    script = (
+        "import sys; from recsys_service.exposure import exposure_event_id as e\n"
+        "for line in sys.stdin: r, i = line.split(); print(e('retry-me', None, int(r), i))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script],
+        input="".join(f"{rank} {item}\n" for rank, item in wanted),
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert fresh.stdout.split() == rows["event_id"].to_list()
 
 
 class FlakyStorage(FileStorage):
