@@ -9,13 +9,15 @@ answer (tests/unit/test_plain.py checks every user). Anything else is answered l
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from recsys_algo.collab_index import CollabIndex
-from recsys_algo.ranking import FusedLists
-from recsys_algo.recommender import BlendParams, Query, ScopeModel
+from recsys_algo.ranking import SOURCE_ORDER, Fused, FusedLists, Ranked, rank_terms
+from recsys_algo.recommender import IMPLICIT, POPULARITY, BlendParams, Query, ScopeModel
 
 PLAIN_K = 50
 # Users beyond this many (in factor-row order) are answered live: ~30 us and 650 bytes each.
@@ -49,16 +51,96 @@ def plain_answers(model: ScopeModel, params: BlendParams, k: int = PLAIN_K) -> P
     codes = np.empty(rows * k, np.int32)
     scores = np.empty(rows * k, np.float64)
     sources = np.empty(rows * k, np.int8)
-    end = 0
-    for row, user in enumerate([*users, None]):
+    end = row = 0
+
+    def put(sizes: npt.NDArray[np.int64], found: Fused) -> None:
+        nonlocal end, row
+        stop = end + found.codes.size
+        codes[end:stop], scores[end:stop], sources[end:stop] = (
+            found.codes, found.scores, found.sources
+        )  # fmt: skip
+        offsets[row + 1 : row + 1 + sizes.size] = end + np.cumsum(sizes)
+        end, row = stop, row + sizes.size
+
+    collab = model.collab
+    if (
+        users
+        and isinstance(collab, CollabIndex)
+        and len(collab.user_rows) == len(collab.arrays.user_ids)
+    ):
+        # Known users at once (distinct ids, so row u is user u); the loop took ~30 us a user.
+        popular = model.popularity.top(max(k, params.candidates), _NONE)
+        for sizes, found in _known_users(collab, popular, params, k, len(users)):
+            put(sizes, found)
+    for user in [*users[row:], None]:
         found = model.fuse(model.candidates(Query(k=k, user_id=user), params), k, params)
-        n = len(found)
-        codes[end : end + n], scores[end : end + n] = found.codes, found.scores
-        sources[end : end + n] = found.sources
-        end += n
-        offsets[row + 1] = end
+        put(np.array([len(found)], np.int64), found)
     lists = FusedLists(offsets, codes[:end], scores[:end], sources[:end])
     return PlainAnswers(params, k, len(users), lists)
+
+
+_NONE = np.zeros(0, np.int32)
+_IMPLICIT, _POPULARITY = SOURCE_ORDER.index(IMPLICIT), SOURCE_ORDER.index(POPULARITY)
+_CHUNK = 4096  # users per batch: ~W x 4096 x 21 bytes of temporaries (W = 2 x candidates)
+
+
+def _known_users(
+    collab: CollabIndex, popular: Ranked, params: BlendParams, k: int, users: int
+) -> Iterator[tuple[npt.NDArray[np.int64], Fused]]:
+    """The plain answers of user rows 0..users-1, chunk by chunk: each row's size, and the
+    rows back to back.
+
+    The same answer `fuse(candidates(...))` gives, without its per-call overhead: with no
+    session there are no seeds, so only two kinds take part, the user's own implicit list and
+    the popularity list every user shares. An item's total is its implicit term plus its
+    popularity term (the same two float additions fuse makes, from zero, in SOURCE_ORDER); its
+    source is popularity only when that term is strictly larger; rows are ordered by total,
+    ties by the lower code. tests/unit/test_plain.py checks every user against the live answer.
+    """
+    n = max(k, params.candidates)
+    w_imp = params.weights.get(IMPLICIT, 0.0)
+    w_pop = params.weights.get(POPULARITY, 0.0)
+    pop_codes = popular.codes[:n] if w_pop > 0 else _NONE
+    p = pop_codes.size
+    pop_terms = np.append(rank_terms(w_pop, params.rank_offset, p), 0.0)  # [-1]: not popular
+    pop_at = np.full(int(collab.row_of_code.size), -1, np.int64)  # item code -> popularity rank
+    pop_at[pop_codes] = np.arange(p)
+    imp_terms = rank_terms(w_imp, params.rank_offset, n)
+    offsets, top_codes = collab.arrays.top_offsets, collab.arrays.top_codes
+    ranks = np.arange(n)
+    for first in range(0, users, _CHUNK):
+        last = min(first + _CHUNK, users)
+        m = last - first
+        starts = offsets[first:last]
+        lengths = np.minimum(offsets[first + 1 : last + 1] - starts, n if w_imp > 0 else 0)
+        own = ranks < lengths[:, None]  # m x n: the user's implicit list, padded
+        user_codes = np.zeros((m, n), np.int32)
+        if top_codes.size:
+            user_codes = top_codes[np.where(own, starts[:, None] + ranks, 0)]
+        at = np.where(own, pop_at[user_codes], -1)
+        pop_part = pop_terms[at]
+        totals = imp_terms + pop_part  # + 0.0 where the item is not popular: the same float
+        both = at >= 0
+        user_sources = np.where(both & (pop_part > imp_terms), _POPULARITY, _IMPLICIT)
+        shared = np.ones((m, p + 1), bool)  # popular items not already in the user's list
+        shared[np.nonzero(both)[0], at[both]] = False
+        shared = shared[:, :p]
+        all_codes = np.hstack([user_codes, np.broadcast_to(pop_codes, (m, p))])
+        all_totals = np.hstack([np.where(own, totals, -np.inf),
+                                np.where(shared, pop_terms[:p], -np.inf)])  # fmt: skip
+        all_sources = np.hstack([user_sources, np.full((m, p), _POPULARITY)]).astype(np.int8)
+        order = np.lexsort((all_codes, -all_totals), axis=1)[:, :k]
+        sizes = np.minimum(lengths + shared.sum(1), k)
+        keep = np.arange(order.shape[1]) < sizes[:, None]
+        rows = np.arange(m)[:, None]
+        yield (
+            sizes.astype(np.int64),
+            Fused(
+                all_codes[rows, order][keep].astype(np.int32),
+                all_totals[rows, order][keep],
+                all_sources[rows, order][keep],
+            ),
+        )
 
 
 def with_plain_answers(model: ScopeModel, params: BlendParams) -> ScopeModel:

@@ -119,7 +119,7 @@ class Fused:
         return int(self.codes.size)
 
 
-def _terms(weight: float, rank_offset: float, n: int) -> Floats:
+def rank_terms(weight: float, rank_offset: float, n: int) -> Floats:
     """weight / (rank_offset + rank + 1) for ranks 0..n-1: the same float operations, in the same
     order, as the scalar formula (computed per call: ~1 us, and no cache a client's override
     weights could fill)."""
@@ -136,7 +136,7 @@ def _segments(
         lists = ranked.get(kind)
         if weight <= 0 or lists is None or not lists.codes.size:
             continue
-        found.append((source, lists.codes, _terms(weight, rank_offset, lists.codes.size)))
+        found.append((source, lists.codes, rank_terms(weight, rank_offset, lists.codes.size)))
     return found
 
 

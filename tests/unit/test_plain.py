@@ -84,6 +84,31 @@ def test_queries_that_are_not_plain_are_answered_live(
     assert explained.terms is not None
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        BlendParams(),  # the default blend: every kind, but only two take part in a plain query
+        # Equal weights: an item ranked (a, b) ties one ranked (b, a); the lower code wins.
+        BlendParams(weights={"implicit": 1.0, "popularity": 1.0}, rank_offset=1.0),
+        BlendParams(weights={"implicit": 0.2, "popularity": 3.0}),  # popularity names most
+        BlendParams(weights={"implicit": 1.0, "popularity": 1e-9}),  # popularity only fills
+        BlendParams(weights={"popularity": 1.0, "cooc": 1.0}),  # no implicit: everyone alike
+        BlendParams(candidates=5),  # k = candidates = 5: truncation at both ends
+    ],
+    ids=["default", "ties", "popularity-heavy", "popularity-tiny", "no-implicit", "shallow"],
+)
+@pytest.mark.parametrize("chunk", [4096, 7])  # one batch, and batches that split the users
+def test_batched_answers_equal_the_live_answer_for_every_user_and_blend(
+    live: ScopeModel, params: BlendParams, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plain_module, "_CHUNK", chunk)
+    ahead = with_plain_answers(live, params)
+    assert ahead.plain is not None
+    for user in [*users(live), None]:
+        query = Query(k=ahead.plain.k, user_id=user)
+        assert same(ahead.answer(query, params), live.answer(query, params)), user
+
+
 def test_users_past_the_cap_are_answered_live(
     live: ScopeModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
