@@ -81,7 +81,9 @@ def plain_answers(model: ScopeModel, params: BlendParams, k: int = PLAIN_K) -> P
 
 _NONE = np.zeros(0, np.int32)
 _IMPLICIT, _POPULARITY = SOURCE_ORDER.index(IMPLICIT), SOURCE_ORDER.index(POPULARITY)
-_CHUNK = 4096  # users per batch: ~W x 4096 x 21 bytes of temporaries (W = 2 x candidates)
+_CHUNK = 4096  # users per batch: ~W x 4096 x 30 bytes of temporaries (W = 2 x candidates)
+_LAST = np.iinfo(np.int64).max  # sorts after every real item
+_MAX_TABLE = 1 << 22  # possible totals (~1,000 x 1,000 candidates): 32 MB of floats at most
 
 
 def _known_users(
@@ -102,10 +104,24 @@ def _known_users(
     w_pop = params.weights.get(POPULARITY, 0.0)
     pop_codes = popular.codes[:n] if w_pop > 0 else _NONE
     p = pop_codes.size
-    pop_terms = np.append(rank_terms(w_pop, params.rank_offset, p), 0.0)  # [-1]: not popular
-    pop_at = np.full(int(collab.row_of_code.size), -1, np.int64)  # item code -> popularity rank
+    if (n + 1) * (p + 1) > _MAX_TABLE:
+        return  # candidates in the thousands: the per-user loop, rather than a huge table
+    pop_terms = np.append(rank_terms(w_pop, params.rank_offset, p), 0.0)  # [p]: not popular
+    pop_at = np.full(int(collab.row_of_code.size), p, np.int64)  # item code -> popularity rank
     pop_at[pop_codes] = np.arange(p)
-    imp_terms = rank_terms(w_imp, params.rank_offset, n)
+    imp_terms = np.append(rank_terms(w_imp, params.rank_offset, n), 0.0)  # [n]: not in it
+    # Every total an item can have, by (implicit rank, popularity rank), as fuse adds it from
+    # zero in SOURCE_ORDER (x + 0.0 is x). Its place among the distinct totals, best first,
+    # packed with the code and the source into one int64 per item, makes one integer sort per
+    # row order by total, ties by the lower code, as fuse's stable sort of distinct codes does.
+    table = imp_terms[:, None] + pop_terms[None, :]
+    values, place = np.unique(-table, return_inverse=True)
+    values = -values  # best first
+    code_bits = max(1, int(collab.row_of_code.size).bit_length())
+    shift, code_mask = code_bits + 1, (1 << code_bits) - 1
+    order_key = place.reshape(table.shape).astype(np.int64) << shift
+    pop_larger = pop_terms[None, :] > imp_terms[:, None]
+    pop_only_keys = order_key[n, :p] | (pop_codes.astype(np.int64) << 1) | 1
     offsets, top_codes = collab.arrays.top_offsets, collab.arrays.top_codes
     ranks = np.arange(n)
     for first in range(0, users, _CHUNK):
@@ -117,28 +133,26 @@ def _known_users(
         user_codes = np.zeros((m, n), np.int32)
         if top_codes.size:
             user_codes = top_codes[np.where(own, starts[:, None] + ranks, 0)]
-        at = np.where(own, pop_at[user_codes], -1)
-        pop_part = pop_terms[at]
-        totals = imp_terms + pop_part  # + 0.0 where the item is not popular: the same float
-        both = at >= 0
-        user_sources = np.where(both & (pop_part > imp_terms), _POPULARITY, _IMPLICIT)
+        at = np.where(own, pop_at[user_codes], p)  # p: not popular
+        both = at < p
+        # The user's items: total rank (imp rank, pop rank); popularity names it if larger.
+        user_keys = order_key[ranks, at] | (both & pop_larger[ranks, at])
+        user_keys = np.where(own, user_keys | (user_codes.astype(np.int64) << 1), _LAST)
         shared = np.ones((m, p + 1), bool)  # popular items not already in the user's list
         shared[np.nonzero(both)[0], at[both]] = False
-        shared = shared[:, :p]
-        all_codes = np.hstack([user_codes, np.broadcast_to(pop_codes, (m, p))])
-        all_totals = np.hstack([np.where(own, totals, -np.inf),
-                                np.where(shared, pop_terms[:p], -np.inf)])  # fmt: skip
-        all_sources = np.hstack([user_sources, np.full((m, p), _POPULARITY)]).astype(np.int8)
-        order = np.lexsort((all_codes, -all_totals), axis=1)[:, :k]
-        sizes = np.minimum(lengths + shared.sum(1), k)
-        keep = np.arange(order.shape[1]) < sizes[:, None]
-        rows = np.arange(m)[:, None]
+        pop_keys = np.where(shared[:, :p], pop_only_keys, _LAST)
+        keys = np.hstack([user_keys, pop_keys])
+        if keys.shape[1] > k:
+            keys = np.partition(keys, k - 1, axis=1)[:, :k]
+        keys.sort(axis=1)
+        sizes = np.minimum(lengths + shared[:, :p].sum(1), k)
+        found = keys[np.arange(keys.shape[1]) < sizes[:, None]]
         yield (
             sizes.astype(np.int64),
             Fused(
-                all_codes[rows, order][keep].astype(np.int32),
-                all_totals[rows, order][keep],
-                all_sources[rows, order][keep],
+                ((found >> 1) & code_mask).astype(np.int32),
+                values[found >> shift],
+                np.where(found & 1, _POPULARITY, _IMPLICIT).astype(np.int8),
             ),
         )
 

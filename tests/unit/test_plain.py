@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from recsys_algo import plain as plain_module
+from recsys_algo.collab_index import CollabIndex
 from recsys_algo.models import load_model
 from recsys_algo.plain import PLAIN_K, with_plain_answers
 from recsys_algo.prepared import model_arrays, model_from_arrays, read_prepared, write_prepared
@@ -97,16 +98,48 @@ def test_queries_that_are_not_plain_are_answered_live(
     ],
     ids=["default", "ties", "popularity-heavy", "popularity-tiny", "no-implicit", "shallow"],
 )
-@pytest.mark.parametrize("chunk", [4096, 7])  # one batch, and batches that split the users
+@pytest.mark.parametrize(
+    ("chunk", "table"),
+    [(4096, 1 << 22), (7, 1 << 22), (4096, 0)],
+    ids=["one-batch", "split-batches", "loop-for-huge-tables"],
+)
 def test_batched_answers_equal_the_live_answer_for_every_user_and_blend(
-    live: ScopeModel, params: BlendParams, chunk: int, monkeypatch: pytest.MonkeyPatch
+    live: ScopeModel, params: BlendParams, chunk: int, table: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(plain_module, "_CHUNK", chunk)
+    monkeypatch.setattr(plain_module, "_MAX_TABLE", table)
     ahead = with_plain_answers(live, params)
     assert ahead.plain is not None
     for user in [*users(live), None]:
         query = Query(k=ahead.plain.k, user_id=user)
         assert same(ahead.answer(query, params), live.answer(query, params)), user
+
+
+def test_a_small_catalog_gives_short_answers_equal_to_the_live_ones(live: ScopeModel) -> None:
+    # 20 popular items and 0..12 implicit items per user, overlapping: fewer than k in all.
+    assert isinstance(live.collab, CollabIndex)
+    arrays = live.collab.arrays
+    keep = [np.arange(arrays.top_offsets[u], arrays.top_offsets[u] + u % 13)
+            for u in range(len(arrays.user_ids))]  # fmt: skip
+    short = dataclasses.replace(
+        arrays,
+        top_offsets=np.concatenate([[0], np.cumsum([len(r) for r in keep])]).astype(np.int64),
+        top_codes=arrays.top_codes[np.concatenate(keep)],
+        top_scores=arrays.top_scores[np.concatenate(keep)],
+    )
+    popularity = dataclasses.replace(
+        live.popularity, codes=live.popularity.codes[:20], scores=live.popularity.scores[:20]
+    )
+    small = dataclasses.replace(live, popularity=popularity, collab=CollabIndex(short))
+    ahead = with_plain_answers(small, PARAMS)
+    assert ahead.plain is not None
+    lengths = set()
+    for user in [*users(small), None]:
+        query = Query(k=ahead.plain.k, user_id=user)
+        answer = ahead.answer(query, PARAMS)
+        assert same(answer, small.answer(query, PARAMS)), user
+        lengths.add(len(answer))
+    assert max(lengths) < ahead.plain.k and len(lengths) > 5
 
 
 def test_users_past_the_cap_are_answered_live(
