@@ -17,7 +17,14 @@ import numpy.typing as npt
 
 from recsys_algo.collab_index import CollabIndex
 from recsys_algo.ranking import SOURCE_ORDER, Fused, FusedLists, Ranked, rank_terms
-from recsys_algo.recommender import IMPLICIT, POPULARITY, BlendParams, Query, ScopeModel
+from recsys_algo.recommender import (
+    IMPLICIT,
+    NO_CODES,
+    POPULARITY,
+    BlendParams,
+    Query,
+    ScopeModel,
+)
 
 PLAIN_K = 50
 # Users beyond this many (in factor-row order) are answered live: ~30 us and 650 bytes each.
@@ -69,7 +76,7 @@ def plain_answers(model: ScopeModel, params: BlendParams, k: int = PLAIN_K) -> P
         and len(collab.user_rows) == len(collab.arrays.user_ids)
     ):
         # Known users at once (distinct ids, so row u is user u); the loop took ~30 us a user.
-        popular = model.popularity.top(max(k, params.candidates), _NONE)
+        popular = model.popularity.top(max(k, params.candidates), NO_CODES)
         for sizes, found in _known_users(collab, popular, params, k, len(users)):
             put(sizes, found)
     for user in [*users[row:], None]:
@@ -79,7 +86,6 @@ def plain_answers(model: ScopeModel, params: BlendParams, k: int = PLAIN_K) -> P
     return PlainAnswers(params, k, len(users), lists)
 
 
-_NONE = np.zeros(0, np.int32)
 _IMPLICIT, _POPULARITY = SOURCE_ORDER.index(IMPLICIT), SOURCE_ORDER.index(POPULARITY)
 _CHUNK = 4096  # users per batch: ~W x 4096 x 30 bytes of temporaries (W = 2 x candidates)
 _LAST = np.iinfo(np.int64).max  # sorts after every real item
@@ -102,7 +108,7 @@ def _known_users(
     n = max(k, params.candidates)
     w_imp = params.weights.get(IMPLICIT, 0.0)
     w_pop = params.weights.get(POPULARITY, 0.0)
-    pop_codes = popular.codes[:n] if w_pop > 0 else _NONE
+    pop_codes = popular.codes if w_pop > 0 else NO_CODES  # popular holds at most n
     p = pop_codes.size
     if (n + 1) * (p + 1) > _MAX_TABLE:
         return  # candidates in the thousands: the per-user loop, rather than a huge table
@@ -114,14 +120,16 @@ def _known_users(
     # zero in SOURCE_ORDER (x + 0.0 is x). Its place among the distinct totals, best first,
     # packed with the code and the source into one int64 per item, makes one integer sort per
     # row order by total, ties by the lower code, as fuse's stable sort of distinct codes does.
+    # The source bit is popularity's term strictly larger: always so for a popular item the
+    # user's list lacks (row n, implicit term 0.0), never for an item that is not popular.
     table = imp_terms[:, None] + pop_terms[None, :]
     values, place = np.unique(-table, return_inverse=True)
     values = -values  # best first
     code_bits = max(1, int(collab.row_of_code.size).bit_length())
     shift, code_mask = code_bits + 1, (1 << code_bits) - 1
-    order_key = place.reshape(table.shape).astype(np.int64) << shift
-    pop_larger = pop_terms[None, :] > imp_terms[:, None]
-    pop_only_keys = order_key[n, :p] | (pop_codes.astype(np.int64) << 1) | 1
+    key_table = place.reshape(table.shape).astype(np.int64) << shift
+    key_table |= pop_terms[None, :] > imp_terms[:, None]
+    pop_only_keys = key_table[n, :p] | (pop_codes.astype(np.int64) << 1)
     offsets, top_codes = collab.arrays.top_offsets, collab.arrays.top_codes
     ranks = np.arange(n)
     for first in range(0, users, _CHUNK):
@@ -134,18 +142,19 @@ def _known_users(
         if top_codes.size:
             user_codes = top_codes[np.where(own, starts[:, None] + ranks, 0)]
         at = np.where(own, pop_at[user_codes], p)  # p: not popular
+        # The user's items: place of (implicit rank, popularity rank), code, source.
+        user_keys = key_table[ranks, at] | (user_codes.astype(np.int64) << 1)
+        user_keys = np.where(own, user_keys, _LAST)
         both = at < p
-        # The user's items: total rank (imp rank, pop rank); popularity names it if larger.
-        user_keys = order_key[ranks, at] | (both & pop_larger[ranks, at])
-        user_keys = np.where(own, user_keys | (user_codes.astype(np.int64) << 1), _LAST)
-        shared = np.ones((m, p + 1), bool)  # popular items not already in the user's list
-        shared[np.nonzero(both)[0], at[both]] = False
-        pop_keys = np.where(shared[:, :p], pop_only_keys, _LAST)
+        unseen = np.ones((m, p + 1), bool)  # popular items not already in the user's list
+        unseen[np.nonzero(both)[0], at[both]] = False
+        shared = unseen[:, :p]
+        pop_keys = np.where(shared, pop_only_keys, _LAST)
         keys = np.hstack([user_keys, pop_keys])
         if keys.shape[1] > k:
             keys = np.partition(keys, k - 1, axis=1)[:, :k]
         keys.sort(axis=1)
-        sizes = np.minimum(lengths + shared[:, :p].sum(1), k)
+        sizes = np.minimum(lengths + shared.sum(1), k)
         found = keys[np.arange(keys.shape[1]) < sizes[:, None]]
         yield (
             sizes.astype(np.int64),
