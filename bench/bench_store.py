@@ -15,15 +15,19 @@ from typing import ClassVar, Self
 
 import polars as pl
 
-from recsys_algo import catalog, landing, registry, synthetic
-from recsys_algo.artifacts import ArtifactBlob, decode_artifact
-from recsys_algo.manifest import Lineage, Window
-from recsys_algo.models import SPECS, ModelParams, compute_kind
-from recsys_algo.signing import SigningKeys, parse_signing_keys
-from recsys_algo.storage import FileStorage
-from recsys_pipelines.defs.partitions import Partition
-from recsys_pipelines.lib.model_io import read_model_inputs
-from recsys_pipelines.lib.partition_io import canonicalize_partition, ingest_partition
+from recsys_algo.contracts import catalog
+from recsys_algo.contracts.manifest import Lineage, Window
+from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
+from recsys_algo.kinds.artifacts import ArtifactBlob, decode_artifact
+from recsys_algo.kinds.kind import Kind
+from recsys_algo.kinds.registry import SPECS, compute_kind
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.sources.synthetic import generator as synthetic
+from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.partition_io import canonicalize_partition, ingest_partition
+from recsys_algo.store import landing, registry
+from recsys_algo.store.storage import FileStorage
 
 TENANT, SURFACE = "bench", "home"
 SIGNING_SPEC = "bench:" + "ab" * 32
@@ -78,7 +82,8 @@ def build_store(
         canonicalize_partition(storage, partition)
         log(f"generated and ingested {day} ({time.perf_counter() - start:.0f} s)")
     read = read_model_inputs(storage, Partition(TENANT, SURFACE, AS_OF), days)
-    blobs = [compute_kind(kind, read.inputs, ModelParams()) for kind in SPECS]
+    model_params = ModelParams()
+    blobs = [compute_kind(kind, read.inputs, model_params.of(kind)) for kind in SPECS]
     log(f"computed {', '.join(SPECS)} ({time.perf_counter() - start:.0f} s)")
     window = Window(start=day_list[0].isoformat(), end=AS_OF.isoformat(), days=days)
     lineage = Lineage(inputs=read.fingerprints, code_version="bench", parameters={})
@@ -86,7 +91,7 @@ def build_store(
         storage, signing_keys(), tenant=TENANT, surface=SURFACE, as_of=AS_OF, window=window,
         blobs=blobs, lineage=lineage, metrics={},
     )  # fmt: skip
-    known = known_users(next(b for b in blobs if b.kind == "implicit"))
+    known = known_users(next(b for b in blobs if b.kind == Kind.IMPLICIT))
     (root / USERS_FILE).write_text("\n".join(known) + "\n")
     n_items = read.inputs.catalog.height
     meta = {"params": params, "known_users": len(known), "items": n_items}
@@ -101,7 +106,7 @@ def signing_keys() -> SigningKeys:
 
 
 def known_users(implicit: ArtifactBlob) -> list[str]:
-    frame = pl.from_arrow(decode_artifact(implicit.data, "implicit", "bench implicit"))
+    frame = pl.from_arrow(decode_artifact(implicit.data, Kind.IMPLICIT, "bench implicit"))
     assert isinstance(frame, pl.DataFrame)
     return frame.filter(pl.col("entity") == "user")["id"].to_list()
 

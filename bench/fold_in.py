@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from recsys_algo.collab_index import CollabIndex
+from recsys_algo.serving.implicit_index import CollabIndex
 
 
 def index_of(n_items: int, factors: int, seed: int) -> CollabIndex:

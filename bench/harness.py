@@ -31,7 +31,7 @@ from bench_store import (
     log,
 )
 
-from recsys_algo.testing import stop_process
+from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 WRK_DIR = Path(__file__).resolve().parent / "wrk"

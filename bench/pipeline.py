@@ -23,15 +23,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recsys_algo import catalog, landing, layout, registry, synthetic, validation
-from recsys_algo.canonical import from_parquet_bytes
-from recsys_algo.manifest import Lineage, Window
-from recsys_algo.models import SPECS, ModelParams, compute_kind, evaluate_window, tables_of
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import open_storage
-from recsys_pipelines.defs.partitions import Partition
-from recsys_pipelines.lib.model_io import read_model_inputs
-from recsys_pipelines.lib.partition_io import canonicalize_partition, ingest_partition
+from recsys_algo.contracts import catalog, layout
+from recsys_algo.contracts.canonical import from_parquet_bytes
+from recsys_algo.contracts.manifest import Lineage, Window
+from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.evaluation.evaluate import evaluate_window
+from recsys_algo.kinds.registry import SPECS, compute_kind, tables_of
+from recsys_algo.policy import gates as validation
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.sources.synthetic import generator as synthetic
+from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.partition_io import canonicalize_partition, ingest_partition
+from recsys_algo.store import landing, registry
+from recsys_algo.store.storage import open_storage
 
 TENANT, SURFACE = "bench", "home"
 KEYS = parse_signing_keys("bench:" + "ab" * 32)
@@ -122,7 +127,9 @@ def main() -> None:
         params = ModelParams()
         blobs = [
             table.time(
-                f"compute {kind}", frame.height, lambda k=kind: compute_kind(k, read.inputs, params)
+                f"compute {kind}",
+                frame.height,
+                lambda k=kind: compute_kind(k, read.inputs, params.of(k)),
             )
             for kind in SPECS
         ]

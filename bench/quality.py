@@ -12,7 +12,7 @@ canonicalized as the pipeline's ingest does, and one global time split holds out
 --holdout-fraction of events (--origins N: N consecutive such windows, users pooled).
 --split per-user instead holds out each user's own last --holdout-fraction of ratings
 (temporal leave-last-out; other users' later ratings stay in training). Every kind
-is trained on the training part and scored with recsys_algo.models.evaluate_split,
+is trained on the training part and scored with recsys_algo.evaluation.evaluate.evaluate_split,
 the same code the pipeline's evaluation asset runs.
 Prints Markdown: the split, the held-out users, one table of kinds x metrics, the runtime.
 """
@@ -32,15 +32,17 @@ from typing import Any
 
 import polars as pl
 
-from recsys_algo.canonical import canonicalize
-from recsys_algo.catalog import read_catalog
-from recsys_algo.evaluation import BLEND, INTERACTIONS, Split
-from recsys_algo.events import parse_files
-from recsys_algo.landing import read_landing_files
-from recsys_algo.models import Inputs, ModelParams, evaluate_split
-from recsys_algo.movielens import import_movielens
-from recsys_algo.recommender import KINDS
-from recsys_algo.storage import Storage, open_storage
+from recsys_algo.contracts.canonical import canonicalize
+from recsys_algo.contracts.events import parse_files
+from recsys_algo.evaluation.evaluate import BLEND, Split, evaluate_split
+from recsys_algo.evaluation.split import INTERACTIONS
+from recsys_algo.kinds.kind import KINDS
+from recsys_algo.kinds.registry import Inputs
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.sources.movielens.importer import import_movielens
+from recsys_algo.store.catalog import read_catalog
+from recsys_algo.store.landing import read_landing_files
+from recsys_algo.store.storage import Storage, open_storage
 
 TENANT, SURFACE = "movielens", "ratings"
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ml-latest-small"

@@ -44,7 +44,7 @@ from harness import (
     wait_served,
 )
 
-from recsys_algo import layout
+from recsys_algo.contracts import layout
 
 P99_FACTOR = 2.0
 RSS_GROWTH = 0.10

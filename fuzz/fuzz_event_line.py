@@ -16,8 +16,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["recsys_algo"]):
-    from recsys_algo.event_rules import Rejected, day_bounds_ms, parse_line
-    from recsys_algo.events import parse_files
+    from recsys_algo.contracts.event_rules import Rejected, day_bounds_ms, parse_line
+    from recsys_algo.contracts.events import parse_files
 
 DAY = dt.date(2026, 11, 20)
 BOUNDS = day_bounds_ms(DAY)

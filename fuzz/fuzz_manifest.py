@@ -17,9 +17,9 @@ import atheris
 import msgspec
 
 with atheris.instrument_imports(include=["recsys_algo"]):
-    from recsys_algo.errors import ArtifactError
-    from recsys_algo.manifest import Manifest, decode_verified
-    from recsys_algo.signing import ALGORITHM, parse_signing_keys
+    from recsys_algo.contracts.errors import ArtifactError
+    from recsys_algo.contracts.manifest import Manifest, decode_verified
+    from recsys_algo.contracts.signing import ALGORITHM, parse_signing_keys
 
 KEYS = parse_signing_keys("test-kid:" + "ab" * 32)
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.signing import SigningKeys, parse_signing_keys
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
 
 STORAGE_URL_ENV = "RECSYS_STORAGE_URL"
 SIGNING_KEYS_ENV = "RECSYS_SIGNING_KEYS"

@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 
 import click
 
-from recsys_algo import registry
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
-from recsys_algo.errors import ConfigError, NotFoundError, RecsysError
-from recsys_algo.names import check_name, parse_day
-from recsys_algo.signals_pg import SIGNALS_DSN_ENV
-from recsys_algo.storage import Storage, open_storage
-from recsys_pipelines.lib.rollback import rollback_scope
+from recsys_algo.contracts.errors import ConfigError, NotFoundError, RecsysError
+from recsys_algo.contracts.names import check_name, parse_day
+from recsys_algo.stages.rollback import rollback_scope
+from recsys_algo.store import registry
+from recsys_algo.store.pg import SIGNALS_DSN_ENV
+from recsys_algo.store.storage import Storage, open_storage
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DAYS = 20_000
@@ -101,7 +101,7 @@ def generate(
     tenant: str, surface: str, start: dt.date, days: int, events_per_day: int, seed: int
 ) -> None:
     """Write a deterministic synthetic data set (landing files + catalog)."""
-    from recsys_pipelines.lib import sources
+    from recsys_pipelines import sources
 
     storage = _storage()
     summary = sources.generate(storage, tenant, surface, start, days, events_per_day, seed)
@@ -121,7 +121,7 @@ def import_group() -> None:
 @handle_errors
 def import_movielens(path: Path, tenant: str, surface: str) -> None:
     """Import ml-latest-small or ml-100k from PATH (never commit the data)."""
-    from recsys_pipelines.lib import sources
+    from recsys_pipelines import sources
 
     summary = sources.import_movielens(_storage(), path, tenant, surface)
     _register(tenant, surface)
@@ -129,7 +129,7 @@ def import_movielens(path: Path, tenant: str, surface: str) -> None:
 
 
 def _register(tenant: str, surface: str) -> None:
-    from recsys_pipelines.lib.runner import dagster_instance, register_scope
+    from recsys_pipelines.runner import dagster_instance, register_scope
 
     with dagster_instance() as instance:
         register_scope(instance, tenant, surface)
@@ -176,7 +176,7 @@ def materialize(
     from tqdm import tqdm
 
     from recsys_pipelines.definitions import DAILY_JOB, defs
-    from recsys_pipelines.lib.runner import dagster_instance, register_scope, run_days
+    from recsys_pipelines.runner import dagster_instance, register_scope, run_days
 
     job = defs.resolve_job_def(DAILY_JOB)
     with (

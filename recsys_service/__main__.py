@@ -10,7 +10,7 @@ import sys
 import uvicorn
 from litestar import Litestar
 
-from recsys_algo.errors import ConfigError
+from recsys_algo.contracts.errors import ConfigError
 from recsys_service.app import create_app
 from recsys_service.logs import LOG_LEVEL_ENV, configure_logging, parse_log_level
 from recsys_service.settings import API_KEYS_ENV, Settings

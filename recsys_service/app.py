@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 import recsys_algo
-from recsys_algo.storage import open_storage
+from recsys_algo.store.storage import open_storage
 from recsys_service.app_state import SERVING_KEY, SETTINGS_KEY
 from recsys_service.controllers.events import EventsController
 from recsys_service.controllers.health import HealthController

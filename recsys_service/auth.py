@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from recsys_algo.names import is_valid_name
+from recsys_algo.contracts.names import is_valid_name
 from recsys_service.errors import BadRequest, Forbidden, Unauthorized
 from recsys_service.settings import OPEN_MODE_TENANT, ApiKey
 

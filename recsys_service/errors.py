@@ -11,8 +11,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from recsys_algo import similar
-from recsys_algo.errors import InvalidName
+from recsys_algo.contracts.errors import InvalidName
+from recsys_algo.serving import similar
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import ErrorDetail, ErrorResponse
 

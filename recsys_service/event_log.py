@@ -17,9 +17,9 @@ import anyio.to_thread
 import msgspec
 from litestar import Litestar
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.landing import write_landing_file
-from recsys_algo.storage import Storage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.store.landing import write_landing_file
+from recsys_algo.store.storage import Storage
 from recsys_service.background import running
 from recsys_service.exposure import Exposure, LandingEvent, day_of, epoch_ms, exposure_lines
 from recsys_service.schemas import EventLogStatus

@@ -2,10 +2,11 @@
 
 `ProcessLoader` (the service's default) runs `python -m recsys_service.prepare` for a changed
 pointer: the child reads and verifies the manifest and every artifact, builds the indexes and
-writes them as one prepared file (recsys_algo.prepared) into a private directory; the serving
-process maps that file. Decoding, checks and index building never hold a serving process's
-GIL, their transient memory is the child's and is gone when it exits, and every worker of the
-host maps the same pages. A lock per scope makes one worker build and the others map its file.
+writes them as one prepared file (recsys_algo.serving.model_file) into a private directory;
+the serving process maps that file. Decoding, checks and index building never hold a serving
+process's GIL, their transient memory is the child's and is gone when it exits, and every
+worker of the host maps the same pages. A lock per scope makes one worker build and the others
+map its file.
 
 Files are named by what the arrays depend on (`model_key`: the artifacts' digests, the
 manifest's lineage parameters, the kind of source), not by the manifest: the serving process
@@ -33,12 +34,12 @@ from typing import Any
 import msgspec
 
 import recsys_algo
-from recsys_algo.errors import ERROR_CLASSES, ArtifactError, ConfigError, RecsysError
-from recsys_algo.manifest import Manifest
-from recsys_algo.plain import PLAIN_K
-from recsys_algo.prepared import FORMAT_VERSION, model_from_arrays, read_prepared
-from recsys_algo.recommender import BlendParams
-from recsys_algo.signing import SigningKeys
+from recsys_algo.contracts.errors import ERROR_CLASSES, ArtifactError, ConfigError, RecsysError
+from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.serving.model_file import FORMAT_VERSION, model_from_arrays, read_prepared
+from recsys_algo.serving.precomputed import PLAIN_K
+from recsys_algo.serving.recommender import BlendParams
 from recsys_service.state import LoadDeferred, LoadedScope, ScopeSource
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,17 @@ log = logging.getLogger(__name__)
 PREPARED_SUFFIX = f".v{FORMAT_VERSION}.prep"
 # Modules whose code decides what a prepared file holds (read as files: not imported here).
 _MODEL_CODE = (
-    "recsys_algo.collab_artifact", "recsys_algo.collab_index", "recsys_algo.indexes",
-    "recsys_algo.models", "recsys_algo.plain", "recsys_algo.prepared", "recsys_algo.ranking",
-    "recsys_algo.recommender",
-)  # fmt: skip
+    "recsys_algo.kinds.kind",
+    "recsys_algo.kinds.implicit.artifact",
+    "recsys_algo.loading.model",
+    "recsys_algo.loading.tables",
+    "recsys_algo.serving.implicit_index",
+    "recsys_algo.serving.indexes",
+    "recsys_algo.serving.model_file",
+    "recsys_algo.serving.precomputed",
+    "recsys_algo.serving.ranking",
+    "recsys_algo.serving.recommender",
+)
 RETAIN_PREPARED = 3  # files kept per scope: what is served, and the versions before it
 DEFAULT_TIMEOUT = 900.0  # seconds one child may take to verify and build a version
 

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import msgspec
 
-from recsys_algo.errors import ConfigError
+from recsys_algo.contracts.errors import ConfigError
 
 LOG_LEVEL_ENV = "RECSYS_LOG_LEVEL"
 ACCESS_LOGGER = "recsys_service.access"

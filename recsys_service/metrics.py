@@ -8,8 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from recsys_service.controllers.health import age_seconds
 from recsys_service.state import LoadedScope, ServingState, failure_reason
+from recsys_service.times import age_seconds
 
 METRICS_KEY = "metrics"
 # Sub-millisecond answers are the norm here; the default buckets start at 5 ms.

@@ -17,11 +17,11 @@ from typing import Any
 
 import msgspec
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.plain import with_plain_answers
-from recsys_algo.prepared import model_arrays, write_prepared
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import open_storage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.serving.model_file import model_arrays, write_prepared
+from recsys_algo.serving.precomputed import with_plain_answers
+from recsys_algo.store.storage import open_storage
 from recsys_service.loader import model_key, prepared_name
 from recsys_service.state import ScopeSource, StorageSource
 

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.names import is_valid_name
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.names import is_valid_name
 
 RATE_LIMIT_ENV = "RECSYS_RATE_LIMIT"
 RATE_LIMIT_TENANTS_ENV = "RECSYS_RATE_LIMIT_TENANTS"

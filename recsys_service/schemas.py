@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
-from recsys_algo.manifest import Lineage, Window
-from recsys_algo.names import NAME_PATTERN
+from recsys_algo.contracts.manifest import Lineage, Window
+from recsys_algo.contracts.names import NAME_PATTERN
+from recsys_algo.kinds.kind import POPULARITY, SOURCE_ORDER
+from recsys_algo.serving.similar import SIMILAR_NAMES
 
 MAX_K = 200
 DEFAULT_K = 20
@@ -30,21 +32,36 @@ Weight = Annotated[
 ]
 
 
-class BlendWeights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Per-request blend weights; each replaces the manifest's weight for that kind."""
+# Popularity is the cold-start fill that guarantees k items: it may change, never vanish.
+FillWeight = Annotated[
+    float, msgspec.Meta(gt=0, le=MAX_BLEND_WEIGHT, description="over 0, up to 10")
+]
 
-    implicit: Weight | None = None
-    session_seq: Weight | None = None
-    cooc: Weight | None = None
-    content_sim: Weight | None = None
-    # Popularity is the cold-start fill that guarantees k items: it may change, never vanish.
-    popularity: (
-        Annotated[float, msgspec.Meta(gt=0, le=MAX_BLEND_WEIGHT, description="over 0, up to 10")]
-        | None
-    ) = None
+
+class _Weights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Per-request blend weights; each replaces the manifest's weight for that kind."""
 
     def given(self) -> dict[str, float]:
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not None}
+
+
+if TYPE_CHECKING:
+    BlendWeights = _Weights
+else:
+    # One optional field per kind, named and ordered by the kind registry.
+    BlendWeights = msgspec.defstruct(
+        "BlendWeights",
+        [
+            (kind.value, (FillWeight if kind is POPULARITY else Weight) | None, None)
+            for kind in SOURCE_ORDER
+        ],
+        bases=(_Weights,),
+        module=__name__,
+        namespace={"__doc__": _Weights.__doc__},
+        frozen=True,
+        kw_only=True,
+        forbid_unknown_fields=True,
+    )
 
 
 class RecommendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -76,11 +93,15 @@ class RecommendResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults
     blend_weights: dict[str, float] | None = None
 
 
+# The names come from the kind registry (recsys_algo.kinds.kind), so no kind is listed here.
+SimilarKind = Literal[SIMILAR_NAMES]  # type: ignore[valid-type]
+
+
 class SimilarRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     surface: Surface
     item_id: ItemId
     k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = DEFAULT_K
-    kind: Literal["blend", "cooc", "content", "session"] = "blend"
+    kind: SimilarKind = "blend"
     exclude_items: Annotated[list[ItemId], msgspec.Meta(max_length=MAX_EXCLUDE_ITEMS)] = []
 
 

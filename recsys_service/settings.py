@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Literal
 
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
-from recsys_algo.errors import ConfigError
-from recsys_algo.names import is_valid_name, parse_scope_key
-from recsys_algo.signals_pg import SIGNALS_DSN_ENV, describe_dsn
-from recsys_algo.signing import SigningKeys
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.names import is_valid_name, parse_scope_key
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.store.pg import SIGNALS_DSN_ENV, describe_dsn
 from recsys_service.event_log import EventLogSettings
 from recsys_service.ratelimit import (
     RATE_LIMIT_ENV,

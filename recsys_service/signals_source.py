@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from recsys_algo.errors import NotFoundError
-from recsys_algo.manifest import Manifest
-from recsys_algo.recommender import BlendParams
-from recsys_algo.signals_pg import describe_dsn
-from recsys_algo.signing import SigningKeys
+from recsys_algo.contracts.errors import NotFoundError
+from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.serving.recommender import BlendParams
+from recsys_algo.store.pg import describe_dsn
 from recsys_service.state import LoadedScope, Scope
 
 
@@ -21,9 +21,9 @@ class SignalsDbSource:
 
     # signals_db (psycopg2, pyarrow) is imported at first use: only DB-only mode needs it.
     def scopes(self) -> list[Scope]:
-        from recsys_algo import signals_db
+        from recsys_algo.store import signals_read
 
-        return signals_db.list_scopes(self.dsn)
+        return signals_read.list_scopes(self.dsn)
 
     def _missing(self, tenant: str, surface: str) -> NotFoundError:
         return NotFoundError(
@@ -35,26 +35,26 @@ class SignalsDbSource:
         return {"kind": "postgres", "dsn": self.dsn}
 
     def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
-        from recsys_algo import signals_db
+        from recsys_algo.store import signals_read
 
-        found = signals_db.current_manifest(self.dsn, keys, tenant, surface)
+        found = signals_read.current_manifest(self.dsn, keys, tenant, surface)
         if found is None:
             raise self._missing(tenant, surface)
         return found
 
     def token(self, tenant: str, surface: str) -> str:
-        from recsys_algo import signals_db
+        from recsys_algo.store import signals_read
 
-        token = signals_db.current_token(self.dsn, tenant, surface)
+        token = signals_read.current_token(self.dsn, tenant, surface)
         if token is None:
             raise self._missing(tenant, surface)
         return token
 
     def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
-        from recsys_algo import signals_db
-        from recsys_algo.models import load_model
+        from recsys_algo.loading.model import load_model
+        from recsys_algo.store import signals_read
 
-        found = signals_db.load_signals(self.dsn, keys, tenant, surface)
+        found = signals_read.load_signals(self.dsn, keys, tenant, surface)
         if found is None:
             raise self._missing(tenant, surface)
         token, manifest, tables = found

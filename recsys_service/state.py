@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from recsys_algo import layout
-from recsys_algo.errors import ConfigError, NotFoundError, RecsysError
-from recsys_algo.manifest import Manifest
-from recsys_algo.pointer import read_current
-from recsys_algo.recommender import BlendParams, ScopeModel
-from recsys_algo.signing import SigningKeys
-from recsys_algo.storage import Storage
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import ConfigError, NotFoundError, RecsysError
+from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.serving.recommender import BlendParams, ScopeModel
+from recsys_algo.store.pointer import list_published_scopes, read_current
+from recsys_algo.store.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ def load_scope(
     """Read the current manifest, verify everything, and build the indexes (slow path)."""
     # Imported here: decoding and checks need polars and pyarrow, and a serving process that
     # maps prepared files (recsys_service.loader) never loads a table.
-    from recsys_algo.models import load_model
-    from recsys_algo.registry import load_verified_tables
+    from recsys_algo.loading.model import load_model
+    from recsys_algo.store.registry import load_verified_tables
 
     found = load_verified_tables(storage, keys, tenant, surface)
     if found is None:
@@ -124,7 +124,7 @@ class StorageSource:
     storage: Storage
 
     def scopes(self) -> list[Scope]:
-        return layout.list_published_scopes(self.storage)
+        return list_published_scopes(self.storage)
 
     def token(self, tenant: str, surface: str) -> str:
         return self.storage.stat(layout.pointer_key(tenant, surface)).token

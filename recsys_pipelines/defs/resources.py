@@ -9,11 +9,11 @@ import dagster as dg
 from pydantic import Field
 
 from recsys_algo.config import signing_keys_from_env, storage_url_from_env
-from recsys_algo.errors import ConfigError
-from recsys_algo.models import ModelParams
-from recsys_algo.signals_pg import SIGNALS_DSN_ENV
-from recsys_algo.signing import SigningKeys, parse_signing_keys
-from recsys_algo.storage import Storage, open_storage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.store.pg import SIGNALS_DSN_ENV
+from recsys_algo.store.storage import Storage, open_storage
 
 MODEL_PARAMS_ENV = "RECSYS_MODEL_PARAMS"
 
@@ -48,7 +48,7 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     model_params: str = Field(
         default="",
         description="JSON overrides of the model parameters by section, e.g. "
-        '{"cooc": {"similarity": "lift"}, "evaluation": {"gate_margin": 0.05}}; '
+        '{"blend": {"rank_offset": 5}, "evaluation": {"gate_margin": 0.05}}; '
         "empty: RECSYS_MODEL_PARAMS, else the defaults",
     )
     min_events: int = Field(default=1, ge=0)

@@ -8,8 +8,9 @@ from typing import Any
 from litestar import Request
 from litestar.openapi import ResponseSpec
 
-from recsys_algo.ranking import SOURCE_ORDER, Fused
-from recsys_algo.recommender import Explained, Recommendation, ScopeModel
+from recsys_algo.kinds.kind import SOURCE_ORDER
+from recsys_algo.serving.ranking import Fused
+from recsys_algo.serving.recommender import Explained, Recommendation, ScopeModel
 from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
 from recsys_service.json_body import EMPTY_BODY, require_json_media_type
 from recsys_service.schemas import ErrorResponse, RecommendedItem

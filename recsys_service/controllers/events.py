@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from recsys_algo.event_rules import (
+from recsys_algo.contracts.event_rules import (
     CANONICAL_COLUMNS,
     DECODER,
     Rejected,
@@ -19,7 +19,7 @@ from recsys_algo.event_rules import (
     parse_line,
     parse_ts,
 )
-from recsys_algo.names import is_valid_name
+from recsys_algo.contracts.names import is_valid_name
 from recsys_service.app_state import event_log_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import require_json, responses

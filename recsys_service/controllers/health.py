@@ -12,24 +12,11 @@ from recsys_service.app_state import event_log_of, serving_of
 from recsys_service.event_log import EventLog
 from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
 from recsys_service.state import ScopeEntry, ServingState
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from recsys_service.times import age_seconds, iso
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else iso(moment)
-
-
-def age_seconds(created_at: str, now: dt.datetime) -> float | None:
-    try:
-        created = dt.datetime.fromisoformat(created_at)
-    except ValueError:
-        return None
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.UTC)
-    return round((now - created).total_seconds(), 3)
 
 
 def scope_readiness(entry: ScopeEntry, now: dt.datetime) -> ScopeReadiness:

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from recsys_algo.recommender import BlendParams, Query, explained
+from recsys_algo.serving.recommender import BlendParams, Query, explained
 from recsys_service.app_state import event_log_of, serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (

@@ -8,9 +8,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from recsys_algo.names import NAME_PATTERN
-from recsys_algo.recommender import POPULARITY, Recommendation
-from recsys_algo.similar import similar_items
+from recsys_algo.contracts.names import NAME_PATTERN
+from recsys_algo.kinds.kind import POPULARITY
+from recsys_algo.serving.recommender import Recommendation
+from recsys_algo.serving.similar import similar_items
 from recsys_service.app_state import event_log_of, serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (

@@ -20,8 +20,8 @@ import yaml
 from dagster._core.instance.config import dagster_instance_config
 
 from recsys_algo import config as algo_config
-from recsys_algo.errors import ConfigError
-from recsys_algo.signing import parse_signing_keys
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_service import settings as service_settings
 from recsys_service.controllers.health import HealthController
 

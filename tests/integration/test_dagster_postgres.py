@@ -9,13 +9,13 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from recsys_algo.catalog import write_catalog
-from recsys_algo.registry import read_current
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import open_storage
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.registry import read_current
+from recsys_algo.store.storage import open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
-from recsys_pipelines.lib.runner import register_scope, run_day
+from recsys_pipelines.runner import register_scope, run_day
 from tests.integration.postgres import PostgresServer
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
 

@@ -3,7 +3,7 @@
 `dagster-webserver` and `dagster-daemon` run on docker/dagster.yaml (PostgreSQL instance,
 QueuedRunCoordinator) with workspace.yaml, as in a deployment; everything is requested the way
 the UI does it, over GraphQL. Runs read the storage, keys and model parameters from the
-environment, so what they publish is read back here with recsys_algo.registry.
+environment, so what they publish is read back here with recsys_algo.store.registry.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from dagster_graphql import DagsterGraphQLClientError
 
-from recsys_algo import registry
-from recsys_algo.catalog import write_catalog
-from recsys_algo.names import scope_key
-from recsys_algo.signing import SigningKeys, parse_signing_keys
-from recsys_algo.storage import Storage, open_storage
+from recsys_algo.contracts.names import scope_key
+from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
+from recsys_algo.store import registry
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.storage import Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from tests.integration.dagster_procs import DagsterStack, prepare_home, start_webserver

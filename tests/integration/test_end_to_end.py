@@ -16,10 +16,10 @@ import httpx
 import msgspec
 import pytest
 
-from recsys_algo import layout
-from recsys_algo.artifacts import decode_artifact
-from recsys_algo.storage import open_storage
-from recsys_algo.testing import stop_process
+from recsys_algo.contracts import layout
+from recsys_algo.kinds.artifacts import decode_artifact
+from recsys_algo.store.storage import open_storage
+from tests.support.processes import stop_process
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent

@@ -13,14 +13,14 @@ import httpx
 import polars as pl
 import pytest
 
-from recsys_algo.canonical import from_parquet_bytes
-from recsys_algo.storage import FileStorage
-from recsys_pipelines.defs.partitions import Partition
-from recsys_pipelines.lib.partition_io import (
+from recsys_algo.contracts.canonical import from_parquet_bytes
+from recsys_algo.contracts.names import Partition
+from recsys_algo.stages.partition_io import (
     canonicalize_partition,
     ingest_partition,
     read_canonical,
 )
+from recsys_algo.store.storage import FileStorage
 from tests.integration.test_service_http import REPO, _env, _free_port, _wait_healthy
 from tests.service.builders import item_ids, publish_popularity, sha256_hex
 from tests.service.landing_reads import landing_days

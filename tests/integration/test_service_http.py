@@ -16,8 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import stop_process
+from recsys_algo.store.storage import FileStorage
 from tests.service.builders import (
     SIGNING_SPEC,
     item_ids,
@@ -27,6 +26,7 @@ from tests.service.builders import (
     sha256_hex,
     tamper_artifact,
 )
+from tests.support.processes import stop_process
 
 pytestmark = pytest.mark.integration
 

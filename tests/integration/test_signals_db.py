@@ -1,4 +1,4 @@
-"""recsys_algo.signals_db on a real PostgreSQL: round trip, versions, swap, retention, errors."""
+"""recsys_algo.store.signals on a real PostgreSQL: round trip, versions, swap, retention, errors."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import polars as pl
 import psycopg2
 import pytest
 
-from recsys_algo import registry, signals_db
-from recsys_algo.artifacts import encode_artifact, encode_table
-from recsys_algo.errors import ArtifactError, ConfigError, DataSourceError
-from recsys_algo.manifest import Manifest
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import neighbor_frame, popularity_frame
-from recsys_pipelines.lib.rollback import rollback_scope
+from recsys_algo.contracts.errors import ArtifactError, ConfigError, DataSourceError
+from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.kinds.artifacts import encode_artifact, encode_table
+from recsys_algo.stages.rollback import rollback_scope
+from recsys_algo.store import registry, signals_read
+from recsys_algo.store import signals as signals_db
+from recsys_algo.store.storage import FileStorage
 from tests.service.builders import item_ids, publish_scope, signing_keys
+from tests.support.builders import neighbor_frame, popularity_frame
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,7 @@ def test_round_trip_gives_tables_that_re_encode_to_the_published_bytes(
     assert len(popularity.to_arrow().to_batches()) == 2
     manifest = _publish(storage, 3)
     # Re-publish with the awkward blobs through the registry, so the manifest signs them.
-    from recsys_algo.registry import publish
+    from recsys_algo.store.registry import publish
 
     manifest = publish(
         storage,
@@ -99,14 +100,14 @@ def test_round_trip_gives_tables_that_re_encode_to_the_published_bytes(
     written = signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
 
     assert written.swapped
-    signals = signals_db.read_signals(postgres_dsn, TENANT, SURFACE)
+    signals = signals_read.read_signals(postgres_dsn, TENANT, SURFACE)
     assert signals is not None
     assert sorted(signals.tables) == ["cooc", "popularity", "session_seq"]
     for kind, blob in blobs.items():
         assert encode_table(signals.tables[kind], kind, 1).data == blob.data, kind
-    loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+    loaded = signals_read.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
     assert loaded is not None and loaded[1] == manifest
-    assert signals_db.list_scopes(postgres_dsn) == [(TENANT, SURFACE)]
+    assert signals_read.list_scopes(postgres_dsn) == [(TENANT, SURFACE)]
 
 
 def test_only_the_db_kinds_are_written_and_implicit_is_left_out(
@@ -124,12 +125,12 @@ def test_replaying_the_current_version_changes_nothing(
 ) -> None:
     manifest = _publish(storage, 10)
     signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
-    token = signals_db.current_token(postgres_dsn, TENANT, SURFACE)
+    token = signals_read.current_token(postgres_dsn, TENANT, SURFACE)
 
     again = signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
 
     assert not again.swapped and "replay" in again.message
-    assert signals_db.current_token(postgres_dsn, TENANT, SURFACE) == token
+    assert signals_read.current_token(postgres_dsn, TENANT, SURFACE) == token
     assert _count(postgres_dsn, "SELECT count(*) FROM recsys_popularity") == 10
 
 
@@ -143,7 +144,7 @@ def test_an_older_manifest_never_replaces_a_newer_one(
     late = signals_db.write_signals(postgres_dsn, older, _blobs(storage, older))
 
     assert not late.swapped and newer.manifest_version in late.message
-    loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+    loaded = signals_read.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
     assert loaded is not None and loaded[1].manifest_version == newer.manifest_version
 
 
@@ -180,7 +181,7 @@ def test_a_reader_during_writes_sees_one_whole_version(
             failures.append(exc)
 
     def read_one() -> str:
-        loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+        loaded = signals_read.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
         assert loaded is not None
         _, manifest, tables = loaded  # verified: rows of another version fail the digests
         assert tables["popularity"].num_rows == sizes[manifest.manifest_version]
@@ -218,7 +219,7 @@ def test_concurrent_writers_serialize_and_the_newest_manifest_wins(
     for thread in threads:
         thread.join()
     assert len(outcomes) == 4
-    loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+    loaded = signals_read.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
     assert loaded is not None and loaded[1].manifest_version == manifests[-1].manifest_version
 
 
@@ -231,7 +232,7 @@ def test_rows_changed_outside_a_publish_fail_verification(
         cur.execute("UPDATE recsys_popularity SET score = score + 100 WHERE ordinal = 9")
 
     with pytest.raises(ArtifactError, match="popularity rows re-encode"):
-        signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+        signals_read.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
 
 
 def test_blobs_that_do_not_match_the_manifest_are_refused(
@@ -242,13 +243,13 @@ def test_blobs_that_do_not_match_the_manifest_are_refused(
         popularity_frame(["x"]), "popularity", 1).data}  # fmt: skip
     with pytest.raises(ArtifactError, match="do not match the manifest"):
         signals_db.write_signals(postgres_dsn, manifest, blobs)
-    assert signals_db.read_signals(postgres_dsn, TENANT, SURFACE) is None
+    assert signals_read.read_signals(postgres_dsn, TENANT, SURFACE) is None
 
 
 def test_an_unwritten_database_has_no_scopes(postgres_dsn: str) -> None:
-    assert signals_db.read_signals(postgres_dsn, TENANT, SURFACE) is None
-    assert signals_db.current_token(postgres_dsn, TENANT, SURFACE) is None
-    assert signals_db.list_scopes(postgres_dsn) == []
+    assert signals_read.read_signals(postgres_dsn, TENANT, SURFACE) is None
+    assert signals_read.current_token(postgres_dsn, TENANT, SURFACE) is None
+    assert signals_read.list_scopes(postgres_dsn) == []
 
 
 def test_an_unreachable_database_names_host_and_db_but_never_the_password(
@@ -261,7 +262,7 @@ def test_an_unreachable_database_names_host_and_db_but_never_the_password(
     assert "127.0.0.1:1/signals" in str(caught.value)
     assert "s3cret-pw" not in str(caught.value)
     with pytest.raises(DataSourceError) as caught:
-        signals_db.current_token(dsn, TENANT, SURFACE)
+        signals_read.current_token(dsn, TENANT, SURFACE)
     assert "s3cret-pw" not in str(caught.value)
 
 
@@ -273,7 +274,7 @@ def test_tables_of_another_schema_version_are_refused(
     with psycopg2.connect(postgres_dsn) as conn, conn.cursor() as cur:
         cur.execute("UPDATE recsys_signal_schema SET version = 99")
     with pytest.raises(ConfigError, match="schema version 99"):
-        signals_db.read_signals(postgres_dsn, TENANT, SURFACE)
+        signals_read.read_signals(postgres_dsn, TENANT, SURFACE)
     with pytest.raises(ConfigError, match="schema version 99"):
         signals_db.write_signals(postgres_dsn, manifest, _blobs(storage, manifest))
 
@@ -289,7 +290,7 @@ def test_a_rollback_makes_a_retained_older_version_current_without_rewriting_row
     back = signals_db.write_signals(postgres_dsn, older, _blobs(storage, older), rollback=True)
 
     assert back.swapped
-    loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+    loaded = signals_read.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
     assert loaded is not None and loaded[1].manifest_version == older.manifest_version
     assert _count(postgres_dsn, "SELECT count(*) FROM recsys_popularity") == 10 + 12
 
@@ -304,7 +305,7 @@ def test_retention_never_prunes_the_version_a_rollback_made_current(
 
     signals_db.write_signals(postgres_dsn, oldest, _blobs(storage, oldest), retain=1, rollback=True)
 
-    loaded = signals_db.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
+    loaded = signals_read.load_signals(postgres_dsn, signing_keys(), TENANT, SURFACE)
     assert loaded is not None and loaded[1].manifest_version == oldest.manifest_version
 
 
@@ -322,7 +323,7 @@ def test_rollback_scope_moves_the_pointer_and_the_database_and_a_rerun_repairs_t
         )
     served = registry.read_current(storage, keys, TENANT, SURFACE)
     assert served is not None and served.manifest == older
-    stale = signals_db.load_signals(postgres_dsn, keys, TENANT, SURFACE)
+    stale = signals_read.load_signals(postgres_dsn, keys, TENANT, SURFACE)
     assert stale is not None and stale[1].manifest_version == newer.manifest_version
 
     again = rollback_scope(
@@ -330,5 +331,5 @@ def test_rollback_scope_moves_the_pointer_and_the_database_and_a_rerun_repairs_t
     )
 
     assert again.after == older and "serves" in again.signals
-    loaded = signals_db.load_signals(postgres_dsn, keys, TENANT, SURFACE)
+    loaded = signals_read.load_signals(postgres_dsn, keys, TENANT, SURFACE)
     assert loaded is not None and loaded[1].manifest_version == older.manifest_version

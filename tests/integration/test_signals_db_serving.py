@@ -16,18 +16,18 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from recsys_algo import signals_db
-from recsys_algo.catalog import write_catalog
-from recsys_algo.errors import ConfigError, DataSourceError
-from recsys_algo.manifest import Manifest
-from recsys_algo.recommender import DEFAULT_BLEND_WEIGHTS
-from recsys_algo.registry import read_current
-from recsys_algo.signals_pg import SIGNALS_DSN_ENV
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import FileStorage, Storage, open_storage
+from recsys_algo.contracts.errors import ConfigError, DataSourceError
+from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.serving.recommender import DEFAULT_BLEND_WEIGHTS
+from recsys_algo.store import signals as signals_db
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.pg import SIGNALS_DSN_ENV
+from recsys_algo.store.registry import read_current
+from recsys_algo.store.storage import FileStorage, Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
-from recsys_pipelines.lib.runner import DayOutcome, register_scope, run_day
+from recsys_pipelines.runner import DayOutcome, register_scope, run_day
 from recsys_service.app import create_app
 from recsys_service.loader import ProcessLoader
 from recsys_service.settings import Settings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo.errors import ConcurrentPublishError, NotFoundError
-from recsys_algo.storage import AlreadyExists, Storage, open_storage
+from recsys_algo.contracts.errors import ConcurrentPublishError, NotFoundError
+from recsys_algo.store.storage import AlreadyExists, Storage, open_storage
 
 
 @pytest.fixture(params=["file", pytest.param("s3", marks=pytest.mark.integration)])

@@ -12,14 +12,14 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from recsys_algo import layout, registry
-from recsys_algo.catalog import write_catalog
 from recsys_algo.config import S3_SECRET_KEY_ENV, storage_url_from_env
-from recsys_algo.errors import ConcurrentPublishError, DataSourceError, NotFoundError
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import open_storage
-from recsys_algo.storage_s3 import S3Storage
-from recsys_algo.testing import publish_popularity, signing_keys
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import ConcurrentPublishError, DataSourceError, NotFoundError
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.store import pointer, registry
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.s3 import S3Storage
+from recsys_algo.store.storage import open_storage
 from recsys_pipelines.cli import main
 from recsys_service.app import create_app
 from tests.integration import seaweed
@@ -34,6 +34,7 @@ from tests.pipelines.conftest import (
     event_lines,
 )
 from tests.service import builders as service_builders
+from tests.support.builders import publish_popularity, signing_keys
 
 pytestmark = pytest.mark.integration
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
@@ -70,7 +71,7 @@ def test_publish_read_current_and_rollback_on_s3(
     ]
     (audit,) = storage.list("registry/demo/home/audit")
     assert msgspec.json.decode(storage.read_bytes(audit))["to_version"] == first.manifest_version
-    assert registry.list_published_scopes(storage) == [("demo", "home")]
+    assert pointer.list_published_scopes(storage) == [("demo", "home")]
     # Same layout as file://: keys sit under the URL's prefix in the bucket.
     name = f"{s3_env.removeprefix(f's3://{BUCKET}/')}/{layout.pointer_key('demo', 'home')}"
     assert storage.client.stat_object(BUCKET, name).size > 0

@@ -9,13 +9,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from recsys_algo.catalog import write_catalog
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import open_storage
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.storage import open_storage
 from recsys_pipelines.defs.automation import clock
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
-from recsys_pipelines.lib.runner import register_scope
+from recsys_pipelines.runner import register_scope
 from tests.pipelines.conftest import (
     KEY_SPEC,
     SMALL_DATA_PARAMS,

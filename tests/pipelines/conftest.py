@@ -11,12 +11,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from recsys_algo.catalog import write_catalog
-from recsys_algo.signing import SigningKeys, parse_signing_keys
-from recsys_algo.storage import Storage, open_storage
+from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.storage import Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
-from recsys_pipelines.lib.runner import DayOutcome, register_scope, run_day
+from recsys_pipelines.runner import DayOutcome, register_scope, run_day
 
 KEY_SPEC = "test-1:" + "11" * 32
 TENANT, SURFACE = "acme", "home"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from recsys_algo import registry
-from recsys_algo.catalog import write_catalog
-from recsys_algo.errors import ConcurrentPublishError
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import FileStorage, open_storage
+from recsys_algo.contracts.errors import ConcurrentPublishError
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.store import registry
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.storage import FileStorage, open_storage
 from recsys_pipelines.cli import main
 from tests.pipelines.conftest import (
     DAY0,

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from recsys_algo.recommender import KINDS
+from recsys_algo.serving.recommender import KINDS
 from recsys_pipelines.definitions import DAILY_JOB, defs
 
 ROOT = Path(__file__).resolve().parents[2]

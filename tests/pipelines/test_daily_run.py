@@ -9,9 +9,10 @@ import json
 import msgspec
 import pytest
 
-from recsys_algo import layout, registry
-from recsys_algo.errors import DataSourceError, ValidationGateError
-from recsys_algo.recommender import KINDS
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import DataSourceError, ValidationGateError
+from recsys_algo.serving.recommender import KINDS
+from recsys_algo.store import registry
 from recsys_pipelines.defs.resources import PipelineSettings
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
 
@@ -71,7 +72,7 @@ def test_malformed_lines_are_quarantined_with_reasons_not_dropped(env: Env) -> N
     ]
     assert {r["raw"] for r in rejected} == set(bad)
     canonical = env.storage.read_bytes(layout.canonical_key(TENANT, SURFACE, DAY0))
-    from recsys_pipelines.lib.partition_io import parquet_rows
+    from recsys_algo.stages.partition_io import parquet_rows
 
     assert parquet_rows(canonical) == 50
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 import polars as pl
 import pytest
 
-from recsys_algo import registry
-from recsys_algo.errors import ValidationGateError
+from recsys_algo.contracts.errors import ValidationGateError
+from recsys_algo.stages import partition_io
+from recsys_algo.store import registry
 from recsys_pipelines.defs.ingest import checks
 from recsys_pipelines.defs.resources import PipelineSettings
-from recsys_pipelines.lib import partition_io
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
 
 

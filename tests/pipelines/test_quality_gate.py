@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from recsys_algo import registry
-from recsys_algo.artifacts import ArtifactBlob
-from recsys_algo.errors import ConfigError, ValidationGateError
-from recsys_algo.evaluation import GATE_METRIC
-from recsys_algo.recommender import KINDS
+from recsys_algo.contracts.errors import ConfigError, ValidationGateError
+from recsys_algo.evaluation.gate import GATE_METRIC
+from recsys_algo.kinds.artifacts import ArtifactBlob
+from recsys_algo.serving.recommender import KINDS
+from recsys_algo.store import registry
 from recsys_pipelines.defs.resources import PipelineSettings
 from tests.pipelines.conftest import DAY0, SMALL_DATA_PARAMS, SURFACE, TENANT, Env, event_lines
 

@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 import pytest
 
-from recsys_algo import registry
+from recsys_algo.store import registry
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
 
 

@@ -7,12 +7,12 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from recsys_algo.errors import ConfigError
+from recsys_algo.contracts.errors import ConfigError
 from recsys_pipelines.definitions import DAILY_JOB, daily_partition, defs
 from recsys_pipelines.defs.automation.schedules import DAILY_SCHEDULE
 from recsys_pipelines.defs.automation.settings import SCHEDULE_HOUR_ENV, SCOPE_TAG, TRIGGER_TAG
 from recsys_pipelines.defs.automation.wiring import build_automation
-from recsys_pipelines.lib.runner import register_scope
+from recsys_pipelines.runner import register_scope
 from tests.pipelines.automation_fixtures import SCOPE, auto_env, shared_instance
 from tests.pipelines.conftest import TENANT, Env
 

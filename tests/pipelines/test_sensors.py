@@ -7,10 +7,9 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from recsys_algo import registry
-from recsys_algo.errors import ConfigError
-from recsys_algo.names import parse_scope_key
-from recsys_algo.testing import publish_popularity
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.names import parse_scope_key
+from recsys_algo.store import registry
 from recsys_pipelines.definitions import DAILY_JOB, daily_partition
 from recsys_pipelines.defs.automation.sensors import landing_scopes
 from recsys_pipelines.defs.automation.settings import (
@@ -20,7 +19,7 @@ from recsys_pipelines.defs.automation.settings import (
 )
 from recsys_pipelines.defs.automation.wiring import build_automation
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
-from recsys_pipelines.lib.runner import register_scope
+from recsys_pipelines.runner import register_scope
 from tests.pipelines.automation_fixtures import (
     SCOPE,
     auto_env,
@@ -29,6 +28,7 @@ from tests.pipelines.automation_fixtures import (
     storage_resource,
 )
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
+from tests.support.builders import publish_popularity
 
 __all__ = ["auto_env", "shared_instance"]  # fixtures, imported for pytest
 

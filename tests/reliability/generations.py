@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from recsys_algo.artifacts import ArtifactBlob, encode_artifact
-from recsys_algo.manifest import Lineage
-from recsys_algo.registry import publish
-from recsys_algo.storage import Storage
-from recsys_algo.testing import neighbor_frame, popularity_frame, signing_keys, window_for
+from recsys_algo.contracts.manifest import Lineage
+from recsys_algo.kinds.artifacts import ArtifactBlob, encode_artifact
+from recsys_algo.store.registry import publish
+from recsys_algo.store.storage import Storage
+from tests.support.builders import neighbor_frame, popularity_frame, signing_keys, window_for
 
 AS_OF = dt.date(2026, 11, 20)
 NEIGHBOUR_KINDS = ("cooc", "content_sim", "session_seq")

@@ -15,10 +15,10 @@ import os
 import sys
 from pathlib import Path
 
-from recsys_algo.artifacts import ArtifactBlob
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import FaultyStorage, die_now
+from recsys_algo.kinds.artifacts import ArtifactBlob
+from recsys_algo.store.storage import FileStorage
 from tests.reliability.generations import publish_generation
+from tests.support.faults import FaultyStorage, die_now
 
 MUTATING = ("write_new", "compare_and_swap")  # what a publish does to storage, in order
 T_NEW = dt.datetime(2026, 11, 21, 7, 0, tzinfo=dt.UTC)

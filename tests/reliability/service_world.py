@@ -11,7 +11,7 @@ import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from recsys_service.app import create_app
 from recsys_service.state import ServingState
 from tests.service.builders import item_ids, make_settings, neighbour_rows, publish_scope

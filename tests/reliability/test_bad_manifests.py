@@ -14,14 +14,14 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from recsys_algo import layout
-from recsys_algo.artifacts import encode_artifact
-from recsys_algo.signing import ALGORITHM, SigningKeys
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import key_spec, popularity_frame, signing_keys
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.signing import ALGORITHM, SigningKeys
+from recsys_algo.kinds.artifacts import encode_artifact
+from recsys_algo.store.storage import FileStorage
 from recsys_service.app import create_app
 from tests.reliability.generations import publish_generation
 from tests.service.builders import make_settings
+from tests.support.builders import key_spec, popularity_frame, signing_keys
 
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 POINTER = layout.pointer_key("demo", "home")

@@ -23,18 +23,19 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo import layout
-from recsys_algo.canonical import canonicalize, from_parquet_bytes, to_parquet_bytes
-from recsys_algo.events import STAGING_SCHEMA
-from recsys_algo.landing import write_landing_file
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import DAY, DAY_START_MS, SURFACE, TENANT, raw_events
-from recsys_pipelines.defs.partitions import Partition
-from recsys_pipelines.lib.partition_io import (
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.canonical import canonicalize, from_parquet_bytes, to_parquet_bytes
+from recsys_algo.contracts.events import STAGING_SCHEMA
+from recsys_algo.contracts.names import Partition
+from recsys_algo.stages.partition_io import (
     STAGED_EVENTS,
     canonicalize_partition,
     ingest_partition,
 )
+from recsys_algo.store.landing import write_landing_file
+from recsys_algo.store.storage import FileStorage
+from tests.support.builders import DAY, DAY_START_MS, SURFACE, TENANT
+from tests.support.strategies import raw_events
 
 # The contract's limits (docs/contracts.md), written out rather than imported, so that a
 # change of the code's constants is caught here.

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from recsys_algo import storage as storage_module
-from recsys_algo.catalog import write_catalog
-from recsys_algo.registry import history, load_verified
-from recsys_algo.signing import parse_signing_keys
-from recsys_algo.storage import FileStorage, open_storage
+from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.store import storage as storage_module
+from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.registry import history, load_verified
+from recsys_algo.store.storage import FileStorage, open_storage
 from recsys_pipelines.cli import main
 from tests.integration import postgres
 from tests.pipelines.conftest import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from recsys_service.loader import ProcessLoader
 from recsys_service.state import ServingState
 from tests.service.builders import item_ids, neighbour_rows, publish_scope, signing_keys
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration  # starts loader children
 # its own process: what an OOM kill or a crash mid-write leaves behind.
 KILLED_MID_WRITE = """
 import os, runpy, signal
-import recsys_algo.prepared as prepared
+import recsys_algo.serving.model_file as prepared
 real_replace = prepared.Path.replace
 def half_then_die(self, target):
     data = self.read_bytes()

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo import layout, registry
-from recsys_algo.errors import DataSourceError
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import FaultyStorage, signing_keys
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import DataSourceError
+from recsys_algo.store import registry
+from recsys_algo.store.storage import FileStorage
 from recsys_service.state import ServingState, load_scope
 from tests.reliability.generations import generation_blobs, publish_generation
 from tests.reliability.killer import MUTATING, T_NEW, encode_plan
+from tests.support.builders import signing_keys
+from tests.support.faults import FaultyStorage
 
 pytestmark = pytest.mark.integration
 
@@ -118,9 +120,9 @@ CANONICAL_CHILD = textwrap.dedent(
     """
     import datetime as dt, os, signal, sys
     from pathlib import Path
-    from recsys_algo.storage import FileStorage
-    from recsys_pipelines.defs.partitions import Partition
-    from recsys_pipelines.lib.partition_io import canonicalize_partition
+    from recsys_algo.store.storage import FileStorage
+    from recsys_algo.contracts.names import Partition
+    from recsys_algo.stages.partition_io import canonicalize_partition
 
     class DiesMidWrite(FileStorage):
         # Test-only: write half the canonical parquet to the temporary, then die (kill -9).
@@ -148,15 +150,15 @@ CANONICAL_CHILD = textwrap.dedent(
 def test_canonicalization_killed_mid_write_never_exposes_a_partial_parquet(
     tmp_path: Path,
 ) -> None:
-    from recsys_algo.canonical import from_parquet_bytes
-    from recsys_algo.landing import write_landing_file
-    from recsys_pipelines.defs.partitions import Partition
-    from recsys_pipelines.lib.partition_io import (
+    from recsys_algo.contracts.canonical import from_parquet_bytes
+    from recsys_algo.contracts.names import Partition
+    from recsys_algo.stages.partition_io import (
         canonicalize_partition,
         ingest_partition,
         read_canonical,
         read_window,
     )
+    from recsys_algo.store.landing import write_landing_file
     from tests.pipelines.conftest import DAY0, event_lines
 
     p = Partition("acme", "home", DAY0)

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo import layout
-from recsys_algo.errors import DataSourceError
-from recsys_algo.storage import Storage, open_storage
-from recsys_algo.testing import FaultyStorage, signing_keys
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import DataSourceError
+from recsys_algo.store.storage import Storage, open_storage
 from recsys_service.state import ServingState
 from tests.integration import seaweed
 from tests.reliability.generations import publish_generation
+from tests.support.builders import signing_keys
+from tests.support.faults import FaultyStorage
 
 pytestmark = pytest.mark.integration
 

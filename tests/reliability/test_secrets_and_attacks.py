@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from recsys_algo import layout
+from recsys_algo.contracts import layout
 from recsys_service import auth
 from tests.reliability.service_world import (
     DATA_ENDPOINTS,
@@ -39,7 +39,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def client(world: Path) -> Iterator[TestClient[Litestar]]:
-    from recsys_algo.storage import FileStorage
+    from recsys_algo.store.storage import FileStorage
 
     with TestClient(serving_app(FileStorage(world), max_body_bytes=MAX_BODY)) as test_client:
         yield test_client
@@ -51,7 +51,7 @@ def client(world: Path) -> Iterator[TestClient[Litestar]]:
 def test_keys_and_signing_secrets_never_appear_in_logs_responses_or_metrics(
     world: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from recsys_algo.storage import FileStorage
+    from recsys_algo.store.storage import FileStorage
 
     storage = FileStorage(world)
     bodies: list[str] = []

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo import layout, registry
-from recsys_algo.errors import DataSourceError
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import FaultyStorage, raise_data_source_error, signing_keys
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import DataSourceError
+from recsys_algo.store import registry
+from recsys_algo.store.storage import FileStorage
 from recsys_service.state import ServingState
 from tests.reliability.generations import generation_blobs, publish_generation
+from tests.support.builders import signing_keys
+from tests.support.faults import FaultyStorage, raise_data_source_error
 
 T_OLD = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 T_NEW = dt.datetime(2026, 11, 21, 7, 0, tzinfo=dt.UTC)

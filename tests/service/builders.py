@@ -8,14 +8,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from recsys_algo import layout
-from recsys_algo.artifacts import encode_artifact
-from recsys_algo.manifest import Lineage, Manifest, Window
-from recsys_algo.registry import publish
-from recsys_algo.signing import SigningKeys, parse_signing_keys
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import neighbor_frame, popularity_frame
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.manifest import Lineage, Manifest, Window
+from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
+from recsys_algo.kinds.artifacts import encode_artifact
+from recsys_algo.store.registry import publish
+from recsys_algo.store.storage import FileStorage
 from recsys_service.settings import ApiKey, Settings
+from tests.support.builders import neighbor_frame, popularity_frame
 
 SIGNING_SPEC = "test-kid:" + "ab" * 32
 OTHER_SIGNING_SPEC = "other-kid:" + "cd" * 32

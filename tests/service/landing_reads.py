@@ -8,11 +8,12 @@ import re
 import msgspec
 import polars as pl
 
-from recsys_algo import layout
-from recsys_algo.canonical import canonicalize
-from recsys_algo.events import parse_files
-from recsys_algo.landing import LANDING_NAME_PATTERN, read_landing_files
-from recsys_algo.storage import FileStorage
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.canonical import canonicalize
+from recsys_algo.contracts.events import parse_files
+from recsys_algo.contracts.layout import LANDING_NAME_PATTERN
+from recsys_algo.store.landing import read_landing_files
+from recsys_algo.store.storage import FileStorage
 
 
 def landing_days(storage: FileStorage, tenant: str, surface: str) -> list[dt.date]:

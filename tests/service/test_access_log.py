@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from recsys_service.access_log import log_access
 from recsys_service.logs import ATOMIC_WRITE_BYTES, JsonLinesHandler, configure_logging
 from tests.service.builders import api_key

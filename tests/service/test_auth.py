@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from recsys_service.auth import find_key
 from tests.service.builders import api_key, item_ids, publish_popularity
 from tests.service.conftest import ClientFactory

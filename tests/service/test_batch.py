@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from recsys_service.controllers import recommend
 from recsys_service.state import ScopeEntry, ServingState
 from tests.service.builders import item_ids, publish_popularity, publish_scope, tamper_artifact

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from recsys_service.json_body import JsonBody, validation_message
 from recsys_service.ratelimit import RateLimit
 from recsys_service.schemas import RecommendRequest

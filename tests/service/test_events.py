@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from recsys_algo.event_rules import day_bounds_ms, derive_event_id, parse_line
-from recsys_algo.storage import FileStorage
+from recsys_algo.contracts.event_rules import day_bounds_ms, derive_event_id, parse_line
+from recsys_algo.store.storage import FileStorage
 from recsys_service.event_log import EventLogSettings
 from tests.service.builders import api_key
 from tests.service.conftest import ClientFactory

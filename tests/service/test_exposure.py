@@ -14,10 +14,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.event_rules import RawEvent
-from recsys_algo.landing import read_landing_files
-from recsys_algo.storage import FileStorage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.event_rules import RawEvent
+from recsys_algo.store.landing import read_landing_files
+from recsys_algo.store.storage import FileStorage
 from recsys_service.event_log import EventLog, EventLogSettings
 from recsys_service.exposure import Exposure, LandingEvent, exposure_event_id, exposure_lines
 from recsys_service.schemas import RecommendedItem

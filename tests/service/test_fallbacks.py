@@ -9,14 +9,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from recsys_algo.manifest import Lineage, Window
-from recsys_algo.models import load_model
-from recsys_algo.recommender import BlendParams, Query, ScopeModel
-from recsys_algo.registry import publish
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing_models import synthetic_blobs, synthetic_tables
+from recsys_algo.contracts.manifest import Lineage, Window
+from recsys_algo.loading.model import load_model
+from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
+from recsys_algo.store.registry import publish
+from recsys_algo.store.storage import FileStorage
 from recsys_service.app import create_app
 from tests.service.builders import AS_OF, make_settings, signing_keys
+from tests.support.models import synthetic_blobs, synthetic_tables
 
 URL = "/v1/recommend"
 K = 30
@@ -79,7 +79,7 @@ def test_an_unknown_user_without_a_session_gets_the_popular_items(
 def test_an_unknown_user_with_a_session_gets_session_kinds_and_fold_in(
     client: TestClient[Litestar], model: ScopeModel
 ) -> None:
-    session = [model.vocab.ids[c] for c in model.popularity.codes[5:8].tolist()]
+    session = [model.vocab.ids[c] for c in model.popular_items.codes[5:8].tolist()]
     items = ask(client, user_id="never-seen", session_items=session)
     sources = {i["source"] for i in items}
     assert sources - {"popularity"}, sources  # the session changed the answer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from tests.service.builders import item_ids, publish_popularity, tamper_artifact
 from tests.service.conftest import ClientFactory
 

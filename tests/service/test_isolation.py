@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from tests.service.builders import item_ids, neighbour_rows, publish_scope
 from tests.service.conftest import ClientFactory
 from tests.service.test_auth import ACME_KEY, ADMIN_KEY, BETA_KEY, KEYS

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo.errors import ArtifactError, ConfigError
-from recsys_algo.manifest import Lineage, Window
-from recsys_algo.models import load_model
-from recsys_algo.recommender import Query
-from recsys_algo.registry import publish, rollback
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing_models import synthetic_blobs, synthetic_tables
+from recsys_algo.contracts.errors import ArtifactError, ConfigError
+from recsys_algo.contracts.manifest import Lineage, Window
+from recsys_algo.loading.model import load_model
+from recsys_algo.serving.recommender import Query
+from recsys_algo.store.registry import publish, rollback
+from recsys_algo.store.storage import FileStorage
 from recsys_service import prepare
 from recsys_service.app import create_app
 from recsys_service.loader import ProcessLoader, _failure, private_directory
@@ -38,6 +37,7 @@ from tests.service.builders import (
     tamper_artifact,
 )
 from tests.service.conftest import ClientFactory, serving_of
+from tests.support.models import synthetic_blobs, synthetic_tables
 
 LATER = AS_OF + dt.timedelta(days=1)
 pytestmark = pytest.mark.integration  # starts `python -m recsys_service.prepare` children
@@ -247,7 +247,7 @@ SERVE_AND_LIST_MODULES = """
 import json, sys
 from pathlib import Path
 from litestar.testing import TestClient
-from recsys_algo.signing import parse_signing_keys
+from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_service.app import create_app
 from recsys_service.settings import Settings
 store, prep, spec, user, item = sys.argv[1:]

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.storage import FileStorage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.store.storage import FileStorage
 from recsys_service.logs import (
     JsonFormatter,
     JsonLinesHandler,

@@ -15,10 +15,10 @@ import pytest
 import uvicorn
 from litestar import Litestar
 
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import stop_process
+from recsys_algo.store.storage import FileStorage
 from recsys_service.__main__ import is_loopback, main, worker_app
 from tests.service.builders import SIGNING_SPEC, item_ids, publish_popularity
+from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.storage import FileStorage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.store.storage import FileStorage
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.ratelimit import LIMITER_KEY, RateLimit
 from recsys_service.settings import Settings

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.storage import FileStorage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.store.storage import FileStorage
 from recsys_service.ratelimit import (
     LIMITER_KEY,
     RateLimit,

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from tests.service.builders import item_ids, publish_popularity, tamper_artifact
 from tests.service.conftest import ClientFactory, serving_of
 

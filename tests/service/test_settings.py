@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from recsys_algo.errors import ConfigError
+from recsys_algo.contracts.errors import ConfigError
 from recsys_service.settings import (
     Settings,
     parse_api_keys,

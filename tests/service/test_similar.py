@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.storage import FileStorage
 from tests.service.builders import item_ids, neighbour_rows, publish_scope
 from tests.service.conftest import ClientFactory
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys_algo.errors import SignatureError
-from recsys_algo.storage import FileStorage
+from recsys_algo.contracts.errors import SignatureError
+from recsys_algo.store.storage import FileStorage
 from recsys_service.state import ServingState
 from tests.service.builders import (
     OTHER_SIGNING_SPEC,
@@ -34,7 +34,7 @@ def test_refresh_loads_every_published_scope_with_sorted_index(storage: FileStor
     assert entry is not None and entry.loaded is not None and entry.last_error is None
     assert entry.loaded.manifest.manifest_version == manifest.manifest_version
     assert [i for i, _ in entry.loaded.model.popular(10)] == item_ids("a", 5)
-    assert np.all(np.diff(entry.loaded.model.popularity.scores) < 0)
+    assert np.all(np.diff(entry.loaded.model.popular_items.scores) < 0)
 
 
 def test_unchanged_pointer_keeps_the_same_loaded_object(storage: FileStorage) -> None:
@@ -163,8 +163,8 @@ def test_non_ascii_signature_value_is_a_signature_error(storage: FileStorage) ->
 
 
 def test_stray_pointer_folders_with_invalid_names_are_not_scopes(tmp_path: Path) -> None:
-    from recsys_algo.registry import list_published_scopes
-    from recsys_algo.storage import open_storage
+    from recsys_algo.store.pointer import list_published_scopes
+    from recsys_algo.store.storage import open_storage
 
     storage = open_storage(tmp_path.as_uri())
     storage.write_bytes("registry/current/Bad Tenant/home/manifest.json", b"{}")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo.signing import SigningKeys
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import signing_keys, tmp_storage
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.store.storage import FileStorage
+from tests.support.builders import signing_keys, tmp_storage
 
 
 @pytest.fixture

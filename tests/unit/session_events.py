@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from recsys_algo.events import CANONICAL_SCHEMA
+from recsys_algo.contracts.events import CANONICAL_SCHEMA
 
 END = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 DAY_MS = 86_400_000

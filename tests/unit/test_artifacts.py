@@ -9,15 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.artifacts import (
-    CHECKS,
-    ArtifactBlob,
-    decode_artifact,
-    encode_artifact,
-    validate_artifact,
-)
-from recsys_algo.errors import ArtifactError
-from recsys_algo.testing import POPULARITY_FRAME_SCHEMA, popularity_blob, popularity_frame
+from recsys_algo.contracts.errors import ArtifactError
+from recsys_algo.kinds.artifacts import ArtifactBlob, decode_artifact, encode_artifact
+from recsys_algo.kinds.registry import SPECS, validate_artifact
+from tests.support.builders import POPULARITY_FRAME_SCHEMA, popularity_blob, popularity_frame
 
 WHERE = "file:///store/artifacts/x.arrow"
 
@@ -99,7 +94,7 @@ def test_validate_artifact_refuses_unknown_kinds() -> None:
 
 
 def test_popularity_is_registered() -> None:
-    assert "popularity" in CHECKS
+    assert "popularity" in SPECS
 
 
 def test_popularity_accepts_equal_scores_and_large_strings() -> None:
@@ -110,7 +105,7 @@ def test_popularity_accepts_equal_scores_and_large_strings() -> None:
             "events": pa.array([1, 1], pa.int64()),
         }
     )
-    CHECKS["popularity"](table, WHERE)
+    SPECS["popularity"].check(table, WHERE)
 
 
 @pytest.mark.parametrize(

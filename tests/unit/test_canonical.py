@@ -9,14 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from recsys_algo.canonical import (
+from recsys_algo.contracts.canonical import (
     canonicalize,
     from_parquet_bytes,
     schema_problems,
     to_parquet_bytes,
 )
-from recsys_algo.events import CANONICAL_SCHEMA, parse_files
-from recsys_algo.testing import DAY, DAY_START, canonical_frame, raw_events, raw_file, staging_frame
+from recsys_algo.contracts.events import CANONICAL_SCHEMA, parse_files
+from tests.support.builders import DAY, DAY_START, canonical_frame, raw_file, staging_frame
+from tests.support.strategies import raw_events
 
 
 def at(minutes: int) -> dt.datetime:

@@ -11,10 +11,11 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.artifacts import decode_artifact, encode_artifact
-from recsys_algo.collab import (
+from recsys_algo.contracts.errors import ArtifactError, ConfigError, ValidationGateError
+from recsys_algo.contracts.events import CANONICAL_SCHEMA
+from recsys_algo.kinds.artifacts import decode_artifact, encode_artifact
+from recsys_algo.kinds.implicit.fit import (
     SCHEMA_VERSION,
-    CollabIndex,
     CollabModel,
     CollabParams,
     _interactions,
@@ -22,10 +23,9 @@ from recsys_algo.collab import (
     collab_frame,
     fit_collab,
 )
-from recsys_algo.collab_topn import top_n_unseen
-from recsys_algo.errors import ArtifactError, ConfigError, ValidationGateError
-from recsys_algo.events import CANONICAL_SCHEMA
-from recsys_algo.ranking import ItemVocab, Ranked
+from recsys_algo.kinds.implicit.topn import top_n_unseen
+from recsys_algo.loading import tables as loading
+from recsys_algo.serving.ranking import Ranked
 
 END = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 SMALL = CollabParams(factors=8, iterations=20, top_n=5)
@@ -139,8 +139,8 @@ class Served:
     def __init__(self, table: pa.Table, **fit: float) -> None:
         items = table["id"].filter(pc.equal(table["entity"], "item"))
         # A vocabulary with an item the model never saw: fold-in must skip it.
-        self.vocab = ItemVocab.from_columns([items, pa.array(["ghost"])])
-        self.index = CollabIndex.from_table(table, self.vocab, **fit)
+        self.vocab = loading.vocab_from_columns([items, pa.array(["ghost"])])
+        self.index = loading.factors_index(table, self.vocab, **fit)
 
     def codes(self, ids: list[str]) -> np.ndarray:
         return self.vocab.codes_of(ids)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from recsys_algo import config
-from recsys_algo.errors import ConfigError
-from recsys_algo.testing import OTHER_SIGNING_SPEC, SIGNING_SPEC
+from recsys_algo.contracts.errors import ConfigError
+from tests.support.builders import OTHER_SIGNING_SPEC, SIGNING_SPEC
 
 
 @pytest.fixture(autouse=True)

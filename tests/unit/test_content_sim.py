@@ -11,17 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.artifacts import encode_artifact
-from recsys_algo.catalog import CATALOG_SCHEMA
-from recsys_algo.content_features import build_groups
-from recsys_algo.content_sim import (
+from recsys_algo.contracts.catalog import CATALOG_SCHEMA
+from recsys_algo.contracts.errors import ArtifactError, ConfigError, ValidationGateError
+from recsys_algo.kinds.artifacts import encode_artifact
+from recsys_algo.kinds.content_sim.features import build_groups
+from recsys_algo.kinds.content_sim.similarity import (
     SCHEMA_VERSION,
     ContentSimParams,
     check_content_sim,
     compute_content_sim,
 )
-from recsys_algo.errors import ArtifactError, ConfigError, ValidationGateError
-from recsys_algo.synthetic import generate_catalog
+from recsys_algo.sources.synthetic.generator import generate_catalog
 
 
 def catalog(rows: list[tuple[str, list[str], str | None]]) -> pl.DataFrame:

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo import neighbors
-from recsys_algo.artifacts import encode_artifact
-from recsys_algo.cooc import SCHEMA_VERSION, CoocParams, check_cooc, compute_cooc
-from recsys_algo.errors import ArtifactError, ConfigError, ValidationGateError
-from recsys_algo.session_seq import SessionSeqParams, check_session_seq, compute_session_seq
+from recsys_algo.contracts.errors import ArtifactError, ConfigError, ValidationGateError
+from recsys_algo.kinds import neighbors
+from recsys_algo.kinds.artifacts import encode_artifact
+from recsys_algo.kinds.cooc import SCHEMA_VERSION, CoocParams, check_cooc, compute_cooc
+from recsys_algo.kinds.session_seq import SessionSeqParams, check_session_seq, compute_session_seq
 from tests.unit.session_events import (
     END,
     MINUTE_MS,
@@ -147,7 +147,7 @@ def test_same_events_in_any_row_order_encode_to_identical_bytes() -> None:
 
 
 def test_row_chunks_give_the_same_table_as_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
-    from recsys_algo import cooc
+    from recsys_algo.kinds import cooc
 
     events = zipf_events(5_000, 200, 300, seed=5)
     whole = compute_cooc(events, END, CoocParams(min_support=1))
@@ -157,8 +157,8 @@ def test_row_chunks_give_the_same_table_as_one_chunk(monkeypatch: pytest.MonkeyP
 
 
 def _matrices(events: pl.DataFrame) -> tuple[object, object]:
-    from recsys_algo import cooc
-    from recsys_algo.sessions import prepare_sessions
+    from recsys_algo.kinds import cooc
+    from recsys_algo.kinds.sessions import prepare_sessions
 
     _, enc = prepare_sessions(events, END, CoocParams(), "cooc")
     member = cooc._membership(enc)

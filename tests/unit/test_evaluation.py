@@ -7,18 +7,18 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from recsys_algo.errors import ConfigError, ValidationGateError
-from recsys_algo.evaluation import (
-    GATE_METRIC,
+from recsys_algo.contracts.errors import ConfigError, ValidationGateError
+from recsys_algo.contracts.events import CANONICAL_SCHEMA
+from recsys_algo.evaluation.evaluate import (
     EvalParams,
     evaluate_model,
     holdout,
     metric_table,
-    quality_gate,
     split_window,
 )
-from recsys_algo.events import CANONICAL_SCHEMA
-from recsys_algo.recommender import BlendParams, build_model
+from recsys_algo.evaluation.gate import GATE_METRIC, quality_gate
+from recsys_algo.loading.model import build_model
+from recsys_algo.serving.recommender import BlendParams
 
 END = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
 

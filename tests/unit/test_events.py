@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.canonical import to_parquet_bytes
-from recsys_algo.errors import InvalidName
-from recsys_algo.events import (
+from recsys_algo.contracts.canonical import to_parquet_bytes
+from recsys_algo.contracts.errors import InvalidName
+from recsys_algo.contracts.events import (
     MAX_ID_CHARS,
     MAX_LINE_BYTES,
     STAGING_SCHEMA,
@@ -23,8 +23,9 @@ from recsys_algo.events import (
     parse_line,
     parse_ts,
 )
-from recsys_algo.synthetic import generate_day
-from recsys_algo.testing import DAY, DAY_START_MS, raw_event, raw_events, raw_file, raw_line
+from recsys_algo.sources.synthetic.generator import generate_day
+from tests.support.builders import DAY, DAY_START_MS, raw_event, raw_file, raw_line
+from tests.support.strategies import raw_events
 
 DAY_END_MS = DAY_START_MS + 86_400_000
 

@@ -6,12 +6,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys_algo.catalog import CATALOG_SCHEMA, read_catalog, write_catalog
-from recsys_algo.errors import ConfigError, DataSourceError, InvalidName, NotFoundError
-from recsys_algo.events import parse_files
-from recsys_algo.landing import read_landing_files, write_landing_file
-from recsys_algo.storage import FileStorage
-from recsys_algo.synthetic import generate_catalog, generate_day
+from recsys_algo.contracts.catalog import CATALOG_SCHEMA
+from recsys_algo.contracts.errors import ConfigError, DataSourceError, InvalidName, NotFoundError
+from recsys_algo.contracts.events import parse_files
+from recsys_algo.sources.synthetic.generator import generate_catalog, generate_day
+from recsys_algo.store.catalog import read_catalog, write_catalog
+from recsys_algo.store.landing import read_landing_files, write_landing_file
+from recsys_algo.store.storage import FileStorage
 
 DAY = dt.date(2026, 11, 20)
 

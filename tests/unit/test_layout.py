@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import pytest
 
-from recsys_algo import layout
-from recsys_algo.errors import ConfigError, InvalidName
-from recsys_algo.storage import check_key
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import ConfigError, InvalidName
+from recsys_algo.store.storage import check_key
 
 DAY = dt.date(2026, 11, 20)
 VERSION = "20261123T065012123Z-ab12cd34"

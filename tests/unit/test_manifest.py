@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from recsys_algo.errors import ArtifactError, ConfigError, SignatureError
-from recsys_algo.manifest import (
+from recsys_algo.contracts.errors import ArtifactError, ConfigError, SignatureError
+from recsys_algo.contracts.manifest import (
     MANIFEST_SCHEMA_VERSION,
     VERSION_PATTERN,
     ArtifactRef,
@@ -20,8 +20,8 @@ from recsys_algo.manifest import (
     make_version,
     sign,
 )
-from recsys_algo.signing import ALGORITHM, SigningKeys, parse_signing_keys
-from recsys_algo.testing import OTHER_SIGNING_SPEC, key_spec, window_for
+from recsys_algo.contracts.signing import ALGORITHM, SigningKeys, parse_signing_keys
+from tests.support.builders import OTHER_SIGNING_SPEC, key_spec, window_for
 
 CREATED = dt.datetime(2026, 11, 23, 6, 50, 12, 123456, tzinfo=dt.UTC)
 WHERE = "file:///store/registry/x.json"

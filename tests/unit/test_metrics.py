@@ -1,4 +1,4 @@
-"""Ranking metrics: hand-computed values, edge cases, properties, holdout splits."""
+"""Ranking metrics: hand-computed values, edge cases, properties; the time split."""
 
 from __future__ import annotations
 
@@ -11,20 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.errors import ConfigError
-from recsys_algo.events import CANONICAL_SCHEMA
-from recsys_algo.metrics import (
-    coverage_at_k,
-    evaluate,
-    holdout_truth,
-    mrr_at_k,
-    ndcg_at_k,
-    next_item_truth,
-    recall_at_k,
-    time_split,
-)
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.events import CANONICAL_SCHEMA
+from recsys_algo.evaluation.metrics import coverage_at_k, evaluate, recall_at_k
+from recsys_algo.evaluation.split import time_split
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def ndcg_at_k(recs: list[list[str]], truth: list[set[str]], k: int) -> float:
+    return evaluate(recs, truth, (k,), catalog_size=1000)[f"ndcg@{k}"]
+
+
+def mrr_at_k(recs: list[list[str]], truth: list[set[str]], k: int) -> float:
+    return evaluate(recs, truth, (k,), catalog_size=1000)[f"mrr@{k}"]
 
 
 def test_ndcg_of_hit_miss_hit_with_two_relevant_matches_hand_computation() -> None:
@@ -160,43 +160,6 @@ def test_time_split_puts_holdout_start_in_test() -> None:
 def test_time_split_requires_aware_datetime() -> None:
     with pytest.raises(ConfigError, match="timezone-aware"):
         time_split(_events([]), dt.datetime(2026, 11, 1))
-
-
-def test_holdout_truth_keeps_interactions_and_drops_anonymous_users_and_exposures() -> None:
-    test = _events(
-        [
-            ("u1", "a", "click", 0, "e1"),
-            ("u1", "b", "exposure", 1, "e2"),
-            ("u1", "c", "purchase", 2, "e3"),
-            (None, "d", "click", 3, "e4"),
-            ("u2", "a", "rating", 4, "e5"),
-        ]
-    )
-    assert holdout_truth(test) == {"u1": {"a", "c"}, "u2": {"a"}}
-
-
-def test_next_item_truth_pairs_last_training_items_with_first_holdout_item() -> None:
-    train = _events(
-        [
-            ("u1", "a", "click", 0, "e1"),
-            ("u1", "b", "click", 1, "e2"),
-            ("u1", "c", "click", 2, "e3"),
-            ("u2", "x", "click", 0, "e4"),
-            ("u3", "y", "click", 0, "e5"),  # no holdout interaction: left out
-        ]
-    )
-    test = _events(
-        [
-            ("u1", "e", "click", 100, "e7"),
-            ("u1", "d", "click", 99, "e6"),
-            ("u2", "z", "exposure", 99, "e8"),
-            ("u2", "w", "purchase", 101, "e9"),
-        ]
-    )
-    truth = next_item_truth(train, test, history_len=2)
-    assert truth.user_ids == ["u1", "u2"]
-    assert truth.history == [["b", "c"], ["x"]]
-    assert truth.target == ["d", "w"]
 
 
 def test_evaluate_100k_users_counts_the_planted_hit_of_each() -> None:

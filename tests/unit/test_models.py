@@ -8,13 +8,15 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from recsys_algo import models
-from recsys_algo.catalog import CATALOG_SCHEMA
-from recsys_algo.errors import ConfigError
-from recsys_algo.models import Inputs, ModelParams, compute_kind
-from recsys_algo.recommender import KINDS
-from recsys_algo.synthetic import generate_catalog
-from recsys_algo.testing import canonical_frame
+from recsys_algo.contracts.catalog import CATALOG_SCHEMA
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.evaluation import evaluate
+from recsys_algo.kinds import registry
+from recsys_algo.kinds.kind import KINDS, Kind
+from recsys_algo.kinds.registry import Inputs, compute_kind
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.sources.synthetic.generator import generate_catalog
+from tests.support.builders import canonical_frame
 
 END = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
 
@@ -41,10 +43,10 @@ def test_overrides_replace_only_the_named_knobs() -> None:
     params = ModelParams.from_overrides(
         {"cooc": {"similarity": "lift"}, "evaluation": {"ks": [5, 10]}}
     )
-    assert params.cooc.similarity == "lift"
-    assert params.cooc.top_n == ModelParams().cooc.top_n
+    assert params.of(Kind.COOC).similarity == "lift"
+    assert params.of(Kind.COOC).top_n == ModelParams().of(Kind.COOC).top_n
     assert params.evaluation.ks == (5, 10)
-    assert params.implicit.num_threads == 2  # fixed: deterministic on any machine
+    assert params.of(Kind.IMPLICIT).num_threads == 2  # fixed: deterministic on any machine
     assert set(params.as_dict()) == {*KINDS, "blend", "evaluation"}
 
 
@@ -66,16 +68,16 @@ def test_bad_overrides_are_config_errors_naming_the_knob(
 
 def test_unknown_kind_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown artifact kind 'bogus'"):
-        compute_kind("bogus", inputs(), ModelParams())
+        compute_kind("bogus", inputs(), None)
 
 
 def test_every_kind_computes_deterministic_bytes() -> None:
     params = ModelParams.from_overrides({"cooc": {"min_support": 1}})
     data = inputs()
     for kind in KINDS:
-        first = compute_kind(kind, data, params)
+        first = compute_kind(kind, data, params.of(kind))
         assert first.rows > 0
-        assert compute_kind(kind, data, params).data == first.data
+        assert compute_kind(kind, data, params.of(kind)).data == first.data
 
 
 def test_evaluation_reuses_event_free_kinds_and_retrains_the_rest(
@@ -85,15 +87,16 @@ def test_evaluation_reuses_event_free_kinds_and_retrains_the_rest(
         {"cooc": {"min_support": 1}, "evaluation": {"min_users": 1}}
     )
     data = inputs()
-    built = models.tables_of({"content_sim": compute_kind("content_sim", data, params).data})
-    expected = models.evaluate_window(data, params)
+    content = compute_kind(Kind.CONTENT_SIM, data, params.of(Kind.CONTENT_SIM))
+    built = registry.tables_of({Kind.CONTENT_SIM: content.data})
+    expected = evaluate.evaluate_window(data, params)
 
     def refuse(*_: object) -> pl.DataFrame:
         raise AssertionError("content_sim was recomputed")
 
-    spec = dataclasses.replace(models.SPECS["content_sim"], compute=refuse)
-    monkeypatch.setitem(models.SPECS, "content_sim", spec)
-    assert models.evaluate_window(data, params, built) == expected
+    spec = dataclasses.replace(registry.SPECS[Kind.CONTENT_SIM], compute=refuse)
+    monkeypatch.setitem(registry.SPECS, Kind.CONTENT_SIM, spec)  # type: ignore[arg-type]
+    assert evaluate.evaluate_window(data, params, built) == expected
     assert expected["users"] > 0
     assert "blend.ndcg@20" in expected
 
@@ -108,4 +111,5 @@ def test_every_kind_is_independent_of_input_row_order(seed: int) -> None:
         data.as_of_end,
     )
     for kind in KINDS:
-        assert compute_kind(kind, shuffled, params).data == compute_kind(kind, data, params).data
+        p = params.of(kind)
+        assert compute_kind(kind, shuffled, p).data == compute_kind(kind, data, p).data

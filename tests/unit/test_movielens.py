@@ -8,18 +8,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys_algo.catalog import read_catalog
-from recsys_algo.errors import DataSourceError
-from recsys_algo.events import parse_files
-from recsys_algo.landing import read_landing_files
-from recsys_algo.movielens import (
+from recsys_algo.contracts.errors import DataSourceError
+from recsys_algo.contracts.events import parse_files
+from recsys_algo.sources.movielens.importer import (
     ML_100K_GENRES,
     day_files,
     import_movielens,
     load_movielens,
     rating_events,
 )
-from recsys_algo.storage import FileStorage
+from recsys_algo.store.catalog import read_catalog
+from recsys_algo.store.landing import read_landing_files
+from recsys_algo.store.storage import FileStorage
 
 REAL_100K = Path(__file__).resolve().parents[3] / "shared" / "data" / "ml-100k"
 MIDNIGHT = 965_088_000  # 2000-08-01T00:00:00Z in epoch seconds

@@ -6,9 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.errors import ConfigError, InvalidName
-from recsys_algo.names import check_name, is_valid_name, parse_day, parse_scope_key, scope_key
-from recsys_algo.testing import invalid_names, valid_names
+from recsys_algo.contracts.errors import ConfigError, InvalidName
+from recsys_algo.contracts.names import (
+    check_name,
+    is_valid_name,
+    parse_day,
+    parse_scope_key,
+    scope_key,
+)
+from tests.support.strategies import invalid_names, valid_names
 
 BAD_NAMES = [
     "",

@@ -8,14 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys_algo import plain as plain_module
-from recsys_algo.collab_index import CollabIndex
-from recsys_algo.models import load_model
-from recsys_algo.plain import PLAIN_K, with_plain_answers
-from recsys_algo.prepared import model_arrays, model_from_arrays, read_prepared, write_prepared
-from recsys_algo.ranking import Fused
-from recsys_algo.recommender import BlendParams, Query, ScopeModel
-from recsys_algo.testing_models import synthetic_tables
+from recsys_algo.loading.model import load_model
+from recsys_algo.serving import precomputed as plain_module
+from recsys_algo.serving.implicit_index import CollabIndex
+from recsys_algo.serving.model_file import (
+    model_arrays,
+    model_from_arrays,
+    read_prepared,
+    write_prepared,
+)
+from recsys_algo.serving.precomputed import PLAIN_K, with_plain_answers
+from recsys_algo.serving.ranking import Fused
+from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
+from tests.support.models import synthetic_tables
 
 PARAMS = BlendParams(weights={"implicit": 1.0, "cooc": 0.8, "popularity": 0.4}, candidates=60)
 
@@ -128,9 +133,11 @@ def test_a_small_catalog_gives_short_answers_equal_to_the_live_ones(live: ScopeM
         top_scores=arrays.top_scores[np.concatenate(keep)],
     )
     popularity = dataclasses.replace(
-        live.popularity, codes=live.popularity.codes[:20], scores=live.popularity.scores[:20]
+        live.popular_items,
+        codes=live.popular_items.codes[:20],
+        scores=live.popular_items.scores[:20],
     )
-    small = dataclasses.replace(live, popularity=popularity, collab=CollabIndex(short))
+    small = dataclasses.replace(live, popular_items=popularity, collab=CollabIndex(short))
     ahead = with_plain_answers(small, PARAMS)
     assert ahead.plain is not None
     lengths = set()

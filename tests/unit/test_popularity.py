@@ -11,16 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.artifacts import encode_artifact, validate_artifact
-from recsys_algo.errors import ConfigError
-from recsys_algo.events import EVENT_TYPES
-from recsys_algo.popularity import (
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.events import EVENT_TYPES
+from recsys_algo.kinds.artifacts import encode_artifact
+from recsys_algo.kinds.popularity import (
     DEFAULT_WEIGHTS,
     SCHEMA_VERSION,
     PopularityParams,
     compute_popularity,
 )
-from recsys_algo.testing import DAY_START, canonical_frame
+from recsys_algo.kinds.registry import validate_artifact
+from tests.support.builders import DAY_START, canonical_frame
 
 END = DAY_START + dt.timedelta(days=1)
 ONE_DAY = PopularityParams(half_life_days=1.0)

@@ -7,12 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys_algo.errors import ArtifactError
-from recsys_algo.models import load_model
-from recsys_algo.prepared import model_arrays, model_from_arrays, read_prepared, write_prepared
-from recsys_algo.recommender import BlendParams, Query, ScopeModel
-from recsys_algo.similar import SIMILAR_KINDS, similar_items
-from recsys_algo.testing_models import synthetic_tables
+from recsys_algo.contracts.errors import ArtifactError
+from recsys_algo.loading.model import load_model
+from recsys_algo.serving.model_file import (
+    model_arrays,
+    model_from_arrays,
+    read_prepared,
+    write_prepared,
+)
+from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
+from recsys_algo.serving.similar import SIMILAR_KINDS, similar_items
+from tests.support.models import synthetic_tables
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +71,9 @@ def test_mapped_model_answers_every_query_like_the_built_one(
 
 def test_mapped_arrays_are_read_only_views_of_the_file(built: ScopeModel, tmp_path: Path) -> None:
     mapped = mapped_copy(built, tmp_path / "v.prep")
-    assert not mapped.popularity.codes.flags.writeable
+    assert not mapped.popular_items.codes.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
-        mapped.popularity.scores[0] = 1.0
+        mapped.popular_items.scores[0] = 1.0
     (tmp_path / "v.prep").unlink()  # a mapping outlives its file's name
     assert mapped.popular(3) == built.popular(3)
 

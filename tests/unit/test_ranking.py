@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recsys_algo.indexes import NeighborIndex
-from recsys_algo.ranking import SOURCE_ORDER, ItemVocab, Ranked, fuse
-from recsys_algo.recommender import BlendParams, blend_explained
+from recsys_algo.loading import tables as loading
+from recsys_algo.serving.ranking import SOURCE_ORDER, ItemVocab, Ranked, fuse
+from recsys_algo.serving.recommender import BlendParams, blend_explained
 
 Scored = list[tuple[str, float]]
 
@@ -111,7 +111,7 @@ def test_expansion_matches_the_scalar_loop_bit_for_bit(
         }
     )
     vocab = ItemVocab.of([*[r[0] for r in rows], *[r[1] for r in rows], *exclude, "zz"])
-    index = NeighborIndex.from_table(table, vocab)
+    index = loading.neighbor_index(table, vocab)
     first: dict[str, float] = {}
     for seed, w in seeds:
         first.setdefault(seed, w)  # seeds are distinct items, as seeds_of gives them
@@ -126,11 +126,11 @@ def test_expansion_matches_the_scalar_loop_bit_for_bit(
 
 
 def test_vocabulary_sorts_ids_by_code_point_and_drops_unknown_ids() -> None:
-    vocab = ItemVocab.from_columns([pa.array(["b", "é", "a"]), pa.chunked_array([["b", "Z"]])])
+    vocab = loading.vocab_from_columns([pa.array(["b", "é", "a"]), pa.chunked_array([["b", "Z"]])])
     assert vocab.ids == sorted(["a", "b", "é", "Z"])
     assert vocab.codes_of(["é", "nope", "a"]).tolist() == [vocab.codes["é"], vocab.codes["a"]]
     with pytest.raises(ValueError, match="missing from the item vocabulary"):
-        vocab.encode(pa.array(["a", "nope"]))
+        loading.encode(vocab, pa.array(["a", "nope"]))
 
 
 def test_lists_longer_than_the_precomputed_ranks_fuse_whole() -> None:

@@ -10,22 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recsys_algo.errors import ArtifactError, ConfigError
-from recsys_algo.ranking import Codes, Ranked
-from recsys_algo.recommender import (
+from recsys_algo.contracts.errors import ArtifactError, ConfigError
+from recsys_algo.loading import tables as loading
+from recsys_algo.loading.model import build_model
+from recsys_algo.serving.ranking import Codes, Ranked
+from recsys_algo.serving.recommender import (
     NO_CODES,
     BlendParams,
-    NeighborIndex,
-    PopularityIndex,
     Query,
     ScopeModel,
     Scored,
     blend,
     blend_explained,
-    build_model,
     seeds_of,
 )
-from recsys_algo.testing import neighbor_frame, popularity_frame
+from tests.support.builders import neighbor_frame, popularity_frame
 
 POP = ["p1", "p2", "p3", "p4", "p5", "p6"]
 COOC = [("a", "c1", 0.9), ("a", "c2", 0.5), ("b", "c2", 0.8), ("b", "c3", 0.1)]
@@ -60,7 +59,7 @@ class FakeCollab:
 
 
 def model(collab: FakeCollab | None = None) -> ScopeModel:
-    return ScopeModel(VOCAB, BUILT.popularity, BUILT.neighbors, collab)
+    return ScopeModel(VOCAB, BUILT.popular_items, BUILT.neighbors, collab)
 
 
 def named(found: Ranked) -> Scored:
@@ -68,7 +67,7 @@ def named(found: Ranked) -> Scored:
 
 
 def test_neighbours_of_recent_items_are_summed_with_recency_weights() -> None:
-    index = NeighborIndex.from_table(neighbor_frame(COOC).to_arrow(), VOCAB)
+    index = loading.neighbor_index(neighbor_frame(COOC).to_arrow(), VOCAB)
     seeds = seeds_of(["a", "b"], BlendParams(recency_decay=0.5))
     assert seeds == [("b", 1.0), ("a", 0.5)]
     coded = [(VOCAB.codes[i], w) for i, w in seeds]
@@ -89,7 +88,7 @@ def test_neighbour_rows_not_grouped_by_item_are_refused() -> None:
         }
     )
     with pytest.raises(ArtifactError, match="acme/home cooc: neighbour rows are not grouped"):
-        NeighborIndex.from_table(table, VOCAB, "acme/home cooc")
+        loading.neighbor_index(table, VOCAB, "acme/home cooc")
 
 
 def test_seeds_are_the_latest_distinct_items() -> None:
@@ -175,7 +174,7 @@ def test_blend_is_sorted_bounded_unique_and_deterministic(
 
 
 def test_popularity_index_overfetches_past_exclusions() -> None:
-    index = PopularityIndex.from_table(popularity_frame(POP).to_arrow(), VOCAB)
+    index = loading.popularity_index(popularity_frame(POP).to_arrow(), VOCAB)
     assert named(index.top(2, VOCAB.codes_of(["p1", "p2"]))) == [("p3", 4.0), ("p4", 3.0)]
 
 

@@ -11,19 +11,20 @@ from typing import Any
 import msgspec
 import pytest
 
-from recsys_algo import layout, registry
-from recsys_algo.artifacts import ArtifactBlob
-from recsys_algo.errors import (
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import (
     ArtifactError,
     ConcurrentPublishError,
     ConfigError,
     NotFoundError,
     SignatureError,
 )
-from recsys_algo.manifest import Manifest
-from recsys_algo.signing import SigningKeys
-from recsys_algo.storage import FileStorage
-from recsys_algo.testing import (
+from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.kinds.artifacts import ArtifactBlob
+from recsys_algo.store import pointer, registry
+from recsys_algo.store.storage import FileStorage
+from tests.support.builders import (
     DAY,
     OTHER_SIGNING_SPEC,
     popularity_blob,
@@ -332,9 +333,9 @@ CHILD = textwrap.dedent(
     """
     import datetime as dt, os, signal, sys
     from pathlib import Path
-    from recsys_algo import layout
-    from recsys_algo.storage import FileStorage
-    from recsys_algo.testing import publish_popularity
+    from recsys_algo.contracts import layout
+    from recsys_algo.store.storage import FileStorage
+    from tests.support.builders import publish_popularity
 
     root, mode = Path(sys.argv[1]), sys.argv[2]
     pointer = layout.pointer_key("demo", "home")
@@ -363,9 +364,9 @@ CHILD = textwrap.dedent(
     """
     import datetime as dt, os, signal, sys
     from pathlib import Path
-    from recsys_algo import layout
-    from recsys_algo.storage import FileStorage
-    from recsys_algo.testing import publish_popularity
+    from recsys_algo.contracts import layout
+    from recsys_algo.store.storage import FileStorage
+    from tests.support.builders import publish_popularity
 
     root, mode = Path(sys.argv[1]), sys.argv[2]
     pointer = layout.pointer_key("demo", "home")
@@ -640,14 +641,14 @@ def test_rollback_loses_a_race_with_concurrent_publish_error(
 
 
 def test_list_published_scopes(storage: FileStorage) -> None:
-    assert registry.list_published_scopes(storage) == []
+    assert pointer.list_published_scopes(storage) == []
     publish(storage, tenant="beta", surface="web")
     publish(storage, tenant="acme", surface="home")
     publish(storage, tenant="acme", surface="app")
     storage.write_bytes("registry/current/Bad/home/manifest.json", b"x")
     storage.write_bytes("registry/current/acme/deep/er/manifest.json", b"x")
     storage.write_bytes("registry/current/acme/x/other.json", b"x")
-    assert registry.list_published_scopes(storage) == [
+    assert pointer.list_published_scopes(storage) == [
         ("acme", "app"),
         ("acme", "home"),
         ("beta", "web"),

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.artifacts import encode_artifact
-from recsys_algo.errors import ConfigError, ValidationGateError
-from recsys_algo.session_seq import (
+from recsys_algo.contracts.errors import ConfigError, ValidationGateError
+from recsys_algo.kinds.artifacts import encode_artifact
+from recsys_algo.kinds.session_seq import (
     SCHEMA_VERSION,
     SessionSeqParams,
     check_session_seq,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recsys_algo.errors import ConfigError, ValidationGateError
-from recsys_algo.sessions import (
+from recsys_algo.contracts.errors import ConfigError, ValidationGateError
+from recsys_algo.kinds.sessions import (
     SESSION_SCHEMA,
     SessionKindParams,
     encode_sessions,
@@ -182,7 +182,7 @@ def test_stable_order_equals_lexsort_whether_or_not_keys_fold(
 def test_params_as_dict_is_plain_json_with_sorted_event_types() -> None:
     import json
 
-    from recsys_algo.cooc import CoocParams
+    from recsys_algo.kinds.cooc import CoocParams
 
     params = CoocParams(event_types=("purchase", "click"))
     assert json.loads(json.dumps(params.as_dict()))["event_types"] == ["click", "purchase"]

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from recsys_algo.errors import ConfigError, SignatureError
-from recsys_algo.signing import ALGORITHM, parse_signing_keys
-from recsys_algo.testing import key_spec
+from recsys_algo.contracts.errors import ConfigError, SignatureError
+from recsys_algo.contracts.signing import ALGORITHM, parse_signing_keys
+from tests.support.builders import key_spec
 
 SECRET_HEX = "ab" * 32
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from recsys_algo.recommender import BlendParams, ScopeModel, build_model
-from recsys_algo.similar import ItemNotFound, KindNotAvailable, similar_items
-from recsys_algo.testing import neighbor_frame
+from recsys_algo.loading.model import build_model
+from recsys_algo.serving.recommender import BlendParams, ScopeModel
+from recsys_algo.serving.similar import ItemNotFound, KindNotAvailable, similar_items
+from tests.support.builders import neighbor_frame
 
 COOC = [("a", "b", 0.9), ("a", "c", 0.5), ("a", "d", 0.1), ("b", "a", 0.9)]
 CONTENT = [("a", "c", 0.8), ("a", "e", 0.7), ("z", "a", 0.2)]

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo.errors import ConcurrentPublishError, ConfigError, NotFoundError
-from recsys_algo.storage import TMP_MARKER, AlreadyExists, FileStorage, check_key, open_storage
+from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, NotFoundError
+from recsys_algo.store.storage import (
+    TMP_MARKER,
+    AlreadyExists,
+    FileStorage,
+    check_key,
+    open_storage,
+)
 
 
 def files_under(root: Path) -> list[str]:

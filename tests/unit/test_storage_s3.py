@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from recsys_algo import config
-from recsys_algo.errors import ConfigError
-from recsys_algo.storage import open_storage
-from recsys_algo.storage_s3 import S3Storage
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.store.s3 import S3Storage
+from recsys_algo.store.storage import open_storage
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.errors import ConfigError, InvalidName
-from recsys_algo.events import ParseResult, day_bounds_ms, parse_files
-from recsys_algo.synthetic import SyntheticConfig, generate_catalog, generate_day
+from recsys_algo.contracts.errors import ConfigError, InvalidName
+from recsys_algo.contracts.events import ParseResult, day_bounds_ms, parse_files
+from recsys_algo.sources.synthetic.generator import SyntheticConfig, generate_catalog, generate_day
 
 DAY = dt.date(2026, 11, 20)
 SMALL = SyntheticConfig(events_per_day=8_000, n_users=400, n_items=500, bad_line_rate=0.0)

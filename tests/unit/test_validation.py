@@ -6,8 +6,8 @@ import math
 import polars as pl
 import pytest
 
-from recsys_algo import validation
-from recsys_algo.testing import DAY, DAY_START, canonical_frame
+from recsys_algo.policy import gates as validation
+from tests.support.builders import DAY, DAY_START, canonical_frame
 
 LABEL = "demo/home 2026-11-20"
 

@@ -4,32 +4,24 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.models import SPECS, compute_kind
-from recsys_algo.recommender import KINDS
+from recsys_algo.kinds.kind import INFO, KINDS, Kind
+from recsys_algo.kinds.registry import SPECS, compute_kind
+from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.partition_io import StagedMeta, stage_artifact
 from recsys_pipelines.defs.ingest.assets import canonical_events
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
-from recsys_pipelines.lib.model_io import read_model_inputs
-from recsys_pipelines.lib.partition_io import StagedMeta, stage_artifact
-
-DESCRIPTIONS = {
-    "popularity": "Decayed, event-type weighted item popularity over the trailing window; top-N.",
-    "cooc": "Item-to-item neighbours from co-occurrence in sessions; normalised, top-N per item.",
-    "implicit": "Implicit-feedback matrix factorisation: factors and top-N per known user.",
-    "content_sim": "Item-to-item similarity from catalog tags and titles (TF-IDF); cold items too.",
-    "session_seq": "What comes next: successors within sessions, weighted by distance and recency.",
-}
 
 
-def build_artifact_asset(kind: str) -> dg.AssetsDefinition:
+def build_artifact_asset(kind: Kind) -> dg.AssetsDefinition:
     @dg.asset(
-        name=kind,
+        name=kind.value,
         partitions_def=partitions,
         group_name="artifacts",
         code_version=f"{CODE_VERSION}.{SPECS[kind].schema_version}",
         deps=[canonical_events],
         kinds={"arrow"},
-        description=DESCRIPTIONS[kind],
+        description=INFO[kind].description,
     )
     def artifact(
         context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
@@ -38,7 +30,7 @@ def build_artifact_asset(kind: str) -> dg.AssetsDefinition:
         store = storage.open()
         read = read_model_inputs(store, p, settings.window_days)
         params = settings.params()
-        blob = compute_kind(kind, read.inputs, params)
+        blob = compute_kind(kind, read.inputs, params.of(kind))
         window = read.window
         meta = StagedMeta(
             kind=kind,
@@ -48,7 +40,7 @@ def build_artifact_asset(kind: str) -> dg.AssetsDefinition:
             window_end=window.end.isoformat(),
             window_days=window.days,
             inputs=read.fingerprints,
-            parameters={kind: getattr(params, kind).as_dict(), "window_days": window.days},
+            parameters={kind.value: params.of(kind).as_dict(), "window_days": window.days},
             metrics={f"{kind}.rows": float(blob.rows)},
         )
         uri = stage_artifact(store, p, blob, meta)

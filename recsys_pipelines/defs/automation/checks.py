@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from recsys_algo import registry
-from recsys_algo.errors import RecsysError
-from recsys_algo.names import parse_scope_key
-from recsys_algo.signing import SigningKeys
-from recsys_algo.storage import Storage
+from recsys_algo.contracts.errors import RecsysError
+from recsys_algo.contracts.names import parse_scope_key
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.store import registry
+from recsys_algo.store.pointer import list_published_scopes
+from recsys_algo.store.storage import Storage
 from recsys_pipelines.defs.automation import clock
 from recsys_pipelines.defs.automation.settings import freshness_max_age_hours
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
@@ -79,7 +80,7 @@ def manifest_fresh(
     store = storage.open()
     keys = signing.signing_keys()
     scopes = set(context.instance.get_dynamic_partitions(SCOPES_PARTITION))
-    scopes |= {f"{t}.{s}" for t, s in registry.list_published_scopes(store)}
+    scopes |= {f"{t}.{s}" for t, s in list_published_scopes(store)}
     max_age = dt.timedelta(hours=freshness_max_age_hours())
     now = clock.utc_now()
     results = [scope_freshness(store, keys, scope, now, max_age) for scope in sorted(scopes)]

@@ -10,10 +10,10 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from recsys_algo.errors import ConfigError, InvalidName
-from recsys_algo.landing import check_landing_name
-from recsys_algo.names import parse_day, scope_key
-from recsys_algo.storage import Storage
+from recsys_algo.contracts.errors import ConfigError, InvalidName
+from recsys_algo.contracts.layout import check_landing_name
+from recsys_algo.contracts.names import parse_day, scope_key
+from recsys_algo.store.storage import Storage
 
 RAW_ROOT = "raw"
 CURSOR_VERSION = "v1:"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from recsys_algo.names import parse_scope_key
+from recsys_algo.contracts.names import parse_scope_key
 from recsys_pipelines.defs.automation.settings import SCOPE_TAG, TRIGGER_TAG
 from recsys_pipelines.defs.partitions import partition_key
 

@@ -7,7 +7,7 @@ import json
 
 import dagster as dg
 
-from recsys_algo.errors import NotFoundError
+from recsys_algo.contracts.errors import NotFoundError
 from recsys_pipelines.defs.automation import clock
 from recsys_pipelines.defs.automation.landing_scan import (
     Fingerprints,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from recsys_algo.errors import ConfigError
+from recsys_algo.contracts.errors import ConfigError
 
 SCHEDULE_HOUR_ENV = "RECSYS_SCHEDULE_HOUR_UTC"
 FRESHNESS_MAX_AGE_ENV = "RECSYS_FRESHNESS_MAX_AGE_HOURS"

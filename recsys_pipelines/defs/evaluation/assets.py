@@ -4,14 +4,14 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.evaluation import BLEND, metric_table
-from recsys_algo.models import EVENT_FREE_KINDS, evaluate_window, tables_of
-from recsys_algo.recommender import KINDS
+from recsys_algo.evaluation.evaluate import BLEND, EVENT_FREE_KINDS, evaluate_window, metric_table
+from recsys_algo.kinds.kind import KINDS
+from recsys_algo.kinds.registry import tables_of
+from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.partition_io import EvaluationReport, load_staged, stage_evaluation
 from recsys_pipelines.defs.artifacts.assets import ARTIFACT_ASSETS
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
-from recsys_pipelines.lib.model_io import read_model_inputs
-from recsys_pipelines.lib.partition_io import EvaluationReport, load_staged, stage_evaluation
 
 # Plotted across partitions in the UI (numeric metadata): the ones operators watch.
 PLOTTED = ("ndcg@20", "recall@20", "mrr@20", "coverage@20")

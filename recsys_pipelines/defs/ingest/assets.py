@@ -4,9 +4,9 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
+from recsys_algo.stages.partition_io import canonicalize_partition, ingest_partition
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import StorageResource
-from recsys_pipelines.lib.partition_io import canonicalize_partition, ingest_partition
 
 
 @dg.asset(

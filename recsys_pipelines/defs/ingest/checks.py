@@ -10,13 +10,14 @@ import dagster as dg
 import polars as pl
 from dagster_shared.utils.warnings import PreviewWarning
 
-from recsys_algo import validation
-from recsys_algo.canonical import from_parquet_bytes
-from recsys_algo.validation import GateResult
+from recsys_algo.contracts.canonical import from_parquet_bytes
+from recsys_algo.contracts.names import Partition
+from recsys_algo.policy import gates as validation
+from recsys_algo.policy.gates import GateResult
+from recsys_algo.stages.partition_io import parquet_rows, read_canonical, staged_rows
 from recsys_pipelines.defs.ingest.assets import canonical_events
-from recsys_pipelines.defs.partitions import Partition, partition_of, partitions
+from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
-from recsys_pipelines.lib.partition_io import parquet_rows, read_canonical, staged_rows
 
 CheckFn = Callable[..., Any]
 SCHEMA = "canonical_events_schema"

@@ -3,15 +3,18 @@
 
 import dagster as dg
 
-from recsys_algo import CODE_VERSION, layout, registry, signals_db
-from recsys_algo.errors import ConfigError, ValidationGateError
-from recsys_algo.evaluation import GateDecision, quality_gate
-from recsys_algo.manifest import Lineage, Window
-from recsys_algo.recommender import KINDS
+from recsys_algo import CODE_VERSION
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import ConfigError, ValidationGateError
+from recsys_algo.contracts.manifest import Lineage, Window
+from recsys_algo.evaluation.gate import GateDecision, quality_gate
+from recsys_algo.kinds.kind import KINDS
+from recsys_algo.stages.partition_io import load_evaluation, load_staged
+from recsys_algo.store import registry
+from recsys_algo.store import signals as signals_db
 from recsys_pipelines.defs.evaluation.assets import evaluation
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
-from recsys_pipelines.lib.partition_io import load_evaluation, load_staged
 
 
 class PublishConfig(dg.Config):

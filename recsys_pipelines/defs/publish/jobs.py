@@ -3,9 +3,9 @@
 
 import dagster as dg
 
-from recsys_algo.names import check_name
+from recsys_algo.contracts.names import check_name
+from recsys_algo.stages.rollback import rollback_scope
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
-from recsys_pipelines.lib.rollback import rollback_scope
 
 
 class RollbackConfig(dg.Config):

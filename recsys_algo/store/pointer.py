@@ -1,0 +1,61 @@
+"""The current-manifest pointer of a scope: read it, verify its signature and scope.
+
+Light on purpose (no dataframe or Arrow import): the service reads pointers on every poll.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.errors import ArtifactError, NotFoundError
+from recsys_algo.contracts.manifest import Manifest, decode_verified
+from recsys_algo.contracts.names import is_valid_name
+from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.store.storage import Storage
+
+
+@dataclass(frozen=True)
+class Current:
+    manifest: Manifest
+    raw: bytes
+    token: str
+
+
+def read_pointer(storage: Storage, tenant: str, surface: str) -> tuple[bytes, str] | None:
+    key = layout.pointer_key(tenant, surface)
+    try:
+        return storage.read_with_token(key)
+    except NotFoundError:
+        return None
+
+
+def read_current(storage: Storage, keys: SigningKeys, tenant: str, surface: str) -> Current | None:
+    """The verified current manifest (signature and scope), or None if nothing is published."""
+    found = read_pointer(storage, tenant, surface)
+    if found is None:
+        return None
+    raw, token = found
+    where = storage.uri_for(layout.pointer_key(tenant, surface))
+    manifest = decode_verified(raw, keys, where)
+    _check_scope(manifest, tenant, surface, where)
+    return Current(manifest, raw, token)
+
+
+def _check_scope(manifest: Manifest, tenant: str, surface: str, where: str) -> None:
+    if (manifest.tenant, manifest.surface) != (tenant, surface):
+        raise ArtifactError(
+            f"{where}: manifest belongs to {manifest.tenant}/{manifest.surface}, "
+            f"not {tenant}/{surface}"
+        )
+
+
+def list_published_scopes(storage: Storage) -> list[tuple[str, str]]:
+    """(tenant, surface) pairs that have a current pointer."""
+    scopes = []
+    for key in storage.list(layout.POINTER_ROOT):
+        parts = key.split("/")
+        # Stray folders with names no publisher could write are not scopes.
+        if len(parts) == 5 and parts[-1] == "manifest.json" and all(map(is_valid_name, parts[2:4])):
+            scopes.append((parts[2], parts[3]))
+    return scopes

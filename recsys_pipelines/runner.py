@@ -1,0 +1,160 @@
+"""Run the daily job in-process for a range of days and turn Dagster results into domain errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dagster as dg
+import sqlalchemy.exc
+from dagster_postgres.utils import DagsterPostgresException
+
+from recsys_algo.contracts.errors import ERROR_CLASSES, RecsysError, ValidationGateError
+from recsys_algo.contracts.names import scope_key
+from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_key
+
+
+@contextmanager
+def dagster_instance() -> Iterator[dg.DagsterInstance]:
+    """The instance under DAGSTER_HOME (SQLite by default), else an in-memory one. Its
+    database failing (at open, at registering a scope) is an InstanceStorageError."""
+    try:
+        if os.environ.get("DAGSTER_HOME"):
+            with dg.DagsterInstance.get() as instance:
+                yield instance
+        else:
+            with dg.DagsterInstance.ephemeral() as instance:
+                yield instance
+    except _INSTANCE_FAILURES as exc:
+        raise InstanceStorageError(
+            f"the Dagster instance's database failed ({_one_line(exc)}); nothing was run"
+        ) from None
+
+
+def register_scope(instance: dg.DagsterInstance, tenant: str, surface: str) -> bool:
+    """Add the (tenant, surface) dynamic partition; True if it was new."""
+    key = scope_key(tenant, surface)
+    if instance.has_dynamic_partition(SCOPES_PARTITION, key):
+        return False
+    instance.add_dynamic_partitions(SCOPES_PARTITION, [key])
+    return True
+
+
+class StepFailure(RecsysError):
+    """A step failed with an error the platform did not classify (exit 1)."""
+
+
+class InstanceStorageError(RecsysError):
+    """The Dagster instance's database failed during a run (exit 1): the run is not recorded,
+    but what it published is complete or absent (the pointer moves last)."""
+
+
+# The instance's storage raising out of a run: dagster-postgres gives up with its own error
+# after retrying; SQLAlchemy raises DBAPIError subclasses (SQLite too, e.g. a full disk).
+_INSTANCE_FAILURES: tuple[type[Exception], ...] = (
+    DagsterPostgresException,
+    sqlalchemy.exc.DBAPIError,
+)
+
+
+def _one_line(exc: BaseException) -> str:
+    """`Class: first line` (SQLAlchemy's messages run to several lines and a URL)."""
+    detail = (str(exc).strip().splitlines() or ["no details"])[0][:300]
+    return f"{type(exc).__name__}: {detail}"
+
+
+def _classify(error: dg.SerializableErrorInfo | None, day: dt.date) -> RecsysError:
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    for info in chain:
+        cls = ERROR_CLASSES.get(info.cls_name or "")
+        if cls is not None:
+            # SerializableErrorInfo messages read "module.Class: text"; keep the text.
+            text = info.message.strip().splitlines()[-1]
+            return cls(text.split(": ", 1)[-1] if text.startswith("recsys_algo.") else text)
+    last = chain[-1] if chain else None
+    detail = last.message.strip().splitlines()[-1] if last else "unknown error"
+    return StepFailure(f"{day.isoformat()}: {detail}")
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    day: dt.date
+    manifest_version: str | None
+    serving: bool
+    message: str
+
+
+def run_day(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    tenant: str,
+    surface: str,
+    day: dt.date,
+    allow_rewind: bool = False,
+    override_reason: str | None = None,
+) -> DayOutcome:
+    """Materialize every asset (and check) of one partition; raise a classified error on failure.
+
+    override_reason, when given, publishes even if the quality gate fails (recorded in lineage).
+    """
+    config: dict[str, object] = {"allow_rewind": allow_rewind}
+    if override_reason is not None:
+        config.update(quality_override=True, override_reason=override_reason)
+    try:
+        result = job.execute_in_process(
+            partition_key=partition_key(tenant, surface, day),
+            instance=instance,
+            run_config={"ops": {"manifest": {"config": config}}},
+            raise_on_error=False,
+        )
+    except _INSTANCE_FAILURES as exc:
+        raise InstanceStorageError(
+            f"{tenant}/{surface} {day}: the Dagster instance's database failed during the run "
+            f"({_one_line(exc)}); the run is not recorded, and what it published "
+            "is complete or absent (see `recsys manifests`); rerun once the database is back"
+        ) from None
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    if failed_checks:
+        reasons = "; ".join(
+            f"{e.check_name}: {e.description or 'failed'}"
+            for e in sorted(failed_checks, key=lambda e: e.check_name)
+        )
+        raise ValidationGateError(f"blocked publishing {tenant}/{surface} {day}: {reasons}")
+    failures = result.get_step_failure_events()
+    if failures:
+        raise _classify(failures[0].event_specific_data.error, day)  # type: ignore[union-attr]
+    for materialization in result.asset_materializations_for_node("manifest"):
+        meta = materialization.metadata
+        return DayOutcome(
+            day,
+            str(meta["manifest_version"].value),
+            bool(meta["serving"].value),
+            str(meta["message"].value),
+        )
+    raise StepFailure(f"{tenant}/{surface} {day}: the run finished without publishing")
+
+
+def run_days(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    tenant: str,
+    surface: str,
+    days: list[dt.date],
+    allow_rewind: bool = False,
+    on_day: Callable[[DayOutcome], None] | None = None,
+    override_reason: str | None = None,
+) -> list[DayOutcome]:
+    """Every day in order; stops at the first failure (later windows would read a gap)."""
+    outcomes = []
+    for day in days:
+        outcome = run_day(job, instance, tenant, surface, day, allow_rewind, override_reason)
+        outcomes.append(outcome)
+        if on_day is not None:
+            on_day(outcome)
+    return outcomes
