@@ -1,1 +1,7 @@
-"""kinds."""
+"""The artifact kinds: `kind.py` names them (the only place their names are written),
+`registry.py` says how each is configured, computed and checked; one module or package per
+kind, plus sessionization and the Arrow artifact format they share.
+
+May import contracts, numpy, polars, pyarrow, scipy, scikit-learn and implicit; never store,
+serving or evaluation (import-linter checks it).
+"""

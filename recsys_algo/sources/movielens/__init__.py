@@ -1,1 +1,1 @@
-"""sources/movielens."""
+"""MovieLens (ml-latest-small, ml-100k): read its files, write landing files and a catalog."""

@@ -1,1 +1,1 @@
-"""sources/synthetic."""
+"""The deterministic synthetic generator: a world of items and users, then days of sessions."""
