@@ -17,7 +17,7 @@ from recsys_service.app_state import SETTINGS_KEY
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
 from recsys_service.errors import RateLimited
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
-from recsys_service.observe import PRINCIPAL_STATE_KEY
+from recsys_service.observed_app import PRINCIPAL_STATE_KEY
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter, retry_after_seconds
 from recsys_service.settings import Settings
 
