@@ -75,14 +75,14 @@ class Server:
         return {pid: pss_mb(pid) for pid in self.workers()}
 
     def loaders(self) -> list[int]:
-        """Loader children (python -m recsys_service.prepare) of the workers, now."""
+        """Loader children (python -m recsys_service.loader_child) of the workers, now."""
         found = []
         for worker in self.workers():
             # Children of every thread: the poller that starts loaders is not the main thread.
             for task in Path(f"/proc/{worker}/task").glob("*/children"):
                 with contextlib.suppress(FileNotFoundError):
                     pids = [int(c) for c in task.read_text().split()]
-                    found += [p for p in pids if b"recsys_service.prepare" in _cmdline(p)]
+                    found += [p for p in pids if b"recsys_service.loader_child" in _cmdline(p)]
         return found
 
     def children_cpu_seconds(self) -> float:

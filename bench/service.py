@@ -128,7 +128,7 @@ def main() -> int:
             f"| {rss_peak[pid]:,.0f} | {rss_end[pid]:,.0f} |"
         )
     print(
-        f"\nLoader children (recsys_service.prepare, one per new version and host): "
+        f"\nLoader children (recsys_service.loader_child, one per new version and host): "
         f"{loader_cpu:.1f} s CPU during the swap run, peak RSS {sampler.loader_rss_peak:,.0f} MB "
         "(sampled every 0.5 s)."
     )

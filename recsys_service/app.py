@@ -8,7 +8,7 @@ from litestar.openapi import OpenAPIConfig
 
 import recsys_algo
 from recsys_algo.store.storage import open_storage
-from recsys_service.app_state import SERVING_KEY, SETTINGS_KEY
+from recsys_service.app_objects import SERVING_KEY, SETTINGS_KEY
 from recsys_service.controllers.events import EventsController
 from recsys_service.controllers.health import HealthController
 from recsys_service.controllers.manifests import ManifestController
@@ -19,14 +19,14 @@ from recsys_service.dependencies import DEPENDENCIES
 from recsys_service.errors import EXCEPTION_HANDLERS
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
 from recsys_service.lifespan import log_flush_lifespan, serving_lifespan
-from recsys_service.loader import ProcessLoader, default_directory, private_directory
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
-from recsys_service.observe import install
+from recsys_service.observed_app import ObservedApp
 from recsys_service.openapi_bodies import document_direct_routes, match_request_schemas
+from recsys_service.process_loader import ProcessLoader, default_directory, private_directory
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter
+from recsys_service.scope_sources import SignalsDbSource
+from recsys_service.serving_state import ServingState
 from recsys_service.settings import Settings
-from recsys_service.signals_source import SignalsDbSource
-from recsys_service.state import ServingState
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> Litestar:
     event_log = EventLog(storage, settings.event_log)
     metrics = serving.observer = ServiceMetrics(serving)
     limiter = RateLimiter(settings.rate_limit, settings.rate_limit_tenants)
-    app = Litestar(
+    app = ObservedApp(
         route_handlers=[
             HealthController,
             RecommendController,
@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     match_request_schemas(app)
     document_direct_routes(app)
-    return install(app, metrics)
+    return app
 
 
 def app_from_env() -> Litestar:

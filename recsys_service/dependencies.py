@@ -1,6 +1,8 @@
-"""The calling principal: resolved from the auth headers, rate limited per tenant. Handlers get it
-as a dependency, direct routes (recsys_service.direct) call authenticate() themselves; app-wide
-objects come from recsys_service.app_state."""
+"""The calling principal: resolved from the auth headers, rate limited per tenant.
+
+Handlers get it as a dependency, direct routes (recsys_service.direct) call authenticate()
+themselves; app-wide objects come from recsys_service.app_objects.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.params import HeaderParameter
 
-from recsys_service.app_state import SETTINGS_KEY
+from recsys_service.app_objects import SETTINGS_KEY
 from recsys_service.auth import API_KEY_HEADER, TENANT_HEADER, Principal, resolve_principal
 from recsys_service.errors import RateLimited
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
-from recsys_service.observe import PRINCIPAL_STATE_KEY
+from recsys_service.observed_app import PRINCIPAL_STATE_KEY
 from recsys_service.ratelimit import LIMITER_KEY, RateLimiter, retry_after_seconds
 from recsys_service.settings import Settings
 

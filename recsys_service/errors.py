@@ -87,7 +87,7 @@ def error_response(
 ) -> Response[ErrorResponse]:
     rid = request_id_for(request.scope)
     body = ErrorResponse(error=ErrorDetail(code=code, message=message, request_id=rid))
-    headers = dict(extra_headers or {})  # X-Request-ID: added to every response by observe
+    headers = dict(extra_headers or {})  # X-Request-ID: added to every response by ObservedApp
     if status == 401:
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)

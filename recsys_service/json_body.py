@@ -1,5 +1,6 @@
-"""JSON request bodies: media type, size limit, and a decode in one typed step, each with the
-error Litestar's `require_json` guard and `data` parameter gave.
+"""JSON request bodies for direct routes: media type, size limit and one typed decode.
+
+Each check raises the error Litestar's `require_json` guard and `data` parameter gave.
 
 Litestar decodes a body to builtins, then converts them into the Struct (msgspec.convert,
 lenient). A typed, equally lenient Decoder does both at once; only a body it refuses takes

@@ -1,5 +1,8 @@
-"""Lifespans: refresh once before serving, then poll with jitter; write batched log lines on a
-short timer; cancel both on exit."""
+"""Lifespans: the manifest poller and the timer that writes batched log lines.
+
+The poller refreshes once before serving, then polls with jitter; the log timer writes batched
+lines on a short timer; both are cancelled on exit.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ from collections.abc import AsyncIterator
 import anyio.to_thread
 from litestar import Litestar
 
-from recsys_service.app_state import SETTINGS_KEY, serving_of
+from recsys_service.app_objects import SETTINGS_KEY, serving_of
 from recsys_service.background import running
 from recsys_service.logs import flush_logs
+from recsys_service.serving_state import ServingState
 from recsys_service.settings import Settings
-from recsys_service.state import ServingState
 
 log = logging.getLogger(__name__)
 JITTER = 0.1

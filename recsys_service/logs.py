@@ -15,7 +15,7 @@ from recsys_algo.contracts.errors import ConfigError
 
 LOG_LEVEL_ENV = "RECSYS_LOG_LEVEL"
 ACCESS_LOGGER = "recsys_service.access"
-# Set for the duration of one HTTP request (the observe wrapper); copied into worker threads.
+# Set for the duration of one HTTP request (by ObservedApp); copied into worker threads.
 request_id_var: ContextVar[str | None] = ContextVar("recsys_request_id", default=None)
 # Writes to a pipe of at most this many bytes are atomic (POSIX PIPE_BUF): batches of lines stay
 # whole lines even when several worker processes share one stderr pipe.

@@ -8,7 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from recsys_service.state import LoadedScope, ServingState, failure_reason
+from recsys_service.loaded_scope import LoadedScope
+from recsys_service.serving_state import ServingState, failure_reason
 from recsys_service.times import age_seconds
 
 METRICS_KEY = "metrics"

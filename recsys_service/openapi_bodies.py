@@ -1,5 +1,4 @@
-"""Make the OpenAPI operations say what the service enforces: request bodies as msgspec
-decodes them, and direct routes' auth headers."""
+"""OpenAPI additions: request bodies as msgspec checks them, and direct routes' auth headers."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Request ids: honour a well-formed incoming X-Request-ID, else make one (the observe wrapper
-echoes it on every response)."""
+"""Request ids: honour a well-formed incoming X-Request-ID, else make one.
+
+recsys_service.observed_app fixes the id first and echoes it on every response.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def new_request_id() -> str:
 
 
 def request_id_for(scope: Scope | Any) -> str:
-    """The request's id, fixed on first use (the observe wrapper's, before anything else)."""
+    """The request's id, fixed on first use (ObservedApp's, before anything else)."""
     state: dict[str, Any] = scope.setdefault("state", {})
     rid = state.get(_STATE_KEY)
     if not isinstance(rid, str):

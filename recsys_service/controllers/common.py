@@ -13,8 +13,9 @@ from recsys_algo.serving.ranking import Fused
 from recsys_algo.serving.recommender import Explained, Recommendation, ScopeModel
 from recsys_service.errors import BadRequest, NotReady, ScopeNotFound
 from recsys_service.json_body import EMPTY_BODY, require_json_media_type
+from recsys_service.loaded_scope import LoadedScope
 from recsys_service.schemas import ErrorResponse, RecommendedItem
-from recsys_service.state import LoadedScope, ScopeEntry
+from recsys_service.serving_state import ScopeEntry
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 

@@ -20,7 +20,7 @@ from recsys_algo.contracts.event_rules import (
     parse_ts,
 )
 from recsys_algo.contracts.names import is_valid_name
-from recsys_service.app_state import event_log_of
+from recsys_service.app_objects import event_log_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import require_json, responses
 from recsys_service.errors import Forbidden, ServiceError, error_response

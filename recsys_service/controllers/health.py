@@ -8,10 +8,10 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 
-from recsys_service.app_state import event_log_of, serving_of
+from recsys_service.app_objects import event_log_of, serving_of
 from recsys_service.event_log import EventLog
 from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
-from recsys_service.state import ScopeEntry, ServingState
+from recsys_service.serving_state import ScopeEntry, ServingState
 from recsys_service.times import age_seconds, iso
 
 

@@ -9,12 +9,12 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from recsys_algo.contracts.names import NAME_PATTERN
-from recsys_service.app_state import serving_of
+from recsys_service.app_objects import serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import MODEL_VERSION_HEADER, loaded_scope, responses
+from recsys_service.loaded_scope import LoadedScope
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import ArtifactSummary, ManifestResponse
-from recsys_service.state import LoadedScope
 from recsys_service.times import iso
 
 

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 
-from recsys_service.app_state import SETTINGS_KEY
+from recsys_service.app_objects import SETTINGS_KEY
 from recsys_service.auth import API_KEY_HEADER, find_key
 from recsys_service.controllers.common import responses
 from recsys_service.errors import Forbidden, Unauthorized

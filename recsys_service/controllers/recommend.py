@@ -15,7 +15,7 @@ from litestar.params import JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from recsys_algo.serving.recommender import BlendParams, Query, explained
-from recsys_service.app_state import event_log_of, serving_of
+from recsys_service.app_objects import event_log_of, serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (
     MODEL_VERSION_HEADER,
@@ -29,6 +29,7 @@ from recsys_service.direct import direct_docs, principal_and_body, send_json
 from recsys_service.errors import ServiceError
 from recsys_service.exposure import Exposure
 from recsys_service.json_body import JsonBody, validation_message
+from recsys_service.loaded_scope import LoadedScope
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     BatchRequest,
@@ -38,7 +39,7 @@ from recsys_service.schemas import (
     RecommendRequest,
     RecommendResponse,
 )
-from recsys_service.state import LoadedScope, ScopeEntry
+from recsys_service.serving_state import ScopeEntry
 
 
 def blend_for(loaded: LoadedScope, data: RecommendRequest) -> BlendParams:

@@ -12,7 +12,7 @@ from recsys_algo.contracts.names import NAME_PATTERN
 from recsys_algo.kinds.kind import POPULARITY
 from recsys_algo.serving.recommender import Recommendation
 from recsys_algo.serving.similar import similar_items
-from recsys_service.app_state import event_log_of, serving_of
+from recsys_service.app_objects import event_log_of, serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import (
     MODEL_VERSION_HEADER,
@@ -22,9 +22,9 @@ from recsys_service.controllers.common import (
     responses,
 )
 from recsys_service.exposure import Exposure
+from recsys_service.loaded_scope import LoadedScope
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import DEFAULT_K, MAX_K, RecommendResponse, SimilarRequest
-from recsys_service.state import LoadedScope
 
 SIMILAR_404 = (
     "scope_not_found: no manifest for this tenant and surface; item_not_found: the item has "

@@ -29,7 +29,7 @@ from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
 from recsys_pipelines.runner import DayOutcome, register_scope, run_day
 from recsys_service.app import create_app
-from recsys_service.loader import ProcessLoader
+from recsys_service.process_loader import ProcessLoader
 from recsys_service.settings import Settings
 from tests.integration.postgres import PostgresServer
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines

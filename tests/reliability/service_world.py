@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 
 from recsys_algo.store.storage import FileStorage
 from recsys_service.app import create_app
-from recsys_service.state import ServingState
+from recsys_service.serving_state import ServingState
 from tests.service.builders import item_ids, make_settings, neighbour_rows, publish_scope
 from tests.service.test_auth import ACME_KEY, ADMIN_KEY, BETA_KEY, KEYS
 

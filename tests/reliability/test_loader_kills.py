@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from recsys_algo.store.storage import FileStorage
-from recsys_service.loader import ProcessLoader
-from recsys_service.state import ServingState
+from recsys_service.process_loader import ProcessLoader
+from recsys_service.serving_state import ServingState
 from tests.service.builders import item_ids, neighbour_rows, publish_scope, signing_keys
 
 pytestmark = pytest.mark.integration  # starts loader children
@@ -26,7 +26,7 @@ def half_then_die(self, target):
     self.write_bytes(data[: len(data) // 2])
     os.kill(os.getpid(), signal.SIGKILL)
 prepared.Path.replace = half_then_die
-runpy.run_module("recsys_service.prepare", run_name="__main__")
+runpy.run_module("recsys_service.loader_child", run_name="__main__")
 """
 
 

@@ -17,7 +17,8 @@ from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import DataSourceError
 from recsys_algo.store import registry
 from recsys_algo.store.storage import FileStorage
-from recsys_service.state import ServingState, load_scope
+from recsys_service.scope_sources import load_scope
+from recsys_service.serving_state import ServingState
 from tests.reliability.generations import generation_blobs, publish_generation
 from tests.reliability.killer import MUTATING, T_NEW, encode_plan
 from tests.support.builders import signing_keys

@@ -11,7 +11,7 @@ import pytest
 from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import DataSourceError
 from recsys_algo.store.storage import Storage, open_storage
-from recsys_service.state import ServingState
+from recsys_service.serving_state import ServingState
 from tests.integration import seaweed
 from tests.reliability.generations import publish_generation
 from tests.support.builders import signing_keys

@@ -12,7 +12,7 @@ from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import DataSourceError
 from recsys_algo.store import registry
 from recsys_algo.store.storage import FileStorage
-from recsys_service.state import ServingState
+from recsys_service.serving_state import ServingState
 from tests.reliability.generations import generation_blobs, publish_generation
 from tests.support.builders import signing_keys
 from tests.support.faults import FaultyStorage, raise_data_source_error

@@ -109,7 +109,7 @@ def make_settings(storage: FileStorage, **overrides: object) -> Settings:
         "signing_keys": signing_keys(),
         "api_keys": (),
         "watch_interval": 30.0,
-        # In-thread loads keep these tests fast; tests/service/test_loader.py, the app test
+        # In-thread loads keep these tests fast; tests/service/test_process_loader.py, the app test
         # with loader="process" and every real-server test run the child-process loader.
         "loader": "thread",
     }

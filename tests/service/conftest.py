@@ -18,8 +18,8 @@ from litestar.testing import TestClient
 from recsys_algo.store.storage import FileStorage
 from recsys_service.app import create_app
 from recsys_service.logs import JsonFormatter
+from recsys_service.serving_state import ServingState
 from recsys_service.settings import Settings
-from recsys_service.state import ServingState
 from tests.service.builders import (
     item_ids,
     make_settings,

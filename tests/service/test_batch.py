@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from recsys_algo.store.storage import FileStorage
 from recsys_service.controllers import recommend
-from recsys_service.state import ScopeEntry, ServingState
+from recsys_service.serving_state import ScopeEntry, ServingState
 from tests.service.builders import item_ids, publish_popularity, publish_scope, tamper_artifact
 from tests.service.conftest import ClientFactory, serving_of
 

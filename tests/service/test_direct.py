@@ -1,5 +1,12 @@
-"""Direct routes (POST /v1/recommend): what Litestar's parameters gave, without them: the same
-documentation, the same checks in the same order, the same body decoding."""
+"""Direct routes (POST /v1/recommend) answer as Litestar's own handling of a route does.
+
+recsys_service.direct and json_body re-do what Litestar gives a route through its `data`
+parameter, the principal dependency and the require_json guard: the checks, their order, their
+errors, the response headers. The parity tests below compare /v1/recommend with /v1/similar,
+a route Litestar handles itself (the same guard, parameter and dependency), so they hold on
+whichever Litestar is installed. They guard the narrow litestar pin in pyproject.toml: widen
+it only with these passing on the new version.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from tests.service.conftest import ClientFactory
 ACME_KEY = "acme-direct-key"
 KEYS = (api_key("acme-web", "acme", ACME_KEY), api_key("ops", "*", "ops-direct-key"))
 URL = "/v1/recommend"
+REFERENCE = "/v1/similar"  # Litestar's own parameters, dependency and guard
 JSON = {"content-type": "application/json"}
 ACME = {"X-API-Key": ACME_KEY, **JSON}
 REQUEST_REF = "#/components/schemas/RecommendRequest"
@@ -80,34 +88,115 @@ def test_checks_come_in_the_order_litestar_made_them(
         assert len(response.json()["items"]) == 2
 
 
-def test_an_invalid_body_still_spends_a_rate_limit_token(
-    published: FileStorage, client_for: ClientFactory
-) -> None:
-    limits = {"acme": RateLimit(rate=0.001, burst=1)}
-    with client_for(api_keys=KEYS, rate_limit_tenants=limits) as client:
-        first = client.post(URL, content=b'{"k": 0}', headers=ACME)
-        second = client.post(URL, content=b'{"surface": "home"}', headers=ACME)
-    assert first.status_code == 400
-    assert second.status_code == 429
-    assert int(second.headers["Retry-After"]) >= 1
+Outcome = tuple[int, str | None, str | None]
 
 
-def test_the_size_limit_holds_for_announced_and_streamed_bodies(
+def outcome(response: Any) -> Outcome:
+    """Status, error code and error message: what a client can tell apart."""
+    if response.status_code == 200:
+        return 200, None, None
+    error = response.json()["error"]
+    return response.status_code, error["code"], error["message"]
+
+
+# Every refusal before the route's own work, as each check words it. Bodies that fail on a
+# field name one both request types share, so both routes fail on the same field.
+REFUSALS = [
+    pytest.param({"content-type": "text/plain"}, b"{", id="415-not-json"),
+    pytest.param({**ACME, "content-type": "application/xml"}, b'{"k": 0}', id="415-xml"),
+    pytest.param({}, b'{"k": 0}', id="415-no-content-type"),
+    pytest.param(JSON, b"", id="400-empty"),
+    pytest.param(JSON, b'{"surface":', id="400-malformed"),
+    pytest.param(JSON, b"[" * 5000 + b"]" * 5000, id="400-too-deep"),
+    pytest.param(ACME, b'{"surface": "\xff"}', id="400-not-utf8"),
+    pytest.param(JSON, b'{"surface": 5}', id="401-before-fields"),
+    pytest.param({"X-API-Key": "not-a-key", **JSON}, b'{"k": 0}', id="401-unknown-key"),
+    pytest.param({**ACME, "X-Tenant": "Bad!"}, b'{"k": 0}', id="400-bad-tenant"),
+    pytest.param({**ACME, "X-Tenant": "beta"}, b'{"k": 0}', id="403-other-tenant"),
+    pytest.param({"X-API-Key": "ops-direct-key", **JSON}, b'{"k": 0}', id="400-admin-no-tenant"),
+    pytest.param(ACME, b'{"k": 0}', id="400-below-bound"),
+    pytest.param(ACME, b'{"k": "x"}', id="400-wrong-type"),
+    pytest.param(ACME, b'{"surface": 5}', id="400-not-a-string"),
+    pytest.param(ACME, b'{"surface": "Home!"}', id="400-pattern"),
+    pytest.param(ACME, b'{"magic": 1}', id="400-unknown-field"),
+    pytest.param(ACME, b"{}", id="400-missing-field"),
+    pytest.param(ACME, b"[1]", id="400-array"),
+    pytest.param(ACME, b'"home"', id="400-string"),
+    pytest.param(
+        {**ACME, "content-type": "Application/JSON; charset=utf-8"},
+        b'{"k": 201}',
+        id="400-above-bound-charset",
+    ),
+    pytest.param(
+        {**ACME, "content-type": "application/vnd.recsys+json"},
+        b'{"exclude_items": [""]}',
+        id="400-item-bound-plus-json",
+    ),
+]
+
+
+@pytest.mark.parametrize(("headers", "body"), REFUSALS)
+def test_refusals_match_litestars_own_route(
+    published: FileStorage, client_for: ClientFactory, headers: dict[str, str], body: bytes
+) -> None:
+    with client_for(api_keys=KEYS) as client:
+        direct = outcome(client.post(URL, content=body, headers=headers))
+        litestar = outcome(client.post(REFERENCE, content=body, headers=headers))
+    assert direct == litestar
+    assert direct[0] != 200
+
+
+def test_size_refusals_match_litestars_own_route(
     published: FileStorage, client_for: ClientFactory
 ) -> None:
-    big = b'{"surface": "home", "user_id": "' + b"u" * 70_000 + b'"}'
+    big = b'{"surface": "home", "item_id": "' + b"u" * 70_000 + b'"}'
 
     def chunks() -> Any:
         yield big[:40_000]
         yield big[40_000:]
 
+    def refusals(client: Any, url: str) -> list[Outcome]:
+        return [
+            outcome(client.post(url, content=big, headers=ACME)),
+            outcome(client.post(url, content=chunks(), headers=ACME)),  # chunked: no length
+            outcome(client.post(url, content=b"{}", headers={**ACME, "content-length": "x"})),
+        ]
+
     with client_for(api_keys=KEYS, max_body_bytes=64 * 1024) as client:
-        announced = client.post(URL, content=big, headers=ACME)
-        streamed = client.post(URL, content=chunks(), headers=ACME)  # chunked: no length
-        bad_length = client.post(URL, content=b"{}", headers={**ACME, "content-length": "x"})
-    assert announced.status_code == streamed.status_code == 413
-    assert announced.json()["error"]["code"] == "body_too_large"
-    assert bad_length.status_code == 400
+        direct, litestar = refusals(client, URL), refusals(client, REFERENCE)
+    assert direct == litestar
+    assert [(status, code) for status, code, _ in direct] == [
+        (413, "body_too_large"),
+        (413, "body_too_large"),
+        (400, "bad_request"),
+    ]
+
+
+def test_an_answer_carries_the_headers_litestars_response_gives(
+    neighboured: FileStorage, client_for: ClientFactory
+) -> None:
+    with client_for(api_keys=KEYS) as client:
+        direct = client.post(URL, json={"surface": "home", "k": 2}, headers=ACME)
+        litestar = client.post(
+            REFERENCE, json={"surface": "home", "item_id": "acme-000"}, headers=ACME
+        )
+    assert direct.status_code == litestar.status_code == 200
+    assert direct.headers.keys() == litestar.headers.keys()
+    for name in ("content-type", "x-model-version"):
+        assert direct.headers[name] == litestar.headers[name], name
+
+
+@pytest.mark.parametrize("url", [URL, REFERENCE])
+def test_an_invalid_body_still_spends_a_rate_limit_token(
+    published: FileStorage, client_for: ClientFactory, url: str
+) -> None:
+    limits = {"acme": RateLimit(rate=0.001, burst=1)}
+    with client_for(api_keys=KEYS, rate_limit_tenants=limits) as client:
+        first = client.post(url, content=b'{"k": 0}', headers=ACME)
+        second = client.post(url, content=b'{"surface": "home", "item_id": "x"}', headers=ACME)
+    assert first.status_code == 400
+    assert second.status_code == 429
+    assert int(second.headers["Retry-After"]) >= 1
 
 
 # Bodies near RecommendRequest: valid ones, lenient spellings ("5", "true"), wrong types,

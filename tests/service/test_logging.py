@@ -83,7 +83,7 @@ def test_configure_logging_replaces_root_handlers_with_json_lines() -> None:
     try:
         configure_logging(logging.INFO, stream)
         logging.getLogger("uvicorn.error").info("Started server process")
-        logging.getLogger("recsys_service.state").debug("not at INFO")
+        logging.getLogger("recsys_service.serving_state").debug("not at INFO")
         assert len(root.handlers) == 1
     finally:
         root.handlers[:] = saved_handlers
@@ -146,7 +146,7 @@ def test_logs_never_contain_api_keys_or_the_signing_secret(
         serving_of(client).refresh()  # a load failure: logged as a warning
     assert wrong.status_code == 401
     levels = {(line["logger"], line["level"]) for line in captured.lines()}
-    assert ("recsys_service.state", "WARNING") in levels
+    assert ("recsys_service.serving_state", "WARNING") in levels
     assert len(captured.access()) == 3
     for secret in (ACME_KEY, SIGNING_SECRET, "-typo"):
         assert secret not in captured.text

@@ -1,12 +1,12 @@
-"""Where a new version is verified and built: in this process, or in a child and then mapped.
+"""ProcessLoader: each new version verified and built in a child process, its file mapped.
 
-`ProcessLoader` (the service's default) runs `python -m recsys_service.prepare` for a changed
-pointer: the child reads and verifies the manifest and every artifact, builds the indexes and
-writes them as one prepared file (recsys_algo.serving.model_file) into a private directory;
-the serving process maps that file. Decoding, checks and index building never hold a serving
-process's GIL, their transient memory is the child's and is gone when it exits, and every
-worker of the host maps the same pages. A lock per scope makes one worker build and the others
-map its file.
+`ProcessLoader` (the service's default; RECSYS_LOADER=thread uses serving_state.ThreadLoader)
+runs `python -m recsys_service.loader_child` for a changed pointer: the child reads and verifies
+the manifest and every artifact, builds the indexes and writes them as one prepared file
+(recsys_algo.serving.model_file) into a private directory; the serving process maps that file.
+Decoding, checks and index building never hold a serving process's GIL, their transient memory
+is the child's and is gone when it exits, and every worker of the host maps the same pages. A
+lock per scope makes one worker build and the others map its file.
 
 Files are named by what the arrays depend on (`model_key`: the artifacts' digests, the
 manifest's lineage parameters, the kind of source), not by the manifest: the serving process
@@ -40,7 +40,9 @@ from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.serving.model_file import FORMAT_VERSION, model_from_arrays, read_prepared
 from recsys_algo.serving.precomputed import PLAIN_K
 from recsys_algo.serving.recommender import BlendParams
-from recsys_service.state import LoadDeferred, LoadedScope, ScopeSource
+from recsys_service.loaded_scope import LoadedScope
+from recsys_service.scope_sources import ScopeSource
+from recsys_service.serving_state import LoadDeferred
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ _MODEL_CODE = (
     "recsys_algo.serving.ranking",
     "recsys_algo.serving.recommender",
 )
+# The child's module, run with `python -m` (not imported here: it imports this module).
+LOADER_CHILD = "recsys_service.loader_child"
 RETAIN_PREPARED = 3  # files kept per scope: what is served, and the versions before it
 DEFAULT_TIMEOUT = 900.0  # seconds one child may take to verify and build a version
 
@@ -220,7 +224,7 @@ class ProcessLoader:
         }
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "recsys_service.prepare"],
+                [sys.executable, "-m", LOADER_CHILD],
                 input=json.dumps(request).encode(),
                 capture_output=True,
                 timeout=self.timeout,

@@ -1,4 +1,4 @@
-"""`python -m recsys_service.prepare`: the loader child (recsys_service.loader.ProcessLoader).
+"""`python -m recsys_service.loader_child`: the child ProcessLoader runs to build one version.
 
 Reads one JSON request on stdin (source, signing keys, tenant, surface, directory), verifies the
 scope's current version exactly as an in-process load does, writes its prepared file and prints
@@ -17,23 +17,11 @@ from typing import Any
 
 import msgspec
 
-from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_algo.serving.model_file import model_arrays, write_prepared
 from recsys_algo.serving.precomputed import with_plain_answers
-from recsys_algo.store.storage import open_storage
-from recsys_service.loader import model_key, prepared_name
-from recsys_service.state import ScopeSource, StorageSource
-
-
-def source_from_spec(spec: dict[str, Any]) -> ScopeSource:
-    if spec.get("kind") == "storage":
-        return StorageSource(open_storage(str(spec["url"])))
-    if spec.get("kind") == "postgres":
-        from recsys_service.signals_source import SignalsDbSource
-
-        return SignalsDbSource(str(spec["dsn"]))
-    raise ConfigError(f"unknown serving source {spec.get('kind')!r}")
+from recsys_service.process_loader import model_key, prepared_name
+from recsys_service.scope_sources import source_from_spec
 
 
 def prepare(request: dict[str, Any]) -> dict[str, Any]:

@@ -11,17 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from recsys_algo.contracts import layout
-from recsys_algo.contracts.errors import ConfigError, NotFoundError, RecsysError
-from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.contracts.errors import ConfigError, RecsysError
 from recsys_algo.contracts.signing import SigningKeys
-from recsys_algo.serving.recommender import BlendParams, ScopeModel
-from recsys_algo.store.pointer import list_published_scopes, read_current
 from recsys_algo.store.storage import Storage
+from recsys_service.loaded_scope import LoadedScope, Scope
+from recsys_service.scope_sources import ScopeSource, StorageSource
 
 log = logging.getLogger(__name__)
 
-Scope = tuple[str, str]
 Clock = Callable[[], dt.datetime]
 NO_SIGNING_KEYS = (
     "no signing keys configured: set RECSYS_SIGNING_KEYS or RECSYS_SIGNING_KEYS_FILE; "
@@ -31,17 +28,6 @@ NO_SIGNING_KEYS = (
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedScope:
-    """One verified manifest version and what it serves; never mutated after loading."""
-
-    manifest: Manifest
-    token: str  # pointer token the manifest was read with
-    loaded_at: dt.datetime
-    model: ScopeModel
-    blend: BlendParams  # as recorded in the manifest: served exactly as it was evaluated
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,81 +59,13 @@ def one_line(exc: BaseException) -> str:
     return f"{failure_reason(exc)}: {text[0] if text else 'no details'}"[:500]
 
 
-def load_scope(
-    storage: Storage, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime
-) -> LoadedScope:
-    """Read the current manifest, verify everything, and build the indexes (slow path)."""
-    # Imported here: decoding and checks need polars and pyarrow, and a serving process that
-    # maps prepared files (recsys_service.loader) never loads a table.
-    from recsys_algo.loading.model import load_model
-    from recsys_algo.store.registry import load_verified_tables
-
-    found = load_verified_tables(storage, keys, tenant, surface)
-    if found is None:
-        raise NotFoundError(f"{tenant}/{surface}: no manifest is published")
-    current, tables = found  # decoded once, by the checks that verified them
-    manifest = current.manifest
-    where = f"{tenant}/{surface} {manifest.manifest_version}"
-    return LoadedScope(
-        manifest=manifest,
-        token=current.token,
-        loaded_at=now,
-        model=load_model(tables, manifest.lineage.parameters, where),
-        blend=BlendParams.from_lineage(manifest.lineage.parameters, where),
-    )
-
-
-class ScopeSource(Protocol):
-    """Where scopes are served from: the object store (default) or the signals database."""
-
-    def scopes(self) -> list[Scope]: ...
-
-    def token(self, tenant: str, surface: str) -> str: ...
-
-    def spec(self) -> dict[str, str]:
-        """What a loader child needs to open the same source (recsys_service.prepare)."""
-        ...
-
-    def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
-        """The current manifest, verified, and its token, read cheaply (no artifact);
-        NotFoundError when nothing is published; None when this source can only tell by a
-        full load."""
-        ...
-
-    def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
-        """Read, verify and build one scope's current version (raises if nothing to serve)."""
-        ...
-
-
-@dataclass(frozen=True)
-class StorageSource:
-    storage: Storage
-
-    def scopes(self) -> list[Scope]:
-        return list_published_scopes(self.storage)
-
-    def token(self, tenant: str, surface: str) -> str:
-        return self.storage.stat(layout.pointer_key(tenant, surface)).token
-
-    def spec(self) -> dict[str, str]:
-        return {"kind": "storage", "url": self.storage.url}
-
-    def current(self, keys: SigningKeys, tenant: str, surface: str) -> tuple[Manifest, str] | None:
-        found = read_current(self.storage, keys, tenant, surface)
-        if found is None:
-            raise NotFoundError(f"{tenant}/{surface}: no manifest is published")
-        return found.manifest, found.token
-
-    def load(self, keys: SigningKeys, tenant: str, surface: str, now: dt.datetime) -> LoadedScope:
-        return load_scope(self.storage, keys, tenant, surface, now)
-
-
 class LoadDeferred(RecsysError):
     """A loader cannot load the scope now, and nothing is wrong: the next poll tries again."""
 
 
 class Loader(Protocol):
-    """Turns a scope's changed pointer into a LoadedScope (recsys_service.loader)."""
+    """Turns a scope's changed pointer into a LoadedScope: ThreadLoader, or ProcessLoader
+    (recsys_service.process_loader)."""
 
     def load(
         self,

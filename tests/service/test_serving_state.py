@@ -9,7 +9,7 @@ import pytest
 
 from recsys_algo.contracts.errors import SignatureError
 from recsys_algo.store.storage import FileStorage
-from recsys_service.state import ServingState
+from recsys_service.serving_state import ServingState
 from tests.service.builders import (
     OTHER_SIGNING_SPEC,
     item_ids,

@@ -20,10 +20,11 @@ from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import Query
 from recsys_algo.store.registry import publish, rollback
 from recsys_algo.store.storage import FileStorage
-from recsys_service import prepare
+from recsys_service import loader_child
 from recsys_service.app import create_app
-from recsys_service.loader import ProcessLoader, _failure, private_directory
-from recsys_service.state import ServingState, load_scope
+from recsys_service.process_loader import ProcessLoader, _failure, private_directory
+from recsys_service.scope_sources import load_scope
+from recsys_service.serving_state import ServingState
 from tests.service.builders import (
     AS_OF,
     OTHER_SIGNING_SPEC,
@@ -318,9 +319,9 @@ def test_the_configured_niceness_reaches_the_child_and_is_applied_first(
     assert seen == [7]
     # The child applies it to itself before any work (a request it then refuses, here).
     calls: list[int] = []
-    monkeypatch.setattr(prepare.os, "nice", calls.append)
+    monkeypatch.setattr(loader_child.os, "nice", calls.append)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"nice": 7}')))
-    assert prepare.main() == 1
+    assert loader_child.main() == 1
     assert calls == [7]
 
 

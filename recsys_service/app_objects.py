@@ -1,4 +1,4 @@
-"""The app-wide objects in `app.state`, and typed accessors for them.
+"""The app-wide objects kept in `app.state`: their keys and typed accessors.
 
 Handlers read these from state rather than as injected dependencies: Litestar resolves two or
 more independent dependencies in an anyio task group on every request, which cost ~14 % of
@@ -11,7 +11,7 @@ from __future__ import annotations
 from litestar.datastructures import State
 
 from recsys_service.event_log import EVENT_LOG_KEY, EventLog
-from recsys_service.state import ServingState
+from recsys_service.serving_state import ServingState
 
 SERVING_KEY = "serving"
 SETTINGS_KEY = "settings"
