@@ -179,13 +179,11 @@ def copy_problems(dockerfile: Path, context: Path) -> list[str]:
 # --- Compose ---------------------------------------------------------------------------------
 
 
-@pytest.mark.integration
 def test_compose_file_is_valid_with_the_example_env_file() -> None:
     result = compose("-f", COMPOSE_FILE, "config", "--quiet")
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.integration
 def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
     empty = tmp_path / "empty.env"
     empty.write_text("")
@@ -194,7 +192,6 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
     assert "required variable" in result.stderr and "docker/.env" in result.stderr
 
 
-@pytest.mark.integration
 def test_a_broken_compose_file_fails_validation(tmp_path: Path) -> None:
     model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
     model["services"]["service"]["depends_on"]["no-such-service"] = {"condition": "service_healthy"}
@@ -205,7 +202,6 @@ def test_a_broken_compose_file_fails_validation(tmp_path: Path) -> None:
     assert "no-such-service" in result.stderr
 
 
-@pytest.mark.integration
 def test_every_build_copies_only_what_its_context_holds(compose_model: dict[str, Any]) -> None:
     builds = {n: s["build"] for n, s in compose_model["services"].items() if "build" in s}
     assert set(builds) == {"code-location", "dagster-webserver", "dagster-daemon", "service"}
@@ -324,7 +320,6 @@ def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
     return run([HADOLINT_BIN, "--config", REPO / ".hadolint.yaml", "--no-color", dockerfile])
 
 
-@pytest.mark.integration
 def test_hadolint_passes_every_dockerfile() -> None:
     dockerfiles = sorted(DOCKER.glob("**/Dockerfile*"))
     assert dockerfiles
@@ -333,7 +328,6 @@ def test_hadolint_passes_every_dockerfile() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.integration
 def test_hadolint_fails_a_dockerfile_with_findings(tmp_path: Path) -> None:
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nUSER app\nRUN pip install requests\n")
@@ -391,7 +385,6 @@ def test_code_location_serves_the_definitions_where_the_workspace_looks() -> Non
     assert importlib.util.find_spec(option["--module-name"]) is not None
 
 
-@pytest.mark.integration
 def test_service_image_command_refuses_the_example_placeholders(tmp_path: Path) -> None:
     command = stage_commands(DOCKER / "Dockerfile")["service"]
     assert command is not None and command[:3] == ["python", "-m", "recsys_service"]
