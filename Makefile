@@ -57,8 +57,9 @@ servers:
 
 # Two workers (the machine has 2 cores); whole files per worker, so module-scoped servers
 # (the Dagster webserver and daemon) start once.
+# CI: the derandomized hypothesis profile, so a failure reproduces (tests/conftest.py).
 test: lint servers
-	$(BIN)/pytest -n 2 --dist loadfile
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2 --dist loadfile
 
 dev: install $(KEY_FILE) $(LOCAL_HOME)/dagster.yaml
 	$(LOCAL_ENV) scripts/dev.sh

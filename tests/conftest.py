@@ -1,17 +1,45 @@
-"""Suite-wide setup: each test's tier marker comes from its folder.
+"""Suite-wide setup: the hypothesis profiles, and each test's tier marker from its folder.
 
 Tiers (`pytest -m unit`, `-m "not integration"`, ...) are the folders under tests/; the
-markers are registered, with what each tier needs, in pyproject.toml.
+markers are registered, with what each tier needs, in pyproject.toml. HYPOTHESIS_PROFILE picks
+the profile: `dev` (the default) or `ci` (what `make test` sets).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "service", "pipelines", "integration", "reliability", "deploy")
+
+# Registered here, before pytest imports any test module: an @settings(...) decorator takes the
+# values it leaves unset from the profile loaded when the decorator runs.
+settings.register_profile(
+    "ci",
+    # The same examples on every run and every machine, so a CI failure reproduces; nothing is
+    # replayed from a database that a fresh checkout would not have.
+    derandomize=True,
+    max_examples=100,
+    # Timing on a shared CI machine is noise: a slow example or strategy must not fail the build.
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    # A failure prints the @reproduce_failure blob to replay it locally.
+    print_blob=True,
+)
+settings.register_profile(
+    "dev",
+    # Random, and fewer examples than CI for a quicker inner loop; failures found are kept in
+    # one ignored folder at the top of the checkout (whatever the working directory) and
+    # replayed first on the next run.
+    max_examples=30,
+    database=DirectoryBasedExampleDatabase(TESTS.parent / ".hypothesis" / "examples"),
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 # tryfirst: the markers must be on the items before `-m` deselects, whatever the plugin order.
