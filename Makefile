@@ -15,13 +15,18 @@ LOCAL_ENV := RECSYS_STORAGE_URL=$${RECSYS_STORAGE_URL:-file://$(CURDIR)/.recsys}
 	RECSYS_SIGNING_KEYS_FILE=$${RECSYS_SIGNING_KEYS_FILE:-$(CURDIR)/$(KEY_FILE)} \
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(LOCAL_HOME)} OPENBLAS_NUM_THREADS=1
 
-.PHONY: help install servers demo test lint dev clean
+.PHONY: help install servers demo test test-fast lint dev clean
 
 help:
-	@echo "make demo   build and serve the synthetic demo end to end (fresh machine OK)"
-	@echo "make test   install what the tests need and run lint, types and the whole suite"
-	@echo "make dev    Dagster UI + daemon (http://127.0.0.1:3000) and the service (:8000)"
-	@echo "make clean  remove local data, keys and environments"
+	@echo "make demo       build and serve the synthetic demo end to end (fresh machine OK)"
+	@echo "make test       install what the tests need and run lint, types and the whole suite (CI)"
+	@echo "make test-fast  the unit and service tiers only: no lint, no servers (the inner loop)"
+	@echo "make lint       ruff, mypy and the import-linter contracts"
+	@echo "make dev        Dagster UI + daemon (http://127.0.0.1:3000) and the service (:8000)"
+	@echo "make clean      remove local data, keys and environments"
+	@echo ""
+	@echo "Test tiers, one folder and marker each: $(TIERS)"
+	@echo "  one alone: $(PYTEST) -m TIER   (integration and reliability: make servers first)"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -55,10 +60,21 @@ lint: install
 servers:
 	scripts/ensure_servers.sh
 
+# Test tiers are the folders under tests/; tests/conftest.py marks each test with its folder.
+TIERS := unit service pipelines integration reliability deploy
+# The tiers that need no server, no Dagster instance and no lint: what to run while editing.
+FAST_TIERS := unit service
 # Two workers (the machine has 2 cores); whole files per worker, so module-scoped servers
 # (the Dagster webserver and daemon) start once.
+PYTEST := $(BIN)/pytest -n 2 --dist loadfile
+
+# CI: the derandomized hypothesis profile, so a failure reproduces (tests/conftest.py).
 test: lint servers
-	$(BIN)/pytest -n 2 --dist loadfile
+	HYPOTHESIS_PROFILE=ci $(PYTEST)
+
+# Folders rather than `-m`: the other tiers' modules are not even imported (faster start).
+test-fast: install
+	$(PYTEST) $(addprefix tests/,$(FAST_TIERS))
 
 dev: install $(KEY_FILE) $(LOCAL_HOME)/dagster.yaml
 	$(LOCAL_ENV) scripts/dev.sh

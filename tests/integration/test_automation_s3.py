@@ -14,7 +14,6 @@ from recsys_pipelines.defs.automation.wiring import build_automation
 from recsys_pipelines.defs.resources import StorageResource
 from recsys_pipelines.runner import register_scope
 
-pytestmark = pytest.mark.integration
 DAY0, DAY1 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
 
 

@@ -19,8 +19,6 @@ from recsys_pipelines.runner import register_scope, run_day
 from tests.integration.postgres import PostgresServer
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 TENANT, SURFACE = "pgco", "home"
 

@@ -30,7 +30,6 @@ from tests.integration.postgres import PostgresServer
 from tests.pipelines.conftest import DAY0, KEY_SPEC, catalog_rows, event_lines
 
 pytestmark = [
-    pytest.mark.integration,
     # dagster_graphql's client (1.13) calls gql 4 the pre-4 way; gql warns, nothing breaks.
     pytest.mark.filterwarnings(
         "ignore:Using (a DocumentNode|variable_values):DeprecationWarning:gql"

@@ -21,7 +21,6 @@ from recsys_algo.kinds.artifacts import decode_artifact
 from recsys_algo.store.storage import open_storage
 from tests.support.processes import stop_process
 
-pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 KEYS = "e2e-1:" + "5a" * 32
 TENANT, SURFACE = "e2e", "home"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import polars as pl
-import pytest
 
 from recsys_algo.contracts.canonical import from_parquet_bytes
 from recsys_algo.contracts.names import Partition
@@ -24,8 +23,6 @@ from recsys_algo.store.storage import FileStorage
 from tests.integration.test_service_http import REPO, _env, _free_port, _wait_healthy
 from tests.service.builders import item_ids, publish_popularity, sha256_hex
 from tests.service.landing_reads import landing_days
-
-pytestmark = pytest.mark.integration
 
 KEY = "acme-events-key"
 

@@ -28,8 +28,6 @@ from tests.service.builders import (
 )
 from tests.support.processes import stop_process
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 ACME_KEY = "acme-integration-key"
 STDERR_FILE = "service.stderr"

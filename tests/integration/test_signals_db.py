@@ -20,8 +20,6 @@ from recsys_algo.store.storage import FileStorage
 from tests.service.builders import item_ids, publish_scope, signing_keys
 from tests.support.builders import neighbor_frame, popularity_frame
 
-pytestmark = pytest.mark.integration
-
 TENANT, SURFACE = "acme", "home"
 T0 = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
 # Ids CSV and COPY must carry verbatim; scores whose text form must round-trip exactly.

@@ -36,8 +36,6 @@ from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_
 from tests.service.builders import item_ids, make_settings, publish_scope
 from tests.service.conftest import serving_of
 
-pytestmark = pytest.mark.integration
-
 TENANT, SURFACE = "demo", "home"  # open mode (no API keys) serves tenant demo
 KEYS = parse_signing_keys(KEY_SPEC)
 # The implicit model is not in the database; with its blend weight 0 every answer depends

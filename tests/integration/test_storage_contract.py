@@ -11,7 +11,7 @@ from recsys_algo.contracts.errors import ConcurrentPublishError, NotFoundError
 from recsys_algo.store.storage import AlreadyExists, Storage, open_storage
 
 
-@pytest.fixture(params=["file", pytest.param("s3", marks=pytest.mark.integration)])
+@pytest.fixture(params=["file", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     if request.param == "file":
         return open_storage((tmp_path / "store").as_uri())

@@ -36,7 +36,6 @@ from tests.pipelines.conftest import (
 from tests.service import builders as service_builders
 from tests.support.builders import publish_popularity, signing_keys
 
-pytestmark = pytest.mark.integration
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 SECONDS = 20  # per target; docs/reliability.md shows how to run them longer
 TARGETS = {"event_line": "fuzz/fuzz_event_line.py", "manifest": "fuzz/fuzz_manifest.py"}

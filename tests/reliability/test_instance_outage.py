@@ -27,8 +27,6 @@ from tests.pipelines.conftest import (
     event_lines,
 )
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 SCHEME = "pg-outage"
 

@@ -13,8 +13,6 @@ from recsys_service.process_loader import ProcessLoader
 from recsys_service.serving_state import ServingState
 from tests.service.builders import item_ids, neighbour_rows, publish_scope, signing_keys
 
-pytestmark = pytest.mark.integration  # starts loader children
-
 # Runs the real child, whose write_prepared writes half of the temporary file, then SIGKILLs
 # its own process: what an OOM kill or a crash mid-write leaves behind.
 KILLED_MID_WRITE = """

@@ -24,8 +24,6 @@ from tests.reliability.killer import MUTATING, T_NEW, encode_plan
 from tests.support.builders import signing_keys
 from tests.support.faults import FaultyStorage
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 T_OLD = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 

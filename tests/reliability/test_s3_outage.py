@@ -17,8 +17,6 @@ from tests.reliability.generations import publish_generation
 from tests.support.builders import signing_keys
 from tests.support.faults import FaultyStorage
 
-pytestmark = pytest.mark.integration
-
 BUCKET = "outage"
 URL = f"s3://{BUCKET}/root"
 T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)

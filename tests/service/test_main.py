@@ -140,7 +140,6 @@ def _workers(pid: int) -> list[int]:
     return [c for c, cmd in cmdlines.items() if b"spawn_main" in cmd]
 
 
-@pytest.mark.integration
 def test_two_workers_serve_from_two_child_processes(tmp_path: Path) -> None:
     store = FileStorage(tmp_path / "store")
     publish_popularity(store, "demo", "home", item_ids("demo-", 10))

@@ -41,7 +41,6 @@ from tests.service.conftest import ClientFactory, serving_of
 from tests.support.models import synthetic_blobs, synthetic_tables
 
 LATER = AS_OF + dt.timedelta(days=1)
-pytestmark = pytest.mark.integration  # starts `python -m recsys_service.prepare` children
 
 
 def _state(storage: FileStorage, directory: Path, **kwargs: object) -> ServingState:

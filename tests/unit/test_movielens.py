@@ -240,7 +240,6 @@ def test_missing_or_unknown_folders_are_explained(tmp_path: Path, storage: FileS
         import_movielens(folder, storage, "ml", "ratings")
 
 
-@pytest.mark.integration
 @pytest.mark.skipif(not REAL_100K.is_dir(), reason=f"{REAL_100K} is not present")
 def test_real_ml_100k_imports_every_rating_and_every_line_parses(storage: FileStorage) -> None:
     summary = import_movielens(REAL_100K, storage, "ml", "ratings")
