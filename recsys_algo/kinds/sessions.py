@@ -129,8 +129,9 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
     for key in keys:
         lo, hi = (int(key.min()), int(key.max())) if len(key) else (0, 0)
         width = hi - lo + 1
-        # A folded value is at most span * width - 1, which must fit in int64.
-        if folded and span * width <= 2**63:
+        # A folded value is at most span * width - 1, which must fit in int64, and width is a
+        # factor in int64 arithmetic, so it must fit too (a key spanning all of int64 does not).
+        if folded and width < 2**63 and span * width <= 2**63:
             folded[-1] = folded[-1] * width + (key.astype(np.int64) - lo)
             span *= width
         elif width <= 2**63:

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from recsys_algo.contracts.errors import ConfigError, ValidationGateError
@@ -171,6 +171,8 @@ def test_guardrails_name_the_limit_and_the_value_seen() -> None:
         max_size=30,
     )
 )
+# A constant key then one spanning all of int64: folding them needs a factor of 2**63.
+@example([(0, 0, 0), (0, 0, 2**63 - 1)])
 def test_stable_order_equals_lexsort_whether_or_not_keys_fold(
     rows: list[tuple[int, int, int]],
 ) -> None:
