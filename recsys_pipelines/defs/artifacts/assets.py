@@ -4,10 +4,11 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
+from recsys_algo.contracts.staging import StagedMeta
 from recsys_algo.kinds.kind import INFO, KINDS, Kind
 from recsys_algo.kinds.registry import SPECS, compute_kind
 from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.stages.partition_io import StagedMeta, stage_artifact
+from recsys_algo.stages.staging import stage_artifact
 from recsys_pipelines.defs.ingest.assets import canonical_events
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource

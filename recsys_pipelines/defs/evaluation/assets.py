@@ -4,11 +4,12 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
+from recsys_algo.contracts.staging import EvaluationReport
 from recsys_algo.evaluation.evaluate import BLEND, EVENT_FREE_KINDS, evaluate_window, metric_table
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.kinds.registry import tables_of
 from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.stages.partition_io import EvaluationReport, load_staged, stage_evaluation
+from recsys_algo.stages.staging import load_staged, stage_evaluation
 from recsys_pipelines.defs.artifacts.assets import ARTIFACT_ASSETS
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource

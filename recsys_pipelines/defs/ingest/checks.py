@@ -14,7 +14,8 @@ from recsys_algo.contracts.canonical import from_parquet_bytes
 from recsys_algo.contracts.names import Partition
 from recsys_algo.policy import gates as validation
 from recsys_algo.policy.gates import GateResult
-from recsys_algo.stages.partition_io import parquet_rows, read_canonical, staged_rows
+from recsys_algo.stages.staging import staged_rows
+from recsys_algo.stages.window import parquet_rows, read_canonical
 from recsys_pipelines.defs.ingest.assets import canonical_events
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource

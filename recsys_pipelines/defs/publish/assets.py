@@ -9,7 +9,7 @@ from recsys_algo.contracts.errors import ConfigError, ValidationGateError
 from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.evaluation.gate import GateDecision, quality_gate
 from recsys_algo.kinds.kind import KINDS
-from recsys_algo.stages.partition_io import load_evaluation, load_staged
+from recsys_algo.stages.staging import load_evaluation, load_staged
 from recsys_algo.store import registry
 from recsys_algo.store import signals as signals_db
 from recsys_pipelines.defs.evaluation.assets import evaluation
