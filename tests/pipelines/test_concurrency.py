@@ -20,6 +20,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
     QueuedRunCoordinatorDaemon,
 )
 
+from recsys_algo.policy.schedule import PartitionRun
 from recsys_pipelines.definitions import DAILY_JOB
 from recsys_pipelines.defs.automation.run_requests import partition_run
 from recsys_pipelines.defs.automation.settings import SCOPE_TAG
@@ -78,7 +79,7 @@ def test_second_run_for_a_scope_waits_in_the_queue(
     home, other = "acme.home", "globex.feed"
     # Automated runs carry the request's tags; UI launches and backfills carry the partition's.
     tags = {
-        scope: dict(partition_run(scope, DAY, "landing", f"k:{scope}").tags)
+        scope: dict(partition_run(PartitionRun(scope, DAY, "landing", f"k:{scope}")).tags)
         if tag == SCOPE_TAG
         else {PARTITION_SCOPE_TAG: scope}
         for scope in (home, other)
