@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
-from dagster_shared.utils.warnings import PreviewWarning
 
 from recsys_algo.contracts.canonical import from_parquet_bytes
 from recsys_algo.contracts.names import Partition
@@ -52,7 +51,7 @@ def _check(name: str, description: str) -> Callable[[CheckFn], dg.AssetChecksDef
         # Partitioned checks are a Dagster "preview" feature; dagster is pinned exactly in
         # pyproject.toml, so the warning about patch-release changes is handled by the pin.
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PreviewWarning)
+            warnings.simplefilter("ignore", dg.PreviewWarning)
             return dg.asset_check(
                 asset=canonical_events,
                 name=name,
