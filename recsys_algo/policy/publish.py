@@ -8,7 +8,7 @@ from typing import Any
 
 from recsys_algo import CODE_VERSION
 from recsys_algo.contracts.errors import ConfigError, DataSourceError
-from recsys_algo.contracts.manifest import Lineage, Manifest, Window
+from recsys_algo.contracts.manifest import Lineage, Manifest, Window, may_replace_serving
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.staging import EvaluationReport, StagedMeta
 from recsys_algo.evaluation.gate import GateDecision, quality_gate
@@ -87,7 +87,8 @@ def decide_publish(
         raise ConfigError(f"manifest for {p.label}: quality_override needs an override_reason")
     if not staged:
         raise DataSourceError(f"manifest for {p.label}: no staged artifacts to publish")
-    serve = serving is None or serving.as_of <= p.day.isoformat() or options.allow_rewind
+    serving_as_of = serving.as_of if serving is not None else None
+    serve = may_replace_serving(p.day.isoformat(), serving_as_of, options.allow_rewind)
     if serve:
         baseline = serving.metrics if serving is not None else None
         gate = quality_gate(evaluation.metrics, baseline, gate_margin)
