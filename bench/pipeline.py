@@ -33,8 +33,8 @@ from recsys_algo.kinds.registry import SPECS, compute_kind, tables_of
 from recsys_algo.policy import gates as validation
 from recsys_algo.recipes.params import ModelParams
 from recsys_algo.sources.synthetic import generator as synthetic
+from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
 from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.stages.partition_io import canonicalize_partition, ingest_partition
 from recsys_algo.store import landing, registry
 from recsys_algo.store.storage import open_storage
 

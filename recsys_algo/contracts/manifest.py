@@ -59,6 +59,15 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     signature: Signature | None = None
 
 
+def may_replace_serving(as_of: str, serving_as_of: str | None, allow_rewind: bool) -> bool:
+    """Whether a manifest for as_of may take the pointer from one serving serving_as_of.
+
+    Serving never moves back in time unless the run allows a rewind: a backfill of an older
+    day is recorded in history only. The registry asks at the swap, the publish policy before.
+    """
+    return serving_as_of is None or as_of >= serving_as_of or allow_rewind
+
+
 def check_version(value: str) -> str:
     if not _VERSION_RE.fullmatch(value):
         raise ConfigError(

@@ -26,6 +26,8 @@ def schema(frame: pl.DataFrame, label: str) -> GateResult:
 
 
 def ts_in_day(frame: pl.DataFrame, day: dt.date, label: str) -> GateResult:
+    if "ts" not in frame.columns or frame.schema["ts"] != pl.Datetime("ms", "UTC"):
+        return GateResult(False, f"canonical_events for {label}: ts is not UTC datetime")
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     end = start + dt.timedelta(days=1)
     outside = frame.filter((pl.col("ts") < start) | (pl.col("ts") >= end)).height

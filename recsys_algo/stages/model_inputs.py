@@ -12,7 +12,7 @@ from recsys_algo.contracts.catalog import decode_catalog
 from recsys_algo.contracts.errors import DataSourceError, NotFoundError
 from recsys_algo.contracts.names import Partition
 from recsys_algo.kinds.registry import Inputs
-from recsys_algo.stages.partition_io import EventWindow, read_window, sha256
+from recsys_algo.stages.window import EventWindow, read_window, sha256
 from recsys_algo.store.storage import Storage
 
 # What the kinds and the evaluation read; request_id, rank, tenant and surface are not needed.

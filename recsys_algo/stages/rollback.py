@@ -1,4 +1,4 @@
-"""Rollback shared by the Dagster job and the CLI: the object-store pointer, then the signals DB."""
+"""Rollback for the Dagster job and the CLI: the object-store pointer, then the signals DB."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from recsys_algo.contracts.manifest import Manifest
 from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.policy.publish import SIGNALS_NOT_CONFIGURED
+from recsys_algo.policy.rollback import plan_rollback
 from recsys_algo.store import pointer, registry
 from recsys_algo.store import signals as signals_db
 from recsys_algo.store.storage import Storage
@@ -16,6 +18,14 @@ class RollbackOutcome:
     before: Manifest
     after: Manifest
     signals: str  # what happened in the signals database (DB-only mode)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.after.tenant}/{self.after.surface}: rolled back from "
+            f"{self.before.manifest_version} to {self.after.manifest_version}; "
+            f"signals database: {self.signals}"
+        )
 
 
 def rollback_scope(
@@ -30,17 +40,21 @@ def rollback_scope(
 ) -> RollbackOutcome:
     """Serve an earlier verified manifest; with a signals DSN the database follows.
 
-    The object store is the source of truth and moves first. If the database write then fails,
-    the error is raised and `rollback --to <version>` again brings the database in line: when
-    that version already serves, only the database is written.
+    If the database write fails, the error is raised and `rollback --to <version>` again brings
+    the database in line (policy.rollback.plan_rollback: only the database is written).
     """
+    # The serving version matters only for a database repair; without one, none is read.
     current = pointer.read_current(storage, keys, tenant, surface) if signals_dsn else None
-    if current is not None and to_version == current.manifest.manifest_version:
-        before = after = current.manifest
+    serving = current.manifest if current is not None else None
+    plan = plan_rollback(
+        serving.manifest_version if serving else None, to_version, bool(signals_dsn)
+    )
+    if serving is not None and not plan.move_pointer:
+        before = after = serving
     else:
         before, after = registry.rollback(storage, keys, tenant, surface, to_version, reason=reason)
-    if not signals_dsn:
-        return RollbackOutcome(before, after, "not configured")
+    if not plan.write_signals:
+        return RollbackOutcome(before, after, SIGNALS_NOT_CONFIGURED)
     blobs = registry.verify_artifacts(storage, after)
     written = signals_db.write_signals(signals_dsn, after, blobs, rollback=True)
     return RollbackOutcome(before, after, written.message)

@@ -25,6 +25,7 @@ from recsys_algo.contracts.manifest import (
     decode_verified,
     encode,
     make_version,
+    may_replace_serving,
     sign,
 )
 from recsys_algo.contracts.signing import SigningKeys
@@ -194,7 +195,7 @@ def publish(
                 f"{storage.uri_for(history_key)}: history record {version} holds other bytes; "
                 "history records are never overwritten"
             ) from None
-    if current is not None and manifest.as_of < current.as_of and not allow_rewind:
+    if current is not None and not may_replace_serving(manifest.as_of, current.as_of, allow_rewind):
         return PublishOutcome(
             manifest,
             swapped=False,

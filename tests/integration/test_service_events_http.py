@@ -14,11 +14,8 @@ import polars as pl
 
 from recsys_algo.contracts.canonical import from_parquet_bytes
 from recsys_algo.contracts.names import Partition
-from recsys_algo.stages.partition_io import (
-    canonicalize_partition,
-    ingest_partition,
-    read_canonical,
-)
+from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
+from recsys_algo.stages.window import read_canonical
 from recsys_algo.store.storage import FileStorage
 from tests.integration.test_service_http import REPO, _env, _free_port, _wait_healthy
 from tests.service.builders import item_ids, publish_popularity, sha256_hex

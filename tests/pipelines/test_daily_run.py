@@ -72,7 +72,7 @@ def test_malformed_lines_are_quarantined_with_reasons_not_dropped(env: Env) -> N
     ]
     assert {r["raw"] for r in rejected} == set(bad)
     canonical = env.storage.read_bytes(layout.canonical_key(TENANT, SURFACE, DAY0))
-    from recsys_algo.stages.partition_io import parquet_rows
+    from recsys_algo.stages.window import parquet_rows
 
     assert parquet_rows(canonical) == 50
 

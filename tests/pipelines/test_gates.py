@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from recsys_algo.contracts.errors import ValidationGateError
-from recsys_algo.stages import partition_io
+from recsys_algo.stages import ingest
 from recsys_algo.store import registry
 from recsys_pipelines.defs.ingest import checks
 from recsys_pipelines.defs.resources import PipelineSettings
@@ -33,13 +33,13 @@ def _distort(
     monkeypatch: pytest.MonkeyPatch, change: Callable[[pl.DataFrame], pl.DataFrame]
 ) -> None:
     """Make canonicalization write a broken file, so the check must catch it downstream."""
-    real = partition_io.canonicalize
+    real = ingest.canonicalize
 
     def broken(staged: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         frame, duplicates = real(staged)
         return change(frame), duplicates
 
-    monkeypatch.setattr(partition_io, "canonicalize", broken)
+    monkeypatch.setattr(ingest, "canonicalize", broken)
 
 
 def _expect_blocked(

@@ -27,11 +27,8 @@ from recsys_algo.contracts import layout
 from recsys_algo.contracts.canonical import canonicalize, from_parquet_bytes, to_parquet_bytes
 from recsys_algo.contracts.events import STAGING_SCHEMA
 from recsys_algo.contracts.names import Partition
-from recsys_algo.stages.partition_io import (
-    STAGED_EVENTS,
-    canonicalize_partition,
-    ingest_partition,
-)
+from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
+from recsys_algo.stages.staging import STAGED_EVENTS
 from recsys_algo.store.landing import write_landing_file
 from recsys_algo.store.storage import FileStorage
 from tests.support.builders import DAY, DAY_START_MS, SURFACE, TENANT

@@ -121,7 +121,7 @@ CANONICAL_CHILD = textwrap.dedent(
     from pathlib import Path
     from recsys_algo.store.storage import FileStorage
     from recsys_algo.contracts.names import Partition
-    from recsys_algo.stages.partition_io import canonicalize_partition
+    from recsys_algo.stages.ingest import canonicalize_partition
 
     class DiesMidWrite(FileStorage):
         # Test-only: write half the canonical parquet to the temporary, then die (kill -9).
@@ -151,12 +151,8 @@ def test_canonicalization_killed_mid_write_never_exposes_a_partial_parquet(
 ) -> None:
     from recsys_algo.contracts.canonical import from_parquet_bytes
     from recsys_algo.contracts.names import Partition
-    from recsys_algo.stages.partition_io import (
-        canonicalize_partition,
-        ingest_partition,
-        read_canonical,
-        read_window,
-    )
+    from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
+    from recsys_algo.stages.window import read_canonical, read_window
     from recsys_algo.store.landing import write_landing_file
     from tests.pipelines.conftest import DAY0, event_lines
 

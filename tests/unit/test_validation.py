@@ -55,6 +55,20 @@ def test_ts_in_day_of_empty_frame_passes() -> None:
     assert validation.ts_in_day(canonical_frame([]), DAY, LABEL).passed
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        canonical_frame([{}]).with_columns(pl.col("ts").dt.replace_time_zone(None)),
+        canonical_frame([{}]).drop("ts"),
+    ],
+    ids=["naive", "missing"],
+)
+def test_ts_in_day_fails_when_ts_is_not_a_utc_datetime(frame: pl.DataFrame) -> None:
+    result = validation.ts_in_day(frame, DAY, LABEL)
+    assert not result.passed
+    assert result.message == f"canonical_events for {LABEL}: ts is not UTC datetime"
+
+
 @pytest.mark.parametrize(("rows", "passed"), [(0, False), (4, False), (5, True), (6, True)])
 def test_min_events(rows: int, passed: bool) -> None:
     result = validation.min_events(rows, 5, LABEL)

@@ -5,9 +5,8 @@ import dagster as dg
 
 from recsys_algo import CODE_VERSION
 from recsys_algo.kinds.kind import INFO, KINDS, Kind
-from recsys_algo.kinds.registry import SPECS, compute_kind
-from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.stages.partition_io import StagedMeta, stage_artifact
+from recsys_algo.kinds.registry import SPECS
+from recsys_algo.stages.artifacts import build_artifact
 from recsys_pipelines.defs.ingest.assets import canonical_events
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
@@ -26,32 +25,18 @@ def build_artifact_asset(kind: Kind) -> dg.AssetsDefinition:
     def artifact(
         context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
     ) -> dg.MaterializeResult:
-        p = partition_of(context)
-        store = storage.open()
-        read = read_model_inputs(store, p, settings.window_days)
-        params = settings.params()
-        blob = compute_kind(kind, read.inputs, params.of(kind))
-        window = read.window
-        meta = StagedMeta(
-            kind=kind,
-            rows=blob.rows,
-            schema_version=blob.schema_version,
-            window_start=window.start.isoformat(),
-            window_end=window.end.isoformat(),
-            window_days=window.days,
-            inputs=read.fingerprints,
-            parameters={kind.value: params.of(kind).as_dict(), "window_days": window.days},
-            metrics={f"{kind}.rows": float(blob.rows)},
+        report = build_artifact(
+            storage.open(), partition_of(context), kind, settings.params(), settings.window_days
         )
-        uri = stage_artifact(store, p, blob, meta)
+        blob = report.blob
         return dg.MaterializeResult(
             metadata={
                 "rows": blob.rows,
                 "bytes": len(blob.data),
                 "digest": blob.sha256,
-                "uri": uri,
-                "window_days_present": len(window.inputs),
-                "window_events": window.frame.height,
+                "uri": report.uri,
+                "window_days_present": report.window_days_present,
+                "window_events": report.window_events,
             },
             data_version=dg.DataVersion(blob.sha256),
         )

@@ -6,6 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
+from recsys_algo.policy.schedule import daily_runs
 from recsys_pipelines.defs.automation.run_requests import partition_run
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 
@@ -28,17 +29,15 @@ def build_daily_schedule(job: dg.UnresolvedAssetJobDefinition, hour: int) -> dg.
         context: dg.ScheduleEvaluationContext,
     ) -> list[dg.RunRequest] | dg.SkipReason:
         """Yesterday (relative to the tick's scheduled time) for every registered scope."""
-        moment = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        day = moment.astimezone(dt.UTC).date() - dt.timedelta(days=1)
-        scopes = sorted(context.instance.get_dynamic_partitions(SCOPES_PARTITION))
-        if not scopes:
+        runs = daily_runs(
+            context.instance.get_dynamic_partitions(SCOPES_PARTITION),
+            context.scheduled_execution_time or dt.datetime.now(dt.UTC),
+        )
+        if not runs:
             return dg.SkipReason(
                 f"no tenant.surface is registered in '{SCOPES_PARTITION}' yet: start the "
                 "landing_scopes sensor or register one with `recsys materialize`"
             )
-        return [
-            partition_run(scope, day, "schedule", f"daily:{scope}:{day.isoformat()}")
-            for scope in scopes
-        ]
+        return [partition_run(run) for run in runs]
 
     return daily_partition_schedule

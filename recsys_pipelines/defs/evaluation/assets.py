@@ -4,11 +4,9 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.evaluation.evaluate import BLEND, EVENT_FREE_KINDS, evaluate_window, metric_table
+from recsys_algo.evaluation.evaluate import BLEND, metric_table
 from recsys_algo.kinds.kind import KINDS
-from recsys_algo.kinds.registry import tables_of
-from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.stages.partition_io import EvaluationReport, load_staged, stage_evaluation
+from recsys_algo.stages.evaluate import evaluate_partition
 from recsys_pipelines.defs.artifacts.assets import ARTIFACT_ASSETS
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
@@ -28,25 +26,12 @@ def evaluation(
     context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Recall, NDCG, MRR and coverage at 10 and 20 per kind and for the served blend."""
-    p = partition_of(context)
-    store = storage.open()
-    read = read_model_inputs(store, p, settings.window_days)
-    params = settings.params()
-    frame = read.inputs.events
-    staged = {kind: load_staged(store, p, kind)[0] for kind in EVENT_FREE_KINDS}
-    built = tables_of({kind: blob.data for kind, blob in staged.items()}, f"{p.label} staged ")
-    metrics = {
-        **evaluate_window(read.inputs, params, built),
-        "window_events": float(frame.height),
-        "window_items": float(frame["item_id"].n_unique()),
-        "window_users": float(frame["user_id"].drop_nulls().n_unique()),
-        "catalog_items": float(read.inputs.catalog.height),
-    }
-    parameters = {"blend": params.blend.as_dict(), "evaluation": params.evaluation.as_dict()}
-    uri = stage_evaluation(store, p, EvaluationReport(metrics=metrics, parameters=parameters))
-    users = int(metrics["users"])
-    if f"{BLEND}.ndcg@20" not in metrics:
-        context.log.warning(f"evaluation for {p.label}: only {users} held-out users; not measured")
+    outcome = evaluate_partition(
+        storage.open(), partition_of(context), settings.params(), settings.window_days
+    )
+    if outcome.warning:
+        context.log.warning(outcome.warning)
+    metrics = outcome.metrics
     plotted = {
         f"{BLEND}.{name}": metrics[f"{BLEND}.{name}"]
         for name in PLOTTED
@@ -54,9 +39,9 @@ def evaluation(
     }
     return dg.MaterializeResult(
         metadata={
-            "users": users,
+            "users": outcome.users,
             "metrics": dg.MetadataValue.md(metric_table(metrics, (*KINDS, BLEND))),
             **{name: dg.MetadataValue.float(value) for name, value in plotted.items()},
-            "uri": uri,
+            "uri": outcome.uri,
         }
     )

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.stages.partition_io import canonicalize_partition, ingest_partition
+from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import StorageResource
 
@@ -14,13 +14,9 @@ from recsys_pipelines.defs.resources import StorageResource
 )
 def raw_events(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
     """Landing JSON lines of one day parsed into typed rows; every malformed line quarantined."""
-    p = partition_of(context)
-    report = ingest_partition(storage.open(), p)
-    if report.quarantined:
-        context.log.warning(
-            f"raw_events for {p.label}: quarantined {report.quarantined} of {report.lines} lines "
-            f"({report.reasons}) -> {report.quarantine_uri}"
-        )
+    report = ingest_partition(storage.open(), partition_of(context))
+    if report.warning:
+        context.log.warning(report.warning)
     return dg.MaterializeResult(
         metadata={
             "files": report.files,

@@ -1,20 +1,18 @@
 """Blocking checks on canonical_events: a failure stops everything downstream, publish included."""
 # Dagster reads these annotations at definition time, so no `from __future__ import annotations`.
 
-import datetime as dt
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
-import polars as pl
-from dagster_shared.utils.warnings import PreviewWarning
 
 from recsys_algo.contracts.canonical import from_parquet_bytes
 from recsys_algo.contracts.names import Partition
 from recsys_algo.policy import gates as validation
 from recsys_algo.policy.gates import GateResult
-from recsys_algo.stages.partition_io import parquet_rows, read_canonical, staged_rows
+from recsys_algo.stages.staging import staged_rows
+from recsys_algo.stages.window import parquet_rows, prior_rows, read_canonical
 from recsys_pipelines.defs.ingest.assets import canonical_events
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
@@ -53,7 +51,7 @@ def _check(name: str, description: str) -> Callable[[CheckFn], dg.AssetChecksDef
         # Partitioned checks are a Dagster "preview" feature; dagster is pinned exactly in
         # pyproject.toml, so the warning about patch-release changes is handled by the pin.
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PreviewWarning)
+            warnings.simplefilter("ignore", dg.PreviewWarning)
             return dg.asset_check(
                 asset=canonical_events,
                 name=name,
@@ -82,10 +80,7 @@ def canonical_events_ts_in_day(
     p, data = _canonical(context, storage)
     if data is None:
         return _missing(p)
-    frame = from_parquet_bytes(data)
-    if "ts" not in frame.columns or frame.schema["ts"] != pl.Datetime("ms", "UTC"):
-        return _result(GateResult(False, f"canonical_events for {p.label}: ts is not UTC datetime"))
-    return _result(validation.ts_in_day(frame, p.day, p.label))
+    return _result(validation.ts_in_day(from_parquet_bytes(data), p.day, p.label))
 
 
 @_check(MIN_EVENTS, "At least min_events events.")
@@ -129,15 +124,9 @@ def canonical_events_volume(
     p, data = _canonical(context, storage)
     if data is None:
         return _missing(p)
-    store = storage.open()
-    history = []
-    for back in range(1, settings.volume_history_days + 1):
-        prior = read_canonical(store, p.tenant, p.surface, p.day - dt.timedelta(days=back))
-        if prior is not None:
-            history.append(parquet_rows(prior))
     gate = validation.volume(
         parquet_rows(data),
-        history,
+        prior_rows(storage.open(), p, settings.volume_history_days),
         settings.volume_low_ratio,
         settings.volume_high_ratio,
         settings.volume_min_history,

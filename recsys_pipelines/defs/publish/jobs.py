@@ -26,25 +26,21 @@ def rollback_manifest(
 ) -> dg.Output[str]:
     """Verify the target's signature and blobs, write an audit record, swap the pointer;
     with a signals database configured, make the same version current there too."""
-    tenant, surface = check_name("tenant", config.tenant), check_name("surface", config.surface)
     outcome = rollback_scope(
         storage.open(),
         signing.signing_keys(),
-        tenant,
-        surface,
+        check_name("tenant", config.tenant),
+        check_name("surface", config.surface),
         config.to_version,
         reason=config.reason or f"dagster run {context.run_id}",
         signals_dsn=settings.resolved_signals_dsn(),
     )
-    before, after = outcome.before, outcome.after
-    context.log.info(
-        f"{tenant}/{surface}: rolled back from {before.manifest_version} "
-        f"to {after.manifest_version}; signals database: {outcome.signals}"
-    )
+    context.log.info(outcome.message)
+    after = outcome.after
     return dg.Output(
         after.manifest_version,
         metadata={
-            "from_version": before.manifest_version,
+            "from_version": outcome.before.manifest_version,
             "to_version": after.manifest_version,
             "as_of": after.as_of,
             "signals_db": outcome.signals,

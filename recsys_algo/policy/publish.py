@@ -1,0 +1,128 @@
+"""Whether, and how, a partition's manifest is published: the one function is decide_publish."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from recsys_algo import CODE_VERSION
+from recsys_algo.contracts.errors import ConfigError, DataSourceError
+from recsys_algo.contracts.manifest import Lineage, Manifest, Window, may_replace_serving
+from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.staging import EvaluationReport, StagedMeta
+from recsys_algo.evaluation.gate import GateDecision, quality_gate
+
+# A backfill of an older day keeps history only; serving (what the gate guards) stays.
+GATE_NOT_APPLIED = "not applied: an older day is recorded, not served"
+SIGNALS_NOT_CONFIGURED = "not configured"
+SIGNALS_NOT_SERVED = "not written: this manifest is recorded, not served"
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """What the run asks for (the manifest asset's run config)."""
+
+    allow_rewind: bool = False
+    quality_override: bool = False
+    override_reason: str = ""
+
+
+@dataclass(frozen=True)
+class PublishDecision:
+    publish: bool  # False: the quality gate failed and nobody overrode it; write nothing
+    serve: bool  # the pointer may move here: nothing newer serves, or the run allows a rewind
+    gate: GateDecision
+    message: str  # one line: the gate's outcome, or why nothing is published
+    window: Window
+    lineage: Lineage
+    metrics: dict[str, float]
+    signals_configured: bool
+
+    def signals_skipped(self, swapped: bool) -> str | None:
+        """None: mirror to the signals database now; else why it is not written.
+
+        The database follows the pointer, so this asks whether the registry actually swapped
+        (it checks again against the pointer it reads at the swap), not whether it might.
+        """
+        if not self.signals_configured:
+            return SIGNALS_NOT_CONFIGURED
+        return None if swapped else SIGNALS_NOT_SERVED
+
+
+def _merged(
+    staged: Sequence[StagedMeta], evaluation: EvaluationReport
+) -> tuple[dict[str, str], dict[str, Any], dict[str, float]]:
+    """Lineage inputs, parameters and metrics of every staged kind, then the evaluation's."""
+    inputs: dict[str, str] = {}
+    parameters: dict[str, Any] = {}
+    metrics: dict[str, float] = {}
+    for meta in staged:
+        inputs.update(meta.inputs)
+        parameters.update(meta.parameters)
+        metrics.update(meta.metrics)
+    parameters.update(evaluation.parameters)
+    metrics.update(evaluation.metrics)
+    return dict(sorted(inputs.items())), parameters, metrics
+
+
+def decide_publish(
+    p: Partition,
+    staged: Sequence[StagedMeta],
+    evaluation: EvaluationReport,
+    serving: Manifest | None,
+    options: PublishOptions,
+    *,
+    gate_margin: float,
+    signals_configured: bool,
+) -> PublishDecision:
+    """Decide from what was staged and evaluated, what serves now and what the run asks.
+
+    The quality gate guards serving: a backfill of an older day (without allow_rewind) is
+    recorded without it. A failed gate refuses the publish unless the run overrides it with a
+    reason; the override and the reason go into the lineage. A quality_override without a
+    reason is a ConfigError.
+    """
+    if options.quality_override and not options.override_reason.strip():
+        raise ConfigError(f"manifest for {p.label}: quality_override needs an override_reason")
+    if not staged:
+        raise DataSourceError(f"manifest for {p.label}: no staged artifacts to publish")
+    serving_as_of = serving.as_of if serving is not None else None
+    serve = may_replace_serving(p.day.isoformat(), serving_as_of, options.allow_rewind)
+    if serve:
+        baseline = serving.metrics if serving is not None else None
+        gate = quality_gate(evaluation.metrics, baseline, gate_margin)
+    else:
+        gate = GateDecision(True, GATE_NOT_APPLIED, None, None)
+    publish = gate.passed or options.quality_override
+    if not publish:
+        message = (
+            f"manifest for {p.label}: quality gate failed: {gate.message}; "
+            "nothing was published (run config quality_override + override_reason to force)"
+        )
+    else:
+        verdict = "passed" if gate.passed else "OVERRIDDEN"
+        message = f"{p.label}: quality gate {verdict}: {gate.message}"
+    inputs, parameters, metrics = _merged(staged, evaluation)
+    parameters["quality_gate"] = {
+        "passed": gate.passed,
+        "message": gate.message,
+        "margin": gate_margin,
+        "override": options.quality_override,
+        "override_reason": options.override_reason.strip(),
+    }
+    first = staged[0]
+    return PublishDecision(
+        publish=publish,
+        serve=serve,
+        gate=gate,
+        message=message,
+        window=Window(start=first.window_start, end=first.window_end, days=first.window_days),
+        lineage=Lineage(
+            inputs=inputs,
+            code_version=CODE_VERSION,
+            parameters={**parameters, "allow_rewind": options.allow_rewind},
+        ),
+        metrics=metrics,
+        signals_configured=signals_configured,
+    )

@@ -1,0 +1,33 @@
+"""The daily runs: which (scope, day) partitions a schedule tick asks for, and when a day's tick
+has passed (after it, late landing files are the landing sensor's business)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PartitionRun:
+    """One run of the daily job; run_key is stable, so a retried tick never launches twice."""
+
+    scope: str
+    day: dt.date
+    trigger: str
+    run_key: str
+
+
+def daily_runs(registered: Iterable[str], tick: dt.datetime) -> list[PartitionRun]:
+    """Yesterday (relative to the tick, in UTC) for every registered scope, sorted by scope."""
+    day = tick.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    return [
+        PartitionRun(scope, day, "schedule", f"daily:{scope}:{day.isoformat()}")
+        for scope in sorted(registered)
+    ]
+
+
+def schedule_tick_passed(day: dt.date, now: dt.datetime, hour: int) -> bool:
+    """Past the day's schedule tick (the next day at hour UTC), which reads that day's files."""
+    tick = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(hour), tzinfo=dt.UTC)
+    return now >= tick

@@ -1,0 +1,58 @@
+"""The evaluation step: hold out the window's last day, score every kind and the blend, stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.staging import EvaluationReport
+from recsys_algo.evaluation.evaluate import BLEND, EVENT_FREE_KINDS, evaluate_window
+from recsys_algo.kinds.registry import tables_of
+from recsys_algo.recipes.params import BLEND_SECTION, EVALUATION_SECTION, ModelParams
+from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.staging import load_staged, stage_evaluation
+from recsys_algo.store.storage import Storage
+
+# The gate's metric: absent when too few users were held out to measure anything.
+MEASURED = f"{BLEND}.ndcg@20"
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    label: str
+    metrics: dict[str, float]
+    uri: str
+
+    @property
+    def users(self) -> int:
+        return int(self.metrics["users"])
+
+    @property
+    def warning(self) -> str | None:
+        if MEASURED in self.metrics:
+            return None
+        return f"evaluation for {self.label}: only {self.users} held-out users; not measured"
+
+
+def evaluate_partition(
+    storage: Storage, p: Partition, params: ModelParams, window_days: int
+) -> EvaluationOutcome:
+    """Metrics of every kind and the blend on the window's held-out day, plus window sizes."""
+    read = read_model_inputs(storage, p, window_days)
+    frame = read.inputs.events
+    # Kinds that read no events come out of the split unchanged: reuse the staged ones.
+    staged = {kind: load_staged(storage, p, kind)[0] for kind in EVENT_FREE_KINDS}
+    built = tables_of({kind: blob.data for kind, blob in staged.items()}, f"{p.label} staged ")
+    metrics = {
+        **evaluate_window(read.inputs, params, built),
+        "window_events": float(frame.height),
+        "window_items": float(frame["item_id"].n_unique()),
+        "window_users": float(frame["user_id"].drop_nulls().n_unique()),
+        "catalog_items": float(read.inputs.catalog.height),
+    }
+    parameters = {
+        BLEND_SECTION: params.blend.as_dict(),
+        EVALUATION_SECTION: params.evaluation.as_dict(),
+    }
+    uri = stage_evaluation(storage, p, EvaluationReport(metrics=metrics, parameters=parameters))
+    return EvaluationOutcome(p.label, metrics, uri)

@@ -1,0 +1,99 @@
+"""The ingest steps: landing files -> staged typed rows (bad lines quarantined) -> canonical."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from recsys_algo.contracts import layout
+from recsys_algo.contracts.canonical import canonicalize, from_parquet_bytes, to_parquet_bytes
+from recsys_algo.contracts.errors import DataSourceError, NotFoundError
+from recsys_algo.contracts.events import parse_files
+from recsys_algo.contracts.names import Partition
+from recsys_algo.stages.staging import STAGED_EVENTS
+from recsys_algo.stages.window import sha256
+from recsys_algo.store.landing import read_landing_files
+from recsys_algo.store.storage import Storage
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    label: str
+    files: int
+    lines: int
+    rows: int
+    blank_lines: int
+    quarantined: int
+    reasons: dict[str, int]
+    input_fingerprint: str
+    uri: str
+    quarantine_uri: str | None
+
+    @property
+    def warning(self) -> str | None:
+        """The line operators see when lines were quarantined; None when none were."""
+        if not self.quarantined:
+            return None
+        return (
+            f"raw_events for {self.label}: quarantined {self.quarantined} of {self.lines} lines "
+            f"({self.reasons}) -> {self.quarantine_uri}"
+        )
+
+
+def ingest_partition(storage: Storage, p: Partition) -> IngestReport:
+    """Parse every landing file of the partition; stage good rows, quarantine the rest."""
+    files = read_landing_files(storage, p.tenant, p.surface, p.day)
+    if not files:
+        raise DataSourceError(
+            f"raw_events for {p.label}: no landing files under "
+            f"{storage.uri_for(layout.raw_prefix(p.tenant, p.surface, p.day))}/"
+        )
+    fingerprint = sha256(msgspec.json.encode([[name, sha256(content)] for name, content in files]))
+    parsed = parse_files(files, p.tenant, p.surface, p.day)
+    staged_key = layout.staging_key(p.tenant, p.surface, p.day, STAGED_EVENTS)
+    storage.write_bytes(staged_key, to_parquet_bytes(parsed.frame()))
+    quarantine_key = layout.quarantine_key(p.tenant, p.surface, p.day)
+    if parsed.rejected:
+        lines = b"".join(msgspec.json.encode(r) + b"\n" for r in parsed.rejected)
+        storage.write_bytes(quarantine_key, lines)
+    else:
+        storage.delete(quarantine_key)  # a rerun over fixed files must not show stale rejects
+    return IngestReport(
+        label=p.label,
+        files=len(files),
+        lines=parsed.lines,
+        rows=parsed.lines - len(parsed.rejected),
+        blank_lines=parsed.blank_lines,
+        quarantined=len(parsed.rejected),
+        reasons=parsed.reasons,
+        input_fingerprint=fingerprint,
+        uri=storage.uri_for(staged_key),
+        quarantine_uri=storage.uri_for(quarantine_key) if parsed.rejected else None,
+    )
+
+
+@dataclass(frozen=True)
+class CanonicalReport:
+    rows: int
+    duplicates: int
+    sha256: str
+    bytes: int
+    uri: str
+
+
+def canonicalize_partition(storage: Storage, p: Partition) -> CanonicalReport:
+    """Staged rows -> one day in UTC, deduplicated by event_id, stably sorted (byte-identical)."""
+    staged_key = layout.staging_key(p.tenant, p.surface, p.day, STAGED_EVENTS)
+    try:
+        staged = from_parquet_bytes(storage.read_bytes(staged_key))
+    except NotFoundError:
+        raise DataSourceError(
+            f"canonical_events for {p.label}: raw_events has not been materialized "
+            f"({storage.uri_for(staged_key)} is missing)"
+        ) from None
+    frame, duplicates = canonicalize(staged)
+    data = to_parquet_bytes(frame)
+    key = layout.canonical_key(p.tenant, p.surface, p.day)
+    storage.write_bytes(key, data)
+    return CanonicalReport(frame.height, duplicates, sha256(data), len(data), storage.uri_for(key))

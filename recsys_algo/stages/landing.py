@@ -1,0 +1,61 @@
+"""The landing sensors' steps: list the landing zone, stat what may have changed, and let
+policy.landing decide which scopes to register and which partitions to rerun."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from recsys_algo.contracts.errors import NotFoundError
+from recsys_algo.contracts.names import scope_key
+from recsys_algo.policy.landing import (
+    LandingPlan,
+    Observed,
+    ScopeRegistration,
+    content_counts,
+    fingerprint,
+    plan_landing_runs,
+    register_scopes,
+)
+from recsys_algo.policy.landing_cursor import decode_cursor
+from recsys_algo.store.landing_scan import scan_landing
+from recsys_algo.store.storage import Storage
+
+
+def scope_registration(
+    storage: Storage, registered: Iterable[str], cursor: str | None
+) -> ScopeRegistration:
+    """The scope folders of the landing zone against the registered scopes."""
+    scan = scan_landing(storage)
+    found = [scope_key(tenant, surface) for tenant, surface in scan.scopes]
+    return register_scopes(found, scan.bad_folders, registered, cursor)
+
+
+def landing_changes(
+    storage: Storage,
+    cursor: str | None,
+    registered: Iterable[str],
+    now: dt.datetime,
+    schedule_hour: int,
+    lookback_days: int,
+) -> LandingPlan:
+    """Fingerprint every landing partition of a registered scope; plan the reruns."""
+    previous = decode_cursor(cursor)
+    scan = scan_landing(storage)
+    known = set(registered)
+    observed: list[Observed] = []
+    waiting: set[str] = set()
+    for (scope, day), keys in scan.files.items():
+        if scope not in known:
+            waiting.add(scope)  # not fingerprinted: its files are all new once it is registered
+            continue
+        try:
+            states = (
+                [storage.stat(key) for key in keys]
+                if content_counts(day, now.date(), lookback_days)
+                else None
+            )
+        except NotFoundError:
+            continue  # deleted between list and stat; the next tick sees the settled state
+        observed.append(Observed(scope, day, fingerprint(keys, states)))
+    return plan_landing_runs(previous, observed, waiting, scan.bad_files, now, schedule_hour)

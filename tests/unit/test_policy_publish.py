@@ -1,0 +1,185 @@
+"""The publish decision: the quality gate guards serving, backfills keep history, overrides
+need a reason, lineage merges what every step staged, the signals database follows the pointer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recsys_algo import CODE_VERSION
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.manifest import Manifest, Window
+from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.staging import EvaluationReport, StagedMeta
+from recsys_algo.evaluation.gate import GATE_METRIC
+from recsys_algo.policy.publish import (
+    GATE_NOT_APPLIED,
+    SIGNALS_NOT_CONFIGURED,
+    SIGNALS_NOT_SERVED,
+    PublishOptions,
+    decide_publish,
+)
+from tests.unit.policy_values import serving
+
+DAY = dt.date(2026, 11, 20)
+P = Partition("demo", "home", DAY)
+MARGIN = 0.1
+
+
+def staged(name: str, **inputs: str) -> StagedMeta:
+    return StagedMeta(
+        kind=name,
+        rows=3,
+        schema_version=1,
+        window_start="2026-11-14",
+        window_end="2026-11-20",
+        window_days=7,
+        inputs=inputs,
+        parameters={name: {"knob": 1}, "window_days": 7},
+        metrics={f"{name}.rows": 3.0},
+    )
+
+
+STAGED = [staged("first", **{"2026-11-20": "aa", "catalog": "cc"}), staged("second")]
+
+
+def evaluation(ndcg: float | None = 0.5) -> EvaluationReport:
+    metrics = {"users": 40.0} if ndcg is None else {"users": 40.0, GATE_METRIC: ndcg}
+    return EvaluationReport(metrics=metrics, parameters={"evaluation": {"gate_margin": MARGIN}})
+
+
+def decide(
+    candidate: float | None = 0.5,
+    current: Manifest | None = None,
+    signals: bool = False,
+    **options: Any,
+) -> Any:
+    return decide_publish(
+        P,
+        STAGED,
+        evaluation(candidate),
+        current,
+        PublishOptions(**options),
+        gate_margin=MARGIN,
+        signals_configured=signals,
+    )
+
+
+def test_first_publish_of_a_scope_passes_without_a_baseline_and_serves() -> None:
+    decision = decide()
+    assert decision.publish and decision.serve and decision.gate.passed
+    assert decision.message == (
+        f"demo/home 2026-11-20: quality gate passed: {GATE_METRIC}=0.5000; no published baseline"
+    )
+
+
+def test_a_blend_within_the_margin_of_the_serving_one_passes() -> None:
+    assert decide(candidate=0.45, current=serving(DAY - dt.timedelta(days=1))).publish
+
+
+def test_a_worse_blend_is_refused_with_a_message_saying_how_to_force_it() -> None:
+    decision = decide(candidate=0.4, current=serving(DAY - dt.timedelta(days=1)))
+    assert not decision.publish and not decision.gate.passed
+    assert decision.message == (
+        f"manifest for demo/home 2026-11-20: quality gate failed: {GATE_METRIC}=0.4000, "
+        "published 0.5000, floor 0.4500 (margin 10%); nothing was published "
+        "(run config quality_override + override_reason to force)"
+    )
+
+
+def test_an_override_with_a_reason_publishes_and_records_who_said_why() -> None:
+    decision = decide(
+        candidate=0.4,
+        current=serving(DAY - dt.timedelta(days=1)),
+        quality_override=True,
+        override_reason="  new catalog (TICKET-42) ",
+    )
+    assert decision.publish and not decision.gate.passed
+    assert decision.message.startswith("demo/home 2026-11-20: quality gate OVERRIDDEN: ")
+    gate = decision.lineage.parameters["quality_gate"]
+    assert gate["override"] is True and gate["passed"] is False
+    assert gate["override_reason"] == "new catalog (TICKET-42)"
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_an_override_without_a_reason_is_a_config_error_naming_the_partition(reason: str) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"^manifest for demo/home 2026-11-20: quality_override needs an override_reason$",
+    ):
+        decide(quality_override=True, override_reason=reason)
+
+
+def test_a_backfill_of_an_older_day_is_recorded_without_the_gate_and_does_not_serve() -> None:
+    decision = decide(candidate=0.0, current=serving(DAY + dt.timedelta(days=1)))
+    assert decision.publish and not decision.serve
+    assert decision.gate.message == GATE_NOT_APPLIED
+
+
+def test_a_rewind_to_an_older_day_serves_and_so_is_gated() -> None:
+    decision = decide(candidate=0.0, current=serving(DAY + dt.timedelta(days=1)), allow_rewind=True)
+    assert decision.serve and not decision.publish
+    assert decision.lineage.parameters["allow_rewind"] is True
+
+
+def test_a_rerun_of_the_serving_day_serves_and_is_gated() -> None:
+    assert not decide(candidate=0.0, current=serving(DAY)).publish
+
+
+def test_an_unmeasured_candidate_passes_saying_so() -> None:
+    decision = decide(candidate=None, current=serving(DAY - dt.timedelta(days=1)))
+    assert decision.publish
+    assert decision.gate.message == f"{GATE_METRIC} not measured (40 held-out users)"
+
+
+def test_lineage_merges_every_staged_step_then_the_evaluation() -> None:
+    decision = decide()
+    assert decision.lineage.inputs == {"2026-11-20": "aa", "catalog": "cc"}
+    assert decision.lineage.code_version == CODE_VERSION
+    parameters = decision.lineage.parameters
+    assert parameters["first"] == parameters["second"] == {"knob": 1}
+    assert parameters["evaluation"] == {"gate_margin": MARGIN}
+    assert parameters["allow_rewind"] is False
+    assert parameters["quality_gate"]["margin"] == MARGIN
+    assert decision.metrics == {
+        "first.rows": 3.0,
+        "second.rows": 3.0,
+        "users": 40.0,
+        GATE_METRIC: 0.5,
+    }
+    assert decision.window == Window(start="2026-11-14", end="2026-11-20", days=7)
+
+
+def test_the_evaluation_has_the_last_word_on_a_metric_a_step_also_staged() -> None:
+    report = EvaluationReport(metrics={"first.rows": 7.0}, parameters={})
+    decision = decide_publish(
+        P, STAGED, report, None, PublishOptions(), gate_margin=MARGIN, signals_configured=False
+    )
+    assert decision.metrics["first.rows"] == 7.0
+
+
+def test_the_signals_database_follows_the_pointer_only_when_configured() -> None:
+    assert decide().signals_skipped(swapped=True) == SIGNALS_NOT_CONFIGURED
+    configured = decide(signals=True)
+    assert configured.signals_skipped(swapped=True) is None
+    assert configured.signals_skipped(swapped=False) == SIGNALS_NOT_SERVED
+
+
+@given(
+    back=st.integers(-5, 5),
+    candidate=st.floats(0, 1),
+    baseline=st.floats(0, 1),
+    rewind=st.booleans(),
+)
+def test_only_a_manifest_that_would_serve_can_be_refused(
+    back: int, candidate: float, baseline: float, rewind: bool
+) -> None:
+    current = serving(DAY + dt.timedelta(days=back), ndcg=baseline)
+    decision = decide(candidate=candidate, current=current, allow_rewind=rewind)
+    assert decision.serve == (back <= 0 or rewind)
+    if not decision.publish:
+        assert decision.serve and candidate < baseline * (1 - MARGIN)
