@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 
 import click
 
-from recsys_algo.config import signing_keys_from_env, storage_url_from_env
+from recsys_algo.config import SharedEnv
 from recsys_algo.contracts.errors import ConfigError, NotFoundError, RecsysError
 from recsys_algo.contracts.names import check_name, parse_day
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
-from recsys_algo.store.pg import SIGNALS_DSN_ENV
 from recsys_algo.store.storage import Storage, open_storage
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,7 +25,7 @@ MAX_DAYS = 20_000
 
 
 def _storage() -> Storage:
-    return open_storage(storage_url_from_env())
+    return open_storage(SharedEnv.load().storage_url)
 
 
 def handle_errors(fn: F) -> F:
@@ -172,13 +171,15 @@ def materialize(
         raise click.UsageError("--override-quality-gate needs a non-empty REASON")
     if len(days) > MAX_DAYS:
         raise click.UsageError(f"{len(days)} days requested, at most {MAX_DAYS}")
-    signing_keys_from_env(required=True)  # fail fast, before any work
+    env = SharedEnv.load()
+    keys = env.signing_keys()  # fail fast, before any work
     from tqdm import tqdm
 
-    from recsys_pipelines.definitions import DAILY_JOB, defs
+    from recsys_pipelines.definitions import DAILY_JOB, build_definitions
     from recsys_pipelines.runner import dagster_instance, register_scope, run_days
 
-    job = defs.resolve_job_def(DAILY_JOB)
+    # Built now, not at import: its resources name the variables this environment sets.
+    job = build_definitions().resolve_job_def(DAILY_JOB)
     with (
         dagster_instance() as instance,
         tqdm(
@@ -207,7 +208,7 @@ def materialize(
             on_day=report,
             override_reason=override_reason,
         )
-    current = registry.read_current(_storage(), signing_keys_from_env(), tenant, surface)
+    current = registry.read_current(open_storage(env.storage_url), keys, tenant, surface)
     if current is not None:
         m = current.manifest
         click.echo(f"serving {tenant}/{surface}: {m.manifest_version} (as_of {m.as_of})")
@@ -223,16 +224,16 @@ def materialize(
 @handle_errors
 def rollback(tenant: str, surface: str, to_version: str | None, reason: str) -> None:
     """Serve an earlier verified manifest; writes an audit record. No retraining."""
-    keys = signing_keys_from_env()
-    assert keys is not None
+    env = SharedEnv.load()
+    keys = env.signing_keys()
     outcome = rollback_scope(
-        _storage(),
+        open_storage(env.storage_url),
         keys,
         tenant,
         surface,
         to_version,
         reason=reason or "recsys rollback",
-        signals_dsn=os.environ.get(SIGNALS_DSN_ENV, "").strip(),
+        signals_dsn=env.signals_dsn,
     )
     before, after = outcome.before, outcome.after
     click.echo(
@@ -249,9 +250,8 @@ def rollback(tenant: str, surface: str, to_version: str | None, reason: str) -> 
 @handle_errors
 def manifests(tenant: str, surface: str) -> None:
     """Manifest history, newest first; '*' marks the one serving."""
-    keys = signing_keys_from_env()
-    assert keys is not None
-    storage = _storage()
+    env = SharedEnv.load()
+    keys, storage = env.signing_keys(), open_storage(env.storage_url)
     entries = registry.history(storage, keys, tenant, surface)
     if not entries:
         raise NotFoundError(f"{tenant}/{surface}: no manifests published")

@@ -12,7 +12,12 @@ from recsys_pipelines.defs.ingest.assets import canonical_events, raw_events
 from recsys_pipelines.defs.ingest.checks import CHECKS
 from recsys_pipelines.defs.publish.assets import manifest
 from recsys_pipelines.defs.publish.jobs import rollback
-from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
+from recsys_pipelines.defs.resources import (
+    PipelineSettings,
+    SigningResource,
+    StorageResource,
+    resources_from_env,
+)
 
 ASSETS = [raw_events, canonical_events, *ARTIFACT_ASSETS, evaluation, manifest]
 DAILY_JOB = "daily_partition"
@@ -31,7 +36,12 @@ def build_definitions(
     signing: SigningResource | None = None,
     settings: PipelineSettings | None = None,
 ) -> dg.Definitions:
-    """Definitions with default resources (env-driven) unless explicit ones are given (tests)."""
+    """Definitions with the resources given (tests), the rest from resources_from_env()."""
+    if storage is None or signing is None or settings is None:
+        defaults = resources_from_env()
+        storage = storage or defaults.storage
+        signing = signing or defaults.signing
+        settings = settings or defaults.settings
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=[*CHECKS, *AUTOMATION.checks],
@@ -39,9 +49,9 @@ def build_definitions(
         schedules=AUTOMATION.schedules,
         sensors=AUTOMATION.sensors,
         resources={
-            "storage": storage or StorageResource(),
-            "signing": signing or SigningResource(),
-            "settings": settings or PipelineSettings(),
+            "storage": storage,
+            "signing": signing,
+            "settings": settings,
         },
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import sys
 
 import uvicorn
@@ -12,7 +11,7 @@ from litestar import Litestar
 
 from recsys_algo.contracts.errors import ConfigError
 from recsys_service.app import create_app
-from recsys_service.logs import LOG_LEVEL_ENV, configure_logging, parse_log_level
+from recsys_service.logs import configure_logging
 from recsys_service.settings import API_KEYS_ENV, Settings
 
 EXIT_CONFIG = 2
@@ -51,21 +50,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _log_level() -> int:
-    return parse_log_level(os.environ.get(LOG_LEVEL_ENV, "INFO"))
-
-
 def worker_app() -> Litestar:
     """A worker process's app (N > 1): it owns its logging like the single-process server does.
     The supervisor checked the same environment before starting any worker."""
-    configure_logging(_log_level())
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        log_level = _log_level()
         if not 0 <= args.port <= 65535:
             raise ConfigError(f"--port {args.port} is invalid: use 0..65535")
         if not 1 <= args.workers <= MAX_WORKERS:
@@ -77,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"recsys-service: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     # JSON lines on stderr for every logger, uvicorn's included (log_config=None below).
-    configure_logging(log_level)
+    configure_logging(settings.log_level)
     print(
         f"recsys-service listening on http://{args.host}:{args.port}", file=sys.stderr, flush=True
     )

@@ -7,16 +7,18 @@ import contextlib
 import datetime as dt
 import itertools
 import logging
-import os
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 import anyio.to_thread
 import msgspec
 from litestar import Litestar
+from pydantic import Field, model_validator
 
+from recsys_algo.config import EnvSettings
 from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.store.landing import write_landing_file
 from recsys_algo.store.storage import Storage
@@ -39,15 +41,6 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _int_env(name: str, default: int, low: int, high: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise ConfigError(f"{name}={text[:40]!r} is invalid: an integer in {low}..{high}")
-    return int(text)
-
-
 @dataclass(frozen=True, slots=True)
 class EventLogSettings:
     """When to flush (every flush_interval seconds or flush_events events) and the buffer bound."""
@@ -58,12 +51,26 @@ class EventLogSettings:
 
     @classmethod
     def from_env(cls) -> EventLogSettings:
-        seconds = _int_env(FLUSH_INTERVAL_ENV, 5, 1, 300)
-        flush_events = _int_env(FLUSH_EVENTS_ENV, 10_000, 1, 1_000_000)
-        buffer_max = _int_env(BUFFER_MAX_ENV, 200_000, 1, 10_000_000)
-        if buffer_max < flush_events:
-            raise ConfigError(f"{BUFFER_MAX_ENV} must be at least {FLUSH_EVENTS_ENV}")
-        return cls(flush_interval=float(seconds), flush_events=flush_events, buffer_max=buffer_max)
+        """RECSYS_EVENTS_* from the process environment; ConfigError naming what is wrong."""
+        env = EventLogEnv.load()
+        return cls(float(env.flush_interval), env.flush_events, env.buffer_max)
+
+
+class EventLogEnv(EnvSettings):
+    """RECSYS_EVENTS_*: whole seconds between flushes, the early-flush count, the buffer bound."""
+
+    flush_interval: int = Field(default=5, ge=1, le=300, validation_alias=FLUSH_INTERVAL_ENV)
+    flush_events: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias=FLUSH_EVENTS_ENV)
+    buffer_max: int = Field(default=200_000, ge=1, le=10_000_000, validation_alias=BUFFER_MAX_ENV)
+
+    @model_validator(mode="after")
+    def _buffer_holds_a_flush(self) -> Self:
+        if self.buffer_max < self.flush_events:
+            raise ConfigError(
+                f"{BUFFER_MAX_ENV}={self.buffer_max} is below {FLUSH_EVENTS_ENV}="
+                f"{self.flush_events}: the buffer must hold at least one flush"
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)

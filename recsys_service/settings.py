@@ -1,19 +1,22 @@
-"""Service settings, read from the environment once by Settings.from_env (tests pass values)."""
+"""Service settings: the values the app is built from (Settings), their variables (ServiceEnv)."""
 
 from __future__ import annotations
 
-import os
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from recsys_algo.config import signing_keys_from_env, storage_url_from_env
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator
+
+from recsys_algo.config import SIGNALS_DSN_ENV, SharedEnv
 from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.names import is_valid_name, parse_scope_key
 from recsys_algo.contracts.signing import SigningKeys
-from recsys_algo.store.pg import SIGNALS_DSN_ENV, describe_dsn
+from recsys_algo.store.pg import describe_dsn
 from recsys_service.event_log import EventLogSettings
+from recsys_service.logs import LOG_LEVEL_ENV, parse_log_level
 from recsys_service.ratelimit import (
     RATE_LIMIT_ENV,
     RATE_LIMIT_TENANTS_ENV,
@@ -27,22 +30,21 @@ WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
 SCOPES_ENV = "RECSYS_SCOPES"
 METRICS_ENV = "RECSYS_METRICS"
 SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
-SERVING_SOURCES = ("storage", "postgres")
 LOADER_ENV = "RECSYS_LOADER"
 PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
 LOADER_NICE_ENV = "RECSYS_LOADER_NICE"
 DEFAULT_LOADER_NICE = 0
+ServingSource = Literal["storage", "postgres"]
+SERVING_SOURCES: tuple[ServingSource, ...] = get_args(ServingSource)
 Loading = Literal["process", "thread"]
-LOADERS: tuple[Loading, ...] = ("process", "thread")
+LOADERS: tuple[Loading, ...] = get_args(Loading)
 
 ADMIN_TENANT = "*"
 OPEN_MODE_TENANT = "demo"
 DEFAULT_WATCH_INTERVAL = 5.0
-WATCH_INTERVAL_RANGE = (1.0, 30.0)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 MetricsAccess = Literal["public", "admin", "off"]
-METRICS_ACCESS: tuple[MetricsAccess, ...] = ("public", "admin", "off")
 
 _KEY_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _SHA256_HEX_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -104,32 +106,12 @@ def _check_unique(keys: list[ApiKey]) -> None:
         digests.add(key.sha256)
 
 
-def parse_watch_interval(value: str) -> float:
-    low, high = WATCH_INTERVAL_RANGE
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = float("nan")
-    if not low <= seconds <= high:
-        raise ConfigError(
-            f"{WATCH_INTERVAL_ENV}={value[:40]!r} is invalid: seconds in {low:g}..{high:g}"
-        )
-    return seconds
-
-
 def parse_scopes(spec: str) -> tuple[tuple[str, str], ...]:
     """'tenant.surface,...' -> ((tenant, surface), ...), in order, without repeats."""
     scopes = [parse_scope_key(e.strip()) for e in spec.split(",") if e.strip()]
     if not scopes:
         raise ConfigError(f"{SCOPES_ENV} is set but names no scope: use 'tenant.surface,...'")
     return tuple(dict.fromkeys(scopes))
-
-
-def parse_metrics_access(value: str) -> MetricsAccess:
-    for access in METRICS_ACCESS:
-        if value.strip().lower() == access:
-            return access
-    raise ConfigError(f"{METRICS_ENV}={value[:20]!r} is invalid: use public, admin or off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +124,7 @@ class Settings:
     scopes: tuple[tuple[str, str], ...] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # "postgres": serve the signals database at signals_dsn instead of the object store.
-    serving_source: str = "storage"
+    serving_source: ServingSource = "storage"
     signals_dsn: str = field(default="", repr=False)
     event_log: EventLogSettings = field(default_factory=EventLogSettings)
     # None: no default limit (per-tenant entries still apply).
@@ -157,6 +139,7 @@ class Settings:
     # The loader child's niceness: 0 keeps swaps within seconds with the cores saturated;
     # 10 lets requests win and swaps wait for load to ease (docs/benchmarks.md).
     loader_nice: int = DEFAULT_LOADER_NICE
+    log_level: int = logging.INFO
 
     def __post_init__(self) -> None:
         if self.metrics_access == "admin" and not any(k.is_admin for k in self.api_keys):
@@ -187,41 +170,71 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        interval = os.environ.get(WATCH_INTERVAL_ENV, "").strip()
-        scopes = os.environ.get(SCOPES_ENV, "").strip()
-        rate_limit = os.environ.get(RATE_LIMIT_ENV, "").strip()
+        """The settings in the process environment; ConfigError naming what is wrong."""
+        env = ServiceEnv.load()
         return cls(
-            storage_url=storage_url_from_env(),
-            signing_keys=signing_keys_from_env(required=False),
-            api_keys=parse_api_keys(os.environ.get(API_KEYS_ENV, "")),
-            watch_interval=parse_watch_interval(interval) if interval else DEFAULT_WATCH_INTERVAL,
-            scopes=parse_scopes(scopes) if scopes else None,
-            rate_limit=parse_rate_limit(rate_limit) if rate_limit else None,
-            rate_limit_tenants=parse_tenant_limits(os.environ.get(RATE_LIMIT_TENANTS_ENV, "")),
-            metrics_access=parse_metrics_access(
-                os.environ.get(METRICS_ENV, "").strip() or "public"
-            ),
-            serving_source=os.environ.get(SERVING_SOURCE_ENV, "").strip() or "storage",
-            signals_dsn=os.environ.get(SIGNALS_DSN_ENV, "").strip(),
+            storage_url=env.storage_url,
+            signing_keys=env.optional_signing_keys(),
+            api_keys=env.api_keys,
+            watch_interval=env.watch_interval,
+            scopes=env.scopes,
+            serving_source=env.serving_source,
+            signals_dsn=env.signals_dsn,
             event_log=EventLogSettings.from_env(),
-            loader=os.environ.get(LOADER_ENV, "").strip() or "process",  # type: ignore[arg-type]
-            prepared_dir=_prepared_dir(os.environ.get(PREPARED_DIR_ENV, "").strip()),
-            loader_nice=_loader_nice(os.environ.get(LOADER_NICE_ENV, "").strip()),
+            rate_limit=env.rate_limit,
+            rate_limit_tenants=env.rate_limit_tenants,
+            metrics_access=env.metrics_access,
+            loader=env.loader,
+            prepared_dir=env.prepared_dir,
+            loader_nice=env.loader_nice,
+            log_level=env.log_level,
         )
 
 
-def _loader_nice(value: str) -> int:
-    if not value:
-        return DEFAULT_LOADER_NICE
-    if not value.isdigit():
-        raise ConfigError(f"{LOADER_NICE_ENV}={value[:20]!r} is invalid: use 0..19")
-    return int(value)
-
-
-def _prepared_dir(value: str) -> Path | None:
-    if not value:
-        return None
-    path = Path(value)
-    if not path.is_absolute():
-        raise ConfigError(f"{PREPARED_DIR_ENV}={value[:80]!r} must be an absolute path")
+def _absolute(path: Path | None) -> Path | None:
+    if path is not None and not path.is_absolute():
+        raise ValueError("use an absolute path")
     return path
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+class ServiceEnv(SharedEnv):
+    """The service's variables on top of the shared ones; the parse functions above carry the
+    syntax of the structured ones and raise ConfigError naming the entry."""
+
+    api_keys: Annotated[tuple[ApiKey, ...], PlainValidator(parse_api_keys)] = Field(
+        default=(), validation_alias=API_KEYS_ENV, repr=False
+    )
+    watch_interval: float = Field(
+        default=DEFAULT_WATCH_INTERVAL,
+        ge=1.0,
+        le=30.0,
+        allow_inf_nan=False,
+        validation_alias=WATCH_INTERVAL_ENV,
+    )
+    scopes: Annotated[tuple[tuple[str, str], ...] | None, PlainValidator(parse_scopes)] = Field(
+        default=None, validation_alias=SCOPES_ENV
+    )
+    serving_source: ServingSource = Field(default="storage", validation_alias=SERVING_SOURCE_ENV)
+    rate_limit: Annotated[RateLimit | None, PlainValidator(parse_rate_limit)] = Field(
+        default=None, validation_alias=RATE_LIMIT_ENV
+    )
+    rate_limit_tenants: Annotated[dict[str, RateLimit], PlainValidator(parse_tenant_limits)] = (
+        Field(default_factory=dict, validation_alias=RATE_LIMIT_TENANTS_ENV)
+    )
+    metrics_access: Annotated[MetricsAccess, BeforeValidator(_lower)] = Field(
+        default="public", validation_alias=METRICS_ENV
+    )
+    loader: Loading = Field(default="process", validation_alias=LOADER_ENV)
+    prepared_dir: Annotated[Path | None, AfterValidator(_absolute)] = Field(
+        default=None, validation_alias=PREPARED_DIR_ENV
+    )
+    loader_nice: int = Field(
+        default=DEFAULT_LOADER_NICE, ge=0, le=19, validation_alias=LOADER_NICE_ENV
+    )
+    log_level: Annotated[int, PlainValidator(parse_log_level)] = Field(
+        default=logging.INFO, validation_alias=LOG_LEVEL_ENV
+    )

@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from recsys_algo.config import SIGNALS_DSN_ENV
 from recsys_algo.contracts.errors import ConfigError, DataSourceError
 
-SIGNALS_DSN_ENV = "RECSYS_SIGNALS_DSN"
 SCHEMA_VERSION = 1
 _LOCK_SCHEMA = "recsys-signals-schema"
 

@@ -14,7 +14,7 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 from minio.helpers import DictType
 
-from recsys_algo.config import S3_ACCESS_KEY_ENV, S3_ENDPOINT_ENV, S3Settings, s3_settings_from_env
+from recsys_algo.config import S3_ACCESS_KEY_ENV, S3_ENDPOINT_ENV, S3Env
 from recsys_algo.contracts.errors import (
     ConcurrentPublishError,
     ConfigError,
@@ -56,7 +56,7 @@ def _http_client() -> urllib3.PoolManager:
 class S3Storage(Storage):
     """Keys live under s3://bucket/prefix/; the token is the object's ETag."""
 
-    def __init__(self, bucket: str, prefix: str, settings: S3Settings) -> None:
+    def __init__(self, bucket: str, prefix: str, settings: S3Env) -> None:
         if not _BUCKET_RE.match(bucket) or ".." in bucket:
             raise ConfigError(f"storage URL bucket {bucket[:80]!r} is not a valid S3 bucket name")
         self.bucket = bucket
@@ -64,11 +64,11 @@ class S3Storage(Storage):
         self.settings = settings
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self.client = Minio(
-            settings.endpoint,
+            settings.host,
             access_key=settings.access_key,
             secret_key=settings.secret_key,
             region=settings.region,
-            secure=settings.secure,
+            secure=settings.tls,
             http_client=_http_client(),
         )
 
@@ -82,7 +82,7 @@ class S3Storage(Storage):
     def _errors(self, key: str) -> Iterator[None]:
         """Map SDK and network failures to domain errors naming the endpoint, never secrets."""
         where = self.uri_for(key)
-        endpoint = f"{'https' if self.settings.secure else 'http'}://{self.settings.endpoint}"
+        endpoint = f"{'https' if self.settings.tls else 'http'}://{self.settings.host}"
         try:
             yield
         except S3Error as exc:
@@ -206,7 +206,7 @@ def _s3_storage(url: str) -> Storage:
             "storage URL is invalid: use s3://bucket/prefix (credentials and endpoint go in "
             "RECSYS_S3_* variables)"
         )
-    return S3Storage(parsed.netloc, parsed.path.strip("/"), s3_settings_from_env())
+    return S3Storage(parsed.netloc, parsed.path.strip("/"), S3Env.load())
 
 
 register_scheme("s3", _s3_storage)

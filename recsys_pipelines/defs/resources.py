@@ -3,53 +3,64 @@
 from __future__ import annotations
 
 import json
-import os
+from typing import NamedTuple
 
 import dagster as dg
 from pydantic import Field
 
-from recsys_algo.config import signing_keys_from_env, storage_url_from_env
+from recsys_algo.config import (
+    MODEL_PARAMS_ENV,
+    SIGNALS_DSN_ENV,
+    SIGNING_KEYS_ENV,
+    SIGNING_KEYS_FILE_ENV,
+    STORAGE_URL_ENV,
+    EnvSettings,
+    PipelineEnv,
+    require_signing_keys,
+)
 from recsys_algo.contracts.errors import ConfigError
-from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
+from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.store.pg import SIGNALS_DSN_ENV
 from recsys_algo.store.storage import Storage, open_storage
-
-MODEL_PARAMS_ENV = "RECSYS_MODEL_PARAMS"
 
 
 class StorageResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Storage root; empty: RECSYS_STORAGE_URL, else file://<cwd>/.recsys (read at run time)."""
+    """Storage root; s3:// credentials come from RECSYS_S3_* when the storage is opened."""
 
-    url: str = ""
+    url: str = Field(
+        description="file:///path or s3://bucket/prefix; in the code location "
+        f"{STORAGE_URL_ENV}, else file://<cwd>/.recsys"
+    )
 
     def open(self) -> Storage:
-        return open_storage(self.url or storage_url_from_env())
+        return open_storage(self.url)
 
 
 class SigningResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Signing keys 'kid:hex64,...'; empty means RECSYS_SIGNING_KEYS(_FILE) (read at run time)."""
+    """Manifest signing keys, given inline or as a file (the inline keys win when both are set)."""
 
-    key_spec: str = ""
+    key_spec: str = Field(
+        default="", description=f"'kid:hex64,...'; in the code location {SIGNING_KEYS_ENV} if set"
+    )
+    key_file: str = Field(
+        default="",
+        description="file holding the keys, read when key_spec is empty; in the code location "
+        f"{SIGNING_KEYS_FILE_ENV} if set",
+    )
 
     def signing_keys(self) -> SigningKeys:
-        if self.key_spec:
-            return parse_signing_keys(self.key_spec)
-        found = signing_keys_from_env(required=True)
-        assert found is not None
-        return found
+        return require_signing_keys(self.key_spec, self.key_file)
 
 
 class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Windows, decay and the thresholds of the blocking gates."""
+    """Windows, decay, the thresholds of the blocking gates, model parameters, the signals DB."""
 
     window_days: int = Field(default=28, ge=1, le=366)
-    # Empty by default: a non-empty default would shadow RECSYS_MODEL_PARAMS (read in params()).
     model_params: str = Field(
         default="",
         description="JSON overrides of the model parameters by section, e.g. "
         '{"blend": {"rank_offset": 5}, "evaluation": {"gate_margin": 0.05}}; '
-        "empty: RECSYS_MODEL_PARAMS, else the defaults",
+        f"empty: the defaults; in the code location {MODEL_PARAMS_ENV} if set",
     )
     min_events: int = Field(default=1, ge=0)
     max_events: int = Field(default=50_000_000, ge=1)
@@ -61,16 +72,16 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     signals_dsn: str = Field(
         default="",
         description="PostgreSQL DSN that publish also writes signals to (DB-only serving); "
-        f"empty: {SIGNALS_DSN_ENV}, and if that is unset too, no database is written",
+        f"empty: no database is written; in the code location {SIGNALS_DSN_ENV} if set",
     )
 
     def resolved_signals_dsn(self) -> str:
-        return self.signals_dsn or os.environ.get(SIGNALS_DSN_ENV, "").strip()
+        """The DSN without surrounding blanks (an EnvVar arrives as written); empty: none."""
+        return self.signals_dsn.strip()
 
     def params(self) -> ModelParams:
-        text = self.model_params or os.environ.get(MODEL_PARAMS_ENV, "") or "{}"
         try:
-            overrides = json.loads(text)
+            overrides = json.loads(self.model_params.strip() or "{}")
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"model parameters are not JSON ({MODEL_PARAMS_ENV}?): {exc}"
@@ -80,3 +91,37 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         ):
             raise ConfigError('model parameters must be {"section": {"knob": value}, ...}')
         return ModelParams.from_overrides(overrides)
+
+
+class Resources(NamedTuple):
+    storage: StorageResource
+    signing: SigningResource
+    settings: PipelineSettings
+
+
+def resources_from_env(env: PipelineEnv | None = None) -> Resources:
+    """The code location's resources: each value the environment sets is a dg.EnvVar (the UI
+    shows the variable's name, never its value; Dagster reads it when a run starts), each value
+    it leaves unset is the default. Dagster fails any run whose config names an unset variable,
+    so the optional ones (a DSN, model parameters, one of the two ways to give keys) must not
+    be EnvVars unless set; a change of environment needs a reload of the code location anyway.
+    """
+    env = env or PipelineEnv.load()
+    return Resources(
+        storage=StorageResource(url=_env_or_default(env, "storage_url")),
+        signing=SigningResource(
+            key_spec=_env_or_default(env, "signing_keys_spec"),
+            key_file=_env_or_default(env, "signing_keys_file"),
+        ),
+        settings=PipelineSettings(
+            model_params=_env_or_default(env, "model_params"),
+            signals_dsn=_env_or_default(env, "signals_dsn"),
+        ),
+    )
+
+
+def _env_or_default(env: EnvSettings, field: str) -> str:
+    if env.is_set(field):
+        return dg.EnvVar(env.variable(field))
+    # Unset: the field's default (never a secret: secrets have no default but "").
+    return str(getattr(env, field))

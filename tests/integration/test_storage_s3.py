@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from recsys_algo.config import S3_SECRET_KEY_ENV, storage_url_from_env
+from recsys_algo.config import S3_SECRET_KEY_ENV, SharedEnv
 from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import ConcurrentPublishError, DataSourceError, NotFoundError
 from recsys_algo.contracts.signing import parse_signing_keys
@@ -42,7 +42,7 @@ T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 def opened(monkeypatch: pytest.MonkeyPatch, url: str) -> S3Storage:
     """Through the same path as pipelines and service: RECSYS_STORAGE_URL -> open_storage."""
     monkeypatch.setenv("RECSYS_STORAGE_URL", url)
-    storage = open_storage(storage_url_from_env())
+    storage = open_storage(SharedEnv.load().storage_url)
     assert isinstance(storage, S3Storage)
     return storage
 

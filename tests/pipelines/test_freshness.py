@@ -7,10 +7,10 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from recsys_algo.config import FRESHNESS_MAX_AGE_ENV
 from recsys_algo.contracts import layout
 from recsys_pipelines.definitions import DAILY_JOB, defs
 from recsys_pipelines.defs.automation.checks import FRESHNESS_JOB, MANIFEST_FRESH, manifest_fresh
-from recsys_pipelines.defs.automation.settings import FRESHNESS_MAX_AGE_ENV
 from recsys_pipelines.runner import register_scope
 from tests.pipelines.automation_fixtures import auto_env, set_clock, shared_instance
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env

@@ -7,10 +7,11 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from recsys_algo.config import SCHEDULE_HOUR_ENV
 from recsys_algo.contracts.errors import ConfigError
 from recsys_pipelines.definitions import DAILY_JOB, daily_partition, defs
 from recsys_pipelines.defs.automation.schedules import DAILY_SCHEDULE
-from recsys_pipelines.defs.automation.settings import SCHEDULE_HOUR_ENV, SCOPE_TAG, TRIGGER_TAG
+from recsys_pipelines.defs.automation.settings import SCOPE_TAG, TRIGGER_TAG
 from recsys_pipelines.defs.automation.wiring import build_automation
 from recsys_pipelines.runner import register_scope
 from tests.pipelines.automation_fixtures import SCOPE, auto_env, shared_instance
@@ -71,5 +72,5 @@ def test_schedule_hour_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert schedule.cron_schedule == "0 3 * * *"
     assert schedule.execution_timezone == "UTC"
     monkeypatch.setenv(SCHEDULE_HOUR_ENV, "24")
-    with pytest.raises(ConfigError, match=f"{SCHEDULE_HOUR_ENV}=24 is invalid: expected 0..23"):
+    with pytest.raises(ConfigError, match=f"{SCHEDULE_HOUR_ENV}='24' is invalid: input"):
         build_automation(daily_partition)

@@ -7,16 +7,13 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from recsys_algo.config import LANDING_LOOKBACK_ENV
 from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.names import parse_scope_key
 from recsys_algo.store import registry
 from recsys_pipelines.definitions import DAILY_JOB, daily_partition
 from recsys_pipelines.defs.automation.sensors import landing_scopes
-from recsys_pipelines.defs.automation.settings import (
-    LANDING_LOOKBACK_ENV,
-    SCOPE_TAG,
-    TRIGGER_TAG,
-)
+from recsys_pipelines.defs.automation.settings import SCOPE_TAG, TRIGGER_TAG
 from recsys_pipelines.defs.automation.wiring import build_automation
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from recsys_pipelines.runner import register_scope

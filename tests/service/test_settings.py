@@ -1,18 +1,15 @@
-"""Settings parsing: API keys, watch interval, scopes, and from_env."""
+"""Service settings: API keys, scopes, and every variable Settings.from_env reads."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
 from recsys_algo.contracts.errors import ConfigError
-from recsys_service.settings import (
-    Settings,
-    parse_api_keys,
-    parse_scopes,
-    parse_watch_interval,
-)
+from recsys_service.event_log import EventLogEnv
+from recsys_service.settings import ServiceEnv, Settings, parse_api_keys, parse_scopes
 from tests.service.builders import SIGNING_SPEC, sha256_hex
 
 SECRET = "s3cret-key-material"
@@ -53,15 +50,23 @@ def test_repeated_key_hash_is_rejected_without_echoing_it() -> None:
     assert digest not in str(caught.value)
 
 
-@pytest.mark.parametrize("value", ["0.5", "31", "abc", "nan", "-1"])
-def test_watch_interval_outside_1_to_30_is_config_error(value: str) -> None:
-    with pytest.raises(ConfigError, match="RECSYS_WATCH_INTERVAL"):
-        parse_watch_interval(value)
+@pytest.mark.parametrize("value", ["0.5", "31", "abc", "nan", "inf", "-1"])
+def test_watch_interval_outside_1_to_30_is_config_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("RECSYS_WATCH_INTERVAL", value)
+    with pytest.raises(
+        ConfigError, match=re.escape(f"RECSYS_WATCH_INTERVAL={value!r} is invalid: ")
+    ):
+        Settings.from_env()
 
 
-def test_watch_interval_bounds_are_inclusive() -> None:
-    assert parse_watch_interval("1") == 1.0
-    assert parse_watch_interval("30") == 30.0
+@pytest.mark.parametrize(("value", "seconds"), [("1", 1.0), ("30", 30.0), (" 2.5 ", 2.5)])
+def test_watch_interval_bounds_are_inclusive(
+    monkeypatch: pytest.MonkeyPatch, value: str, seconds: float
+) -> None:
+    monkeypatch.setenv("RECSYS_WATCH_INTERVAL", value)
+    assert Settings.from_env().watch_interval == seconds
 
 
 def test_scopes_parse_in_order_without_repeats() -> None:
@@ -122,10 +127,11 @@ def test_loader_and_prepared_dir_come_from_the_environment(
 @pytest.mark.parametrize(
     ("name", "value", "needle"),
     [
-        ("RECSYS_LOADER", "fork", "RECSYS_LOADER='fork' is invalid: one of process, thread"),
-        ("RECSYS_PREPARED_DIR", "cache", "RECSYS_PREPARED_DIR='cache' must be an absolute path"),
-        ("RECSYS_LOADER_NICE", "20", "RECSYS_LOADER_NICE=20 is invalid: use 0..19"),
-        ("RECSYS_LOADER_NICE", "-1", "RECSYS_LOADER_NICE='-1' is invalid: use 0..19"),
+        ("RECSYS_LOADER", "fork", "RECSYS_LOADER='fork' is invalid: input should be 'process' or"),
+        ("RECSYS_PREPARED_DIR", "cache", "RECSYS_PREPARED_DIR='cache' is invalid: use an absolute"),
+        ("RECSYS_LOADER_NICE", "20", "RECSYS_LOADER_NICE='20' is invalid: input should be less"),
+        ("RECSYS_LOADER_NICE", "-1", "RECSYS_LOADER_NICE='-1' is invalid: input should be great"),
+        ("RECSYS_LOADER_NICE", "low", "RECSYS_LOADER_NICE='low' is invalid: input should be a"),
     ],
 )
 def test_bad_loader_settings_are_config_errors(
@@ -134,3 +140,75 @@ def test_bad_loader_settings_are_config_errors(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=re.escape(needle)):
         Settings.from_env()
+
+
+SERVICE_VARIABLES = {
+    "RECSYS_API_KEYS",
+    "RECSYS_WATCH_INTERVAL",
+    "RECSYS_SCOPES",
+    "RECSYS_SERVING_SOURCE",
+    "RECSYS_RATE_LIMIT",
+    "RECSYS_RATE_LIMIT_TENANTS",
+    "RECSYS_METRICS",
+    "RECSYS_LOADER",
+    "RECSYS_PREPARED_DIR",
+    "RECSYS_LOADER_NICE",
+    "RECSYS_LOG_LEVEL",
+}
+SHARED_VARIABLES = {
+    "RECSYS_STORAGE_URL",
+    "RECSYS_SIGNING_KEYS",
+    "RECSYS_SIGNING_KEYS_FILE",
+    "RECSYS_SIGNALS_DSN",
+}
+EVENT_LOG_VARIABLES = {
+    "RECSYS_EVENTS_FLUSH_INTERVAL",
+    "RECSYS_EVENTS_FLUSH_EVENTS",
+    "RECSYS_EVENTS_BUFFER_MAX",
+}
+
+
+def test_the_service_reads_exactly_its_variables_by_their_names() -> None:
+    # Spelled out: deployments set these names, so renaming one is a breaking change.
+    read = {ServiceEnv.variable(f) for f in ServiceEnv.model_fields}
+    assert read == SERVICE_VARIABLES | SHARED_VARIABLES
+    assert {EventLogEnv.variable(f) for f in EventLogEnv.model_fields} == EVENT_LOG_VARIABLES
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in SERVICE_VARIABLES | SHARED_VARIABLES | EVENT_LOG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_blank_variables_mean_the_defaults(clean_env: pytest.MonkeyPatch) -> None:
+    for name in SERVICE_VARIABLES | EVENT_LOG_VARIABLES:
+        clean_env.setenv(name, " ")
+    settings = Settings.from_env()
+    assert settings == Settings(storage_url=settings.storage_url, signing_keys=None)
+
+
+def test_log_level_is_read_case_blind_and_checked(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("RECSYS_LOG_LEVEL", "warning")
+    assert Settings.from_env().log_level == logging.WARNING
+    clean_env.setenv("RECSYS_LOG_LEVEL", "loud")
+    with pytest.raises(ConfigError, match=r"^RECSYS_LOG_LEVEL='loud' is invalid: use DEBUG"):
+        Settings.from_env()
+
+
+def test_api_key_errors_keep_their_own_message_and_hide_the_key(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("RECSYS_API_KEYS", f"web:acme:{SECRET}")
+    with pytest.raises(ConfigError, match=r"^RECSYS_API_KEYS entry #1 \(web\): third field") as e:
+        Settings.from_env()
+    assert SECRET not in str(e.value)
+
+
+def test_signals_dsn_is_read_but_never_shown(clean_env: pytest.MonkeyPatch) -> None:
+    dsn = f"postgresql://recsys:{SECRET}@db:5432/recsys"
+    clean_env.setenv("RECSYS_SIGNALS_DSN", dsn)
+    settings = Settings.from_env()
+    assert settings.signals_dsn == dsn
+    assert SECRET not in repr(settings) and SECRET not in repr(ServiceEnv.load())
