@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recsys_algo.contracts import catalog, layout
+from recsys_algo.contracts import layout
 from recsys_algo.contracts.canonical import from_parquet_bytes
 from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.contracts.names import Partition
@@ -35,7 +35,7 @@ from recsys_algo.recipes.params import ModelParams
 from recsys_algo.sources.synthetic import generator as synthetic
 from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
 from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.store import landing, registry
+from recsys_algo.store import catalog, landing, registry
 from recsys_algo.store.storage import open_storage
 
 TENANT, SURFACE = "bench", "home"
