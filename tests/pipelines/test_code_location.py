@@ -31,6 +31,9 @@ def test_every_job_asset_and_check_resolves() -> None:
     assert len(checks) == 6 and all(c.startswith("canonical_events_") for c in checks)
     for name in (DAILY_JOB, "rollback", "manifest_freshness"):
         assert defs.resolve_job_def(name).name == name
+    for name in (DAILY_JOB, "rollback", "manifest_freshness"):
+        # One process per run (a UI backfill costs what the CLI costs), not one per step.
+        assert defs.resolve_job_def(name).executor_def.name == "in_process", name
     for schedule in ("daily_partition_schedule", "manifest_freshness_hourly"):
         assert defs.resolve_schedule_def(schedule).name == schedule
     for sensor in ("landing_files", "landing_scopes"):
