@@ -224,7 +224,7 @@ def test_clusters_past_the_named_genres_get_numbered_genres() -> None:
     genres = {row["tags"][0] for row in catalog}  # type: ignore[index]
     assert len(genres) == 50
     assert {"drama", "drama-2", "action-3", "comedy-3"} <= genres
-    with pytest.raises(ConfigError, match="n_clusters must be in 3..240"):
+    with pytest.raises(ConfigError, match=r"n_clusters must be in 3\.\.240"):
         SyntheticConfig(n_clusters=241, n_items=500)
     with pytest.raises(ConfigError, match="event_mix must be one of funnel, clicks"):
         SyntheticConfig(event_mix="views")
