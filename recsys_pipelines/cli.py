@@ -15,6 +15,7 @@ from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
 from recsys_algo.store.storage import Storage, open_storage
 from recsys_pipelines import cli_manifests, cli_ops
+from recsys_pipelines.cli_import import import_commands
 from recsys_pipelines.cli_support import (
     RecsysGroup,
     by_option,
@@ -93,6 +94,10 @@ def _register(tenant: str, surface: str) -> None:
 
     with dagster_instance() as instance:
         register_scope(instance, tenant, surface)
+
+
+for _command in import_commands(handle_errors, name_callback, _storage, _register):
+    import_group.add_command(_command)
 
 
 @main.command()

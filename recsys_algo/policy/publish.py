@@ -97,7 +97,9 @@ def decide_publish(
     serve = would_serve and not hold.held
     if would_serve:
         baseline = serving.metrics if serving is not None else None
-        gate = quality_gate(evaluation.metrics, baseline, gate_margin)
+        gate = quality_gate(
+            evaluation.metrics, baseline, gate_margin, evaluation.parameters.get("evaluation")
+        )
     else:
         gate = GateDecision(True, GATE_NOT_APPLIED, None, None)
     publish = gate.passed or options.quality_override
