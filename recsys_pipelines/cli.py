@@ -14,7 +14,7 @@ from recsys_algo.config import SharedEnv
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
 from recsys_algo.store.storage import Storage, open_storage
-from recsys_pipelines import cli_manifests, cli_ops
+from recsys_pipelines import cli_manifests, cli_ops, cli_status
 from recsys_pipelines.cli_import import import_commands
 from recsys_pipelines.cli_support import (
     RecsysGroup,
@@ -245,7 +245,7 @@ def serve(host: str, port: int) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 (fixed argv, no shell)
 
 
-for _command in [*cli_ops.COMMANDS, cli_manifests.manifests]:
+for _command in [*cli_ops.COMMANDS, cli_manifests.manifests, cli_status.status]:
     main.add_command(_command)
 
 

@@ -63,9 +63,12 @@ def pointer_key(tenant: str, surface: str) -> str:
     return f"{POINTER_ROOT}/{_scope(tenant, surface)}/manifest.json"
 
 
+HOLD_FILE = "hold.json"
+
+
 def hold_key(tenant: str, surface: str) -> str:
     """Beside the pointer: while it exists, publishing never moves the pointer."""
-    return f"{POINTER_ROOT}/{_scope(tenant, surface)}/hold.json"
+    return f"{POINTER_ROOT}/{_scope(tenant, surface)}/{HOLD_FILE}"
 
 
 LANDING_SUFFIX = ".jsonl"

@@ -23,6 +23,7 @@ from recsys_algo.contracts.hold import (
     sign_hold,
 )
 from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.store.pointer import scopes_with
 from recsys_algo.store.storage import Storage
 
 
@@ -136,3 +137,8 @@ def write_audit(
         layout.audit_key(tenant, surface, stamp, action),
         msgspec.json.encode({**fields, **record}, order="sorted"),
     )
+
+
+def held_scopes(storage: Storage) -> list[tuple[str, str]]:
+    """(tenant, surface) pairs with a hold record, whether or not anything was published."""
+    return scopes_with(storage, layout.HOLD_FILE)

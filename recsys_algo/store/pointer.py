@@ -52,11 +52,16 @@ def _check_scope(manifest: Manifest, tenant: str, surface: str, where: str) -> N
 
 def list_published_scopes(storage: Storage) -> list[tuple[str, str]]:
     """(tenant, surface) pairs that have a current pointer."""
+    return scopes_with(storage, "manifest.json")
+
+
+def scopes_with(storage: Storage, name: str) -> list[tuple[str, str]]:
+    """(tenant, surface) pairs with a file of this name beside the pointer (or as it)."""
     scopes = []
     for key in storage.list(layout.POINTER_ROOT):
         parts = key.split("/")
         # Stray folders with names no publisher could write are not scopes.
-        if len(parts) == 5 and parts[-1] == "manifest.json" and all(map(is_valid_name, parts[2:4])):
+        if len(parts) == 5 and parts[-1] == name and all(map(is_valid_name, parts[2:4])):
             scopes.append((parts[2], parts[3]))
     return scopes
 

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -18,6 +19,7 @@ from recsys_algo.store import registry
 from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.storage import FileStorage, open_storage
 from recsys_pipelines.cli import main
+from recsys_pipelines.runner import dagster_instance, register_scope
 from tests.pipelines.conftest import (
     DAY0,
     KEY_SPEC,
@@ -219,3 +221,68 @@ def test_manifests_json_holds_gates_and_metrics_and_limit_reads_the_newest(
     assert newest["quality_gate"]["verdict"] == "passed"
     assert newest["metrics"]["popularity.rows"] > 0
     assert set(newest["artifacts"]) >= {"popularity", "cooc"}
+
+
+@pytest.fixture
+def instance_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A DAGSTER_HOME as `make demo` leaves it: runs recorded where `recsys status` reads them."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def status(*args: str) -> tuple[int, dict[str, Any]]:
+    result = run("status", *args, "--json")
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == result.exit_code, result.output
+    return result.exit_code, document
+
+
+def test_status_exit_code_follows_what_serves_holds_and_the_last_run(
+    two_days: FileStorage, instance_home: Path
+) -> None:
+    code, document = status(*scope())
+    [report] = document["scopes"]
+    assert (code, report["level"], report["problems"]) == (0, "ok", [])
+    assert report["serving"]["as_of"] == str(DAY2)
+    assert report["last_run"] is None  # the instance holds no run of this scope yet
+
+    assert run("hold", *scope("--reason", "freeze", "--by", "ops")).exit_code == 0
+    code, document = status()  # every scope
+    assert (code, document["scopes"][0]["level"]) == (10, "held")
+    assert document["scopes"][0]["hold"]["by"] == "ops"
+    text = run("status", *scope())
+    assert text.exit_code == 10 and f"{TENANT}/{SURFACE}  HELD  serving " in text.output
+    assert run("release", *scope()).exit_code == 0
+
+    # A day that fails its gate: the scope is failing, and the run's messages say why.
+    two_days.write_bytes(f"raw/{TENANT}/{SURFACE}/{DAY0 + dt.timedelta(days=5)}/e.jsonl", b"x\n")
+    bad = run("materialize", *scope("--date", str(DAY0 + dt.timedelta(days=5))))
+    assert bad.exit_code == 4
+    code, document = status(*scope())
+    [report] = document["scopes"]
+    assert (code, report["level"]) == (12, "failing")
+    assert report["last_run"]["status"] == "FAILURE"
+    assert any("canonical_events_min_events" in m for m in report["last_run"]["messages"])
+
+
+def test_status_names_broken_pointers_and_scopes_that_serve_nothing(
+    two_days: FileStorage, instance_home: Path
+) -> None:
+    with dagster_instance() as instance:  # as the landing_scopes sensor does for a new folder
+        register_scope(instance, "other", SURFACE)
+    code, document = status()
+    levels = {f"{r['tenant']}/{r['surface']}": r["level"] for r in document["scopes"]}
+    # `other` is registered, has never run and serves nothing.
+    assert (code, levels) == (11, {f"{TENANT}/{SURFACE}": "ok", f"other/{SURFACE}": "stale"})
+    two_days.write_bytes(layout.pointer_key(TENANT, SURFACE), b"[]")
+    code, document = status(*scope())
+    assert (code, document["scopes"][0]["pointer"]["state"]) == (5, "broken")
+    assert "must be a JSON object" in document["scopes"][0]["problems"][0]
+
+
+def test_status_wants_both_names_or_neither(two_days: FileStorage) -> None:
+    result = run("status", "--tenant", TENANT)
+    assert result.exit_code == 2 and "give both --tenant and --surface" in result.output
