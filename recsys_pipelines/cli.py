@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
-from recsys_algo.config import SharedEnv
+from recsys_algo.config import FIRST_DAY_ENV, PipelineEnv, SharedEnv
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
+from recsys_algo.store.landing import first_landing_day
 from recsys_algo.store.storage import Storage, open_storage
 from recsys_pipelines import cli_manifests, cli_ops, cli_status
 from recsys_pipelines.cli_import import import_commands
@@ -94,6 +95,16 @@ def _register(tenant: str, surface: str) -> None:
 
     with dagster_instance() as instance:
         register_scope(instance, tenant, surface)
+    # Days before the partitions' first date cannot be materialized: say so now, with the fix.
+    first_landed = first_landing_day(_storage(), tenant, surface)
+    first_day = PipelineEnv.load().first_day
+    if first_landed is not None and first_landed < first_day:
+        click.echo(
+            f"warning: {tenant}/{surface} has landing files from {first_landed}, before the "
+            f"partitions' first date {first_day}: set {FIRST_DAY_ENV}={first_landed} where "
+            "the CLI and the code location run (and reload the code location) to process them",
+            err=True,
+        )
 
 
 for _command in import_commands(handle_errors, name_callback, _storage, _register):

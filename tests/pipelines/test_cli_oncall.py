@@ -286,3 +286,18 @@ def test_status_names_broken_pointers_and_scopes_that_serve_nothing(
 def test_status_wants_both_names_or_neither(two_days: FileStorage) -> None:
     result = run("status", "--tenant", TENANT)
     assert result.exit_code == 2 and "give both --tenant and --surface" in result.output
+
+
+def test_generating_days_before_the_first_partition_date_says_how_to_reach_them(
+    two_days: FileStorage,
+) -> None:
+    args = ["generate", *scope("--days", "1", "--events-per-day", "20")]
+    old = run(*args, "--start", "2025-06-01")
+    assert old.exit_code == 0, old.output
+    assert "landing files from 2025-06-01, before the partitions' first date 2026-01-01: " in (
+        old.output
+    )
+    assert "set RECSYS_FIRST_DAY=2025-06-01 " in old.output
+    two_days.delete(f"raw/{TENANT}/{SURFACE}/2025-06-01/synthetic.jsonl")
+    recent = run(*args, "--start", str(DAY0 + dt.timedelta(days=9)))
+    assert recent.exit_code == 0 and "warning" not in recent.output
