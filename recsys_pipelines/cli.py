@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -260,8 +261,14 @@ for _command in [*cli_ops.COMMANDS, cli_manifests.manifests, cli_status.status]:
     main.add_command(_command)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    # As Ctrl-C: the run in progress is marked failed and the program exits 130, one line.
+    raise KeyboardInterrupt
+
+
 def run() -> None:
     """The `recsys` program: a checkout's local defaults (saying which), then the command."""
+    signal.signal(signal.SIGTERM, _terminated)
     note = apply_local_defaults(os.environ, Path.cwd())
     if note is not None:
         click.echo(note, err=True)
