@@ -10,6 +10,8 @@ from recsys_algo.config import PipelineEnv
 from recsys_algo.contracts.names import Partition, parse_day, parse_scope_key, scope_key
 
 SCOPES_PARTITION = "scopes"
+# Dagster's own metadata key for a table's rows: the catalog shows it as the asset's row count.
+ROW_COUNT = "dagster/row_count"
 # RECSYS_FIRST_DAY, read when the code location loads (a wrong value fails the load naming it).
 FIRST_DAY: dt.date = PipelineEnv.load().first_day
 

@@ -27,6 +27,7 @@ from recsys_algo.store.storage import open_storage
 from recsys_pipelines.definitions import DAILY_JOB
 from tests.integration.dagster_procs import DagsterStack, prepare_home, start_webserver
 from tests.integration.postgres import PostgresServer
+from tests.integration.serving_probe import launch_run
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
 
 pytestmark = [
@@ -61,37 +62,22 @@ query($id: ID!) {
 REPOSITORY = """
 query { repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }
 """
-LAUNCH = """
-mutation($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-  }
-}
-"""
 
 
 def launch_partition_run(stack: DagsterStack, partition: str, day: str) -> str:
     """launchRun of one partition with the tags the UI sets (what the schedule does too)."""
     [repo] = stack.graphql(REPOSITORY)["repositoriesOrError"]["nodes"]
+    repository = {
+        "repositoryLocationName": repo["location"]["name"],
+        "repositoryName": repo["name"],
+    }
     tags = {
         "dagster/partition": partition,
         "dagster/partition/date": day,
         "dagster/partition/scope": SCOPE,
     }
-    params = {
-        "selector": {
-            "repositoryLocationName": repo["location"]["name"],
-            "repositoryName": repo["name"],
-            "jobName": DAILY_JOB,
-        },
-        "runConfigData": {},
-        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
-    }
-    launched = stack.graphql(LAUNCH, {"params": params})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    return str(launched["run"]["runId"])
+    request = {"tags": [{"key": k, "value": v} for k, v in tags.items()], "runConfigYaml": ""}
+    return launch_run(stack, repository, DAILY_JOB, request)
 
 
 def runs(stack: DagsterStack) -> dict[str, dict[str, Any]]:

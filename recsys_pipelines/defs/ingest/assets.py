@@ -5,7 +5,7 @@ import dagster as dg
 
 from recsys_algo import CODE_VERSION
 from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
-from recsys_pipelines.defs.partitions import partition_of, partitions
+from recsys_pipelines.defs.partitions import ROW_COUNT, partition_of, partitions
 from recsys_pipelines.defs.resources import StorageResource
 
 
@@ -21,7 +21,7 @@ def raw_events(context: dg.AssetExecutionContext, storage: StorageResource) -> d
         metadata={
             "files": report.files,
             "lines": report.lines,
-            "rows": report.rows,
+            ROW_COUNT: report.rows,
             "blank_lines": report.blank_lines,
             "quarantined": report.quarantined,
             "quarantine_reasons": dg.MetadataValue.json(report.reasons),
@@ -47,7 +47,7 @@ def canonical_events(
     report = canonicalize_partition(storage.open(), partition_of(context))
     return dg.MaterializeResult(
         metadata={
-            "rows": report.rows,
+            ROW_COUNT: report.rows,
             "duplicates_removed": report.duplicates,
             "bytes": report.bytes,
             "digest": report.sha256,
