@@ -91,7 +91,9 @@ def decide_publish(
     serve = may_replace_serving(p.day.isoformat(), serving_as_of, options.allow_rewind)
     if serve:
         baseline = serving.metrics if serving is not None else None
-        gate = quality_gate(evaluation.metrics, baseline, gate_margin)
+        gate = quality_gate(
+            evaluation.metrics, baseline, gate_margin, evaluation.parameters.get("evaluation")
+        )
     else:
         gate = GateDecision(True, GATE_NOT_APPLIED, None, None)
     publish = gate.passed or options.quality_override
