@@ -239,11 +239,13 @@ class EventLogStatus(msgspec.Struct, frozen=True, kw_only=True):
     last_error_at: str | None
 
 
+# Only `ready` for callers without an admin key (controllers/health.py): the rest is unset,
+# so left out of the body, while null stays null in the details.
 class ReadinessResponse(msgspec.Struct, frozen=True, kw_only=True):
     ready: bool
-    scopes: list[ScopeReadiness]
-    discovery_error: str | None
-    event_log: EventLogStatus | None = None
+    scopes: list[ScopeReadiness] | msgspec.UnsetType = msgspec.UNSET
+    discovery_error: str | msgspec.UnsetType | None = msgspec.UNSET
+    event_log: EventLogStatus | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,6 +16,7 @@ from recsys_algo.contracts.names import is_valid_name, parse_scope_key
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.store.pg import describe_dsn
 from recsys_service.event_log import EventLogSettings
+from recsys_service.http_limits import DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, HeadLimits
 from recsys_service.logs import LOG_LEVEL_ENV, parse_log_level
 from recsys_service.ratelimit import (
     RATE_LIMIT_ENV,
@@ -33,6 +34,8 @@ SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
 LOADER_ENV = "RECSYS_LOADER"
 PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
 LOADER_NICE_ENV = "RECSYS_LOADER_NICE"
+MAX_HEADER_BYTES_ENV = "RECSYS_MAX_HEADER_BYTES"
+MAX_HEADERS_ENV = "RECSYS_MAX_HEADERS"
 DEFAULT_LOADER_NICE = 0
 ServingSource = Literal["storage", "postgres"]
 SERVING_SOURCES: tuple[ServingSource, ...] = get_args(ServingSource)
@@ -151,6 +154,8 @@ class Settings:
     # 10 lets requests win and swaps wait for load to ease (docs/benchmarks.md).
     loader_nice: int = DEFAULT_LOADER_NICE
     log_level: int = logging.INFO
+    # Request heads over these are refused with 431 by `python -m recsys_service`.
+    head_limits: HeadLimits = field(default_factory=HeadLimits)
 
     def __post_init__(self) -> None:
         if self.metrics_access == "admin" and not any(k.is_admin for k in self.api_keys):
@@ -199,6 +204,7 @@ class Settings:
             prepared_dir=env.prepared_dir,
             loader_nice=env.loader_nice,
             log_level=env.log_level,
+            head_limits=HeadLimits(env.max_header_bytes, env.max_headers),
         )
 
 
@@ -258,4 +264,13 @@ class ServiceEnv(SharedEnv):
     )
     log_level: Annotated[int, PlainValidator(parse_log_level)] = Field(
         default=logging.INFO, validation_alias=LOG_LEVEL_ENV
+    )
+    max_header_bytes: int = Field(
+        default=DEFAULT_MAX_HEADER_BYTES,
+        ge=1024,
+        le=1024 * 1024,
+        validation_alias=MAX_HEADER_BYTES_ENV,
+    )
+    max_headers: int = Field(
+        default=DEFAULT_MAX_HEADERS, ge=10, le=1000, validation_alias=MAX_HEADERS_ENV
     )
