@@ -16,6 +16,7 @@ import click
 from recsys_algo.config import SharedEnv
 from recsys_algo.contracts.errors import ConfigError, NotFoundError, RecsysError
 from recsys_algo.contracts.names import check_name, parse_day
+from recsys_algo.policy.landing import day_outside
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
 from recsys_algo.store.storage import Storage, open_storage
@@ -176,6 +177,12 @@ def materialize(
         raise click.UsageError("--override-quality-gate needs a non-empty REASON")
     if len(days) > MAX_DAYS:
         raise click.UsageError(f"{len(days)} days requested, at most {MAX_DAYS}")
+    from recsys_pipelines.defs.partitions import partition_days
+
+    # Before any work: Dagster knows no partition for such a day (and would fail with exit 1).
+    for day in (first, last):
+        if (why := day_outside(day, partition_days(dt.datetime.now(dt.UTC)))) is not None:
+            raise ConfigError(f"--date/--start/--end: {why}; nothing was run")
     env = SharedEnv.load()
     keys = env.signing_keys()  # fail fast, before any work
     from tqdm import tqdm

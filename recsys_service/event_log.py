@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL_ENV = "RECSYS_EVENTS_FLUSH_INTERVAL"
 FLUSH_EVENTS_ENV = "RECSYS_EVENTS_FLUSH_EVENTS"
 BUFFER_MAX_ENV = "RECSYS_EVENTS_BUFFER_MAX"
+MAX_PAST_DAYS_ENV = "RECSYS_EVENTS_MAX_PAST_DAYS"
+MAX_FUTURE_MINUTES_ENV = "RECSYS_EVENTS_MAX_FUTURE_MINUTES"
 EVENT_LOG_KEY = "event_log"
 Clock = Callable[[], dt.datetime]
 PartitionKey = tuple[str, str, dt.date]  # tenant, surface, day
@@ -43,25 +45,39 @@ def _utc_now() -> dt.datetime:
 
 @dataclass(frozen=True, slots=True)
 class EventLogSettings:
-    """When to flush (every flush_interval seconds or flush_events events) and the buffer bound."""
+    """When to flush (every flush_interval seconds or flush_events events), the buffer bound,
+    and the window of event times POST /v1/events accepts around the service's clock."""
 
     flush_interval: float = 5.0
     flush_events: int = 10_000
     buffer_max: int = 200_000
+    max_past_days: int = 30
+    max_future_minutes: int = 60
 
     @classmethod
     def from_env(cls) -> EventLogSettings:
         """RECSYS_EVENTS_* from the process environment; ConfigError naming what is wrong."""
         env = EventLogEnv.load()
-        return cls(float(env.flush_interval), env.flush_events, env.buffer_max)
+        return cls(
+            float(env.flush_interval),
+            env.flush_events,
+            env.buffer_max,
+            env.max_past_days,
+            env.max_future_minutes,
+        )
 
 
 class EventLogEnv(EnvSettings):
-    """RECSYS_EVENTS_*: whole seconds between flushes, the early-flush count, the buffer bound."""
+    """RECSYS_EVENTS_*: whole seconds between flushes, the early-flush count, the buffer bound,
+    and the accepted window of event times (whole days before now, whole minutes after)."""
 
     flush_interval: int = Field(default=5, ge=1, le=300, validation_alias=FLUSH_INTERVAL_ENV)
     flush_events: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias=FLUSH_EVENTS_ENV)
     buffer_max: int = Field(default=200_000, ge=1, le=10_000_000, validation_alias=BUFFER_MAX_ENV)
+    max_past_days: int = Field(default=30, ge=1, le=3650, validation_alias=MAX_PAST_DAYS_ENV)
+    max_future_minutes: int = Field(
+        default=60, ge=0, le=1440, validation_alias=MAX_FUTURE_MINUTES_ENV
+    )
 
     @model_validator(mode="after")
     def _buffer_holds_a_flush(self) -> Self:

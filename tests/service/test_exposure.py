@@ -20,7 +20,7 @@ from recsys_algo.store.storage import FileStorage
 from recsys_service.event_log import EventLog, EventLogSettings
 from recsys_service.exposure import Exposure, LandingEvent, exposure_event_id, exposure_lines
 from recsys_service.schemas import RecommendedItem
-from tests.service.builders import item_ids, neighbour_rows, publish_scope
+from tests.service.builders import EVENT_TS, item_ids, neighbour_rows, publish_scope
 from tests.service.conftest import ClientFactory
 from tests.service.landing_reads import canonical_rows, landing_events, landing_files
 
@@ -263,7 +263,7 @@ def test_shutdown_flushes_everything_accepted(
             client.post("/v1/recommend", json={"surface": "home", "k": 3, "user_id": f"u{n}"})
         client.post(
             "/v1/events",
-            json={"events": [{"ts": 1_763_632_800_000, "item_id": "demo-001",
+            json={"events": [{"ts": EVENT_TS, "item_id": "demo-001",
                               "event_type": "click", "surface": "home"}]},
         )  # fmt: skip
         ready = client.get("/readyz").json()["event_log"]

@@ -250,6 +250,7 @@ from litestar.testing import TestClient
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_service.app import create_app
 from recsys_service.settings import Settings
+import time
 store, prep, spec, user, item = sys.argv[1:]
 settings = Settings(storage_url=Path(store).as_uri(), signing_keys=parse_signing_keys(spec),
                     loader="process", prepared_dir=Path(prep))
@@ -263,7 +264,7 @@ calls = [
     ("post", "/v1/recommend/batch", {"requests": [{"surface": "home"}, {"surface": "x"}]}),
     ("post", "/v1/similar", {"surface": "home", "item_id": item}),
     ("post", "/v1/similar", {"surface": "home", "item_id": item, "kind": "content"}),
-    ("post", "/v1/events", {"events": [{"ts": 1764547200000, "item_id": item,
+    ("post", "/v1/events", {"events": [{"ts": int(time.time() * 1000), "item_id": item,
                                         "event_type": "click", "surface": "home"}]}),
 ]
 with TestClient(create_app(settings)) as client:
