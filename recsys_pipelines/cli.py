@@ -247,9 +247,9 @@ def rollback(tenant: str, surface: str, to_version: str | None, reason: str) -> 
         reason=reason or "recsys rollback",
         signals_dsn=env.signals_dsn,
     )
-    before, after = outcome.before, outcome.after
+    after = outcome.after
     click.echo(
-        f"rolled back {tenant}/{surface}: {before.manifest_version} -> "
+        f"rolled back {tenant}/{surface}: {outcome.from_label} -> "
         f"{after.manifest_version} (as_of {after.as_of})"
     )
     if outcome.signals != "not configured":

@@ -18,7 +18,8 @@ from recsys_algo.contracts.errors import ArtifactError, ConfigError
 from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import Query
-from recsys_algo.store.registry import publish, rollback
+from recsys_algo.store.registry import publish
+from recsys_algo.store.rollback import rollback
 from recsys_algo.store.storage import FileStorage
 from recsys_service import loader_child
 from recsys_service.app import create_app

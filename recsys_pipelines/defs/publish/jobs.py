@@ -40,7 +40,7 @@ def rollback_manifest(
     return dg.Output(
         after.manifest_version,
         metadata={
-            "from_version": outcome.before.manifest_version,
+            "from_version": outcome.from_label,
             "to_version": after.manifest_version,
             "as_of": after.as_of,
             "signals_db": outcome.signals,
