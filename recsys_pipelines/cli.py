@@ -15,7 +15,7 @@ import click
 
 from recsys_algo.config import SharedEnv
 from recsys_algo.contracts.errors import ConfigError, NotFoundError, RecsysError
-from recsys_algo.contracts.names import check_name, parse_day
+from recsys_algo.contracts.names import Partition, check_name, parse_day
 from recsys_algo.policy.landing import day_outside
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
@@ -185,6 +185,10 @@ def materialize(
             raise ConfigError(f"--date/--start/--end: {why}; nothing was run")
     env = SharedEnv.load()
     keys = env.signing_keys()  # fail fast, before any work
+    # And a pointer that does not verify: the publish at the end of each day would refuse it.
+    from recsys_algo.stages.publish import check_serving_pointer
+
+    check_serving_pointer(open_storage(env.storage_url), keys, Partition(tenant, surface, first))
     from tqdm import tqdm
 
     from recsys_pipelines.definitions import DAILY_JOB, build_definitions
