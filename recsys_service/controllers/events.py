@@ -25,7 +25,7 @@ from recsys_service.app_objects import event_log_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import require_json, responses
 from recsys_service.errors import Forbidden, InvalidRequest, ServiceError, error_response
-from recsys_service.event_log import EventLogSettings
+from recsys_service.event_log_settings import EventLogSettings
 from recsys_service.exposure import LandingEvent, day_of, epoch_ms
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
@@ -208,10 +208,9 @@ class EventsController(Controller):
             )
         if (refused := outside_window(accepted, event_log.clock(), event_log.settings)) is not None:
             raise refused
-        if not event_log.add(accepted):
+        if (full := event_log.add(accepted)) is not None:
             raise EventBufferFull(
-                "the event buffer is full (storage unreachable?); nothing was written, retry later",
-                event_log.settings.flush_interval,
+                f"{full}; nothing was written, retry later", event_log.settings.flush_interval
             )
         ids = [e.event_id for e in accepted]
         body = EventsAccepted(

@@ -248,7 +248,7 @@ def test_a_full_buffer_drops_exposures_counts_them_and_logs_once(
         log.add_exposures([exposure("r3", 2)])
     status = log.status()
     assert (status.held, status.dropped, status.full) == (3, 4, True)
-    assert len([r for r in caplog.records if "event buffer full" in r.message]) == 1
+    assert len([r for r in caplog.records if "event buffer is full" in r.message]) == 1
     storage.down = False
     assert log.flush() == 3
     log.add_exposures([exposure("r4", 1)])
