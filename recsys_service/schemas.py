@@ -186,6 +186,17 @@ class ArtifactSummary(msgspec.Struct, frozen=True, kw_only=True):
     schema_version: int
 
 
+class HoldView(msgspec.Struct, frozen=True, kw_only=True):
+    """The scope's hold: while it exists runs record history and this version keeps serving."""
+
+    version: str | None = None  # held at (the version serving when it was set)
+    reason: str | None = None
+    by: str | None = None
+    at: str | None = None
+    origin: str | None = None
+    error: str | None = None  # the record does not verify: held all the same
+
+
 class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
     tenant: str
     surface: str
@@ -199,6 +210,7 @@ class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
     previous_version: str | None
     loaded_at: str
     request_id: str
+    hold: HoldView | None = None  # null: not held
 
 
 class HealthResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,7 +13,7 @@ from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.policy.publish import PublishDecision, PublishOptions, decide_publish
 from recsys_algo.stages.staging import load_evaluation, load_staged_blob, load_staged_meta
-from recsys_algo.store import pointer, registry
+from recsys_algo.store import holds, pointer, registry
 from recsys_algo.store import signals as signals_db
 from recsys_algo.store.registry import PublishOutcome
 from recsys_algo.store.storage import Storage
@@ -67,6 +67,7 @@ def publish_partition(
         options,
         gate_margin=gate_margin,
         signals_configured=bool(signals_dsn),
+        hold=holds.read_hold_state(storage, keys, p.tenant, p.surface),
     )
     if not decision.publish:
         raise ValidationGateError(decision.message)

@@ -11,8 +11,9 @@ from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import ArtifactError, ConfigError, NotFoundError
 from recsys_algo.contracts.manifest import Manifest, decode_verified
 from recsys_algo.contracts.signing import SigningKeys
+from recsys_algo.store.history import read_version
 from recsys_algo.store.pointer import _check_scope, read_pointer
-from recsys_algo.store.registry import _rfc3339, _utc_now, read_version, verify_artifacts
+from recsys_algo.store.registry import _rfc3339, _utc_now, verify_artifacts
 from recsys_algo.store.storage import Storage
 
 
