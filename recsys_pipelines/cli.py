@@ -12,11 +12,14 @@ from typing import Any
 import click
 
 from recsys_algo.config import FIRST_DAY_ENV, PipelineEnv, SharedEnv
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.names import Partition
+from recsys_algo.policy.landing import day_outside
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
 from recsys_algo.store.landing import first_landing_day
 from recsys_algo.store.storage import Storage, open_storage
-from recsys_pipelines import cli_manifests, cli_ops, cli_status
+from recsys_pipelines import cli_gc, cli_manifests, cli_ops, cli_status
 from recsys_pipelines.cli_import import import_commands
 from recsys_pipelines.cli_support import (
     RecsysGroup,
@@ -149,8 +152,17 @@ def materialize(
         raise click.UsageError("--override-quality-gate needs a non-empty REASON")
     if len(days) > MAX_DAYS:
         raise click.UsageError(f"{len(days)} days requested, at most {MAX_DAYS}")
+    from recsys_algo.stages.publish import check_serving_pointer
+    from recsys_pipelines.defs.partitions import partition_days
+
+    # Before any work: Dagster knows no partition for such a day (and would fail with exit 1).
+    for day in (first, last):
+        if (why := day_outside(day, partition_days(dt.datetime.now(dt.UTC)))) is not None:
+            raise ConfigError(f"--date/--start/--end: {why}; nothing was run")
     env = SharedEnv.load()
     keys = env.signing_keys()  # fail fast, before any work
+    # And a pointer that does not verify: the publish at the end of each day would refuse it.
+    check_serving_pointer(open_storage(env.storage_url), keys, Partition(tenant, surface, first))
     from tqdm import tqdm
 
     from recsys_pipelines.definitions import DAILY_JOB, build_definitions
@@ -233,9 +245,9 @@ def rollback(
         hold_by=(by or operator()) if hold else None,
         origin="recsys rollback",
     )
-    before, after = outcome.before, outcome.after
+    after = outcome.after
     click.echo(
-        f"rolled back {tenant}/{surface}: {before.manifest_version} -> "
+        f"rolled back {tenant}/{surface}: {outcome.from_label} -> "
         f"{after.manifest_version} (as_of {after.as_of})"
     )
     if outcome.hold is not None:
@@ -257,7 +269,7 @@ def serve(host: str, port: int) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 (fixed argv, no shell)
 
 
-for _command in [*cli_ops.COMMANDS, cli_manifests.manifests, cli_status.status]:
+for _command in [*cli_ops.COMMANDS, cli_manifests.manifests, cli_status.status, cli_gc.gc]:
     main.add_command(_command)
 
 

@@ -15,7 +15,7 @@ from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.names import is_valid_name, parse_scope_key
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.store.pg import describe_dsn
-from recsys_service.event_log import EventLogSettings
+from recsys_service.event_log_settings import EventLogSettings
 from recsys_service.http_limits import DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, HeadLimits
 from recsys_service.logs import LOG_LEVEL_ENV, parse_log_level
 from recsys_service.ratelimit import (

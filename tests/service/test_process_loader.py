@@ -18,7 +18,8 @@ from recsys_algo.contracts.errors import ArtifactError, ConfigError
 from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import Query
-from recsys_algo.store.registry import publish, rollback
+from recsys_algo.store.registry import publish
+from recsys_algo.store.rollback import rollback
 from recsys_algo.store.storage import FileStorage
 from recsys_service import loader_child
 from recsys_service.app import create_app
@@ -250,6 +251,7 @@ from litestar.testing import TestClient
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_service.app import create_app
 from recsys_service.settings import Settings
+import time
 store, prep, spec, user, item = sys.argv[1:]
 settings = Settings(storage_url=Path(store).as_uri(), signing_keys=parse_signing_keys(spec),
                     loader="process", prepared_dir=Path(prep))
@@ -263,7 +265,7 @@ calls = [
     ("post", "/v1/recommend/batch", {"requests": [{"surface": "home"}, {"surface": "x"}]}),
     ("post", "/v1/similar", {"surface": "home", "item_id": item}),
     ("post", "/v1/similar", {"surface": "home", "item_id": item, "kind": "content"}),
-    ("post", "/v1/events", {"events": [{"ts": 1764547200000, "item_id": item,
+    ("post", "/v1/events", {"events": [{"ts": int(time.time() * 1000), "item_id": item,
                                         "event_type": "click", "surface": "home"}]}),
 ]
 with TestClient(create_app(settings)) as client:

@@ -74,9 +74,9 @@ def rollback_manifest(
         origin="rollback job",
     )
     context.log.info(outcome.message)
-    before, after = outcome.before, outcome.after
+    after = outcome.after
     details = {
-        "from_version": before.manifest_version,
+        "from_version": outcome.from_label,
         "to_version": after.manifest_version,
         "reason": reason,
         "signals_db": outcome.signals,
@@ -128,7 +128,7 @@ def release_manifest(
     context.log.info(message)
     details = {"reason": reason, "message": message}
     if outcome.rolled is not None:
-        details["from_version"] = outcome.rolled.before.manifest_version
+        details["from_version"] = outcome.rolled.from_label
         details["to_version"] = outcome.rolled.after.manifest_version
     record_serving(context, store, keys, tenant, surface, "release", details)
     return dg.Output(details.get("to_version", ""))
