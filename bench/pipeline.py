@@ -1,18 +1,30 @@
-"""Benchmark one daily run: ingest, canonicalize, validate, five kinds, evaluation, publish.
+"""Benchmark one daily run: ingest, canonicalize, validate, every kind, evaluation, publish.
 
-    .venv/bin/python bench/pipeline.py                       # 1 day x 1M events
+    .venv/bin/python bench/pipeline.py                       # 1 day x 1M events (funnel mix)
     .venv/bin/python bench/pipeline.py --days 28             # 28-day window, 28M events
+    .venv/bin/python bench/pipeline.py --event-mix clicks --items 5000 --clusters 50 \\
+        --sessions 10 --users 20000 --events-per-day 200000  # issue 18's input shape
+    .venv/bin/python bench/pipeline.py --through cli ...     # `recsys materialize`, end to end
+    .venv/bin/python bench/pipeline.py --curve 0.2,1,5,28 ...  # growth curve (millions of events)
 
-Synthetic data (200k users, 50k items, Zipf popularity, sessions) is generated into a temporary
-file:// store first (not timed in the total). Stages run in-process through the same functions
-the Dagster assets call, so the numbers exclude only Dagster's own run overhead. Prints one
-Markdown table: stage, seconds, rows/s, peak RSS of the process so far.
+Synthetic days are generated into a temporary file:// store first (not timed in the total);
+earlier days of the window are ingested and canonicalized untimed, as their own runs would have.
+`--through stages` (default) runs the partition's steps in this process through the same
+functions the Dagster assets and checks call, in the same order (each kind and the evaluation
+read the window themselves, each check reads the day's file, as in a real run), and prints wall
+seconds, CPU seconds (all threads) and the process's peak RSS after each step.
+`--through cli` runs `recsys materialize` for the last day in a child process (Dagster, its
+instance, imports and all) and prints its wall, CPU and peak RSS, then each step's wall time
+from the run's Dagster event log.
+`--curve` runs this script once per size in a fresh process and prints wall, peak RSS and the
+slope per million events; sizes up to 1M are one day, larger ones days of 1M.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import resource
@@ -23,147 +35,210 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recsys_algo.contracts import layout
+from pipeline_cli import materialize_through_cli, print_cli_run
+from pipeline_curve import print_curve, run_curve
+
 from recsys_algo.contracts.canonical import from_parquet_bytes
-from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.signing import parse_signing_keys
-from recsys_algo.evaluation.evaluate import evaluate_window
-from recsys_algo.kinds.registry import SPECS, compute_kind, tables_of
-from recsys_algo.policy import gates as validation
+from recsys_algo.kinds.kind import KINDS
+from recsys_algo.policy import gates
+from recsys_algo.policy.publish import PublishOptions
 from recsys_algo.recipes.params import ModelParams
 from recsys_algo.sources.synthetic import generator as synthetic
+from recsys_algo.stages.artifacts import build_artifact
+from recsys_algo.stages.evaluate import evaluate_partition
 from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
-from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.store import catalog, landing, registry
-from recsys_algo.store.storage import open_storage
+from recsys_algo.stages.publish import publish_partition
+from recsys_algo.stages.staging import staged_rows
+from recsys_algo.stages.window import parquet_rows, prior_rows, read_canonical
+from recsys_algo.store import catalog, landing
+from recsys_algo.store.storage import Storage, open_storage
 
 TENANT, SURFACE = "bench", "home"
-KEYS = parse_signing_keys("bench:" + "ab" * 32)
+KEY_SPEC = "bench:" + "ab" * 32
+FIRST_DAY = dt.date(2026, 11, 1)
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, float, int]] = []
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
-    def time(self, stage: str, rows: int, fn: Callable[[], Any]) -> Any:
-        start = time.perf_counter()
+
+class Table:
+    """Rows of (step, wall s, CPU s, rows, peak RSS MB), printed as one Markdown table."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, float, int, float]] = []
+
+    def time(self, step: str, rows: int, fn: Callable[[], Any]) -> Any:
+        start, cpu = time.perf_counter(), cpu_seconds()
         out = fn()
-        self.rows.append((stage, time.perf_counter() - start, rows))
-        print(f"  {stage}: {self.rows[-1][1]:.2f} s", file=sys.stderr, flush=True)
-        self.rows[-1] = (*self.rows[-1], peak_rss_mb())  # type: ignore[assignment]
+        wall, used = time.perf_counter() - start, cpu_seconds() - cpu
+        self.rows.append((step, wall, used, rows, peak_rss_mb()))
+        print(f"  {step}: {wall:.2f} s", file=sys.stderr, flush=True)
         return out
 
-    def print(self, total_from: int) -> None:
-        print("| stage | seconds | rows/s | peak RSS (MB) |")
-        print("|---|---:|---:|---:|")
-        for stage, seconds, rows, rss in self.rows:  # type: ignore[misc]
-            rate = f"{rows / seconds:,.0f}" if rows and seconds > 0 else ""
-            print(f"| {stage} | {seconds:.2f} | {rate} | {rss:,.0f} |")
-        total = sum(r[1] for r in self.rows[total_from:])
-        print(f"| **total (without generate)** | **{total:.2f}** | | {peak_rss_mb():,.0f} |")
+    def total(self, first: int = 1) -> tuple[float, float]:
+        timed = self.rows[first:]
+        return sum(r[1] for r in timed), sum(r[2] for r in timed)
+
+    def print(self) -> None:
+        print("| step | wall (s) | CPU (s) | rows/s | peak RSS (MB) |")
+        print("|---|---:|---:|---:|---:|")
+        for step, wall, used, rows, rss in self.rows:
+            rate = f"{rows / wall:,.0f}" if rows and wall > 0 else ""
+            print(f"| {step} | {wall:.2f} | {used:.2f} | {rate} | {rss:,.0f} |")
+        wall, used = self.total()
+        print(f"| **total (without generate)** | **{wall:.2f}** | {used:.2f} | | "
+              f"{peak_rss_mb():,.0f} |")  # fmt: skip
 
 
-def main() -> None:
+def config_of(args: argparse.Namespace) -> synthetic.SyntheticConfig:
+    low = max(1, round(args.sessions * 0.8)) if args.sessions else 3
+    high = max(low, round(args.sessions * 1.2)) if args.sessions else 20
+    return synthetic.SyntheticConfig(
+        events_per_day=args.events_per_day, n_users=args.users, n_items=args.items,
+        n_clusters=args.clusters, session_min=low, session_max=high, event_mix=args.event_mix,
+    )  # fmt: skip
+
+
+def window_days(args: argparse.Namespace) -> list[dt.date]:
+    return [FIRST_DAY + dt.timedelta(days=i) for i in range(args.days)]
+
+
+def prepare(storage: Storage, args: argparse.Namespace, table: Table) -> Partition:
+    """Catalog and landing files of every day; every day but the last ingested (untimed)."""
+    config, days = config_of(args), window_days(args)
+    rows = synthetic.generate_catalog(args.seed, args.items, config.n_clusters)
+    catalog.write_catalog(storage, TENANT, rows)
+
+    def generate() -> None:
+        for day in days:
+            data = synthetic.generate_day(args.seed, day, TENANT, SURFACE, config=config)
+            landing.write_landing_file(storage, TENANT, SURFACE, day, "synthetic.jsonl", data)
+
+    table.time("generate (not in total)", args.events_per_day * args.days, generate)
+    for day in days[:-1]:
+        earlier = Partition(TENANT, SURFACE, day)
+        ingest_partition(storage, earlier)
+        canonicalize_partition(storage, earlier)
+    return Partition(TENANT, SURFACE, days[-1])
+
+
+def checks(storage: Storage, p: Partition) -> None:
+    """The six blocking checks, each reading the day's canonical file as its asset check does."""
+    label = p.label
+
+    def day_bytes() -> bytes:
+        data = read_canonical(storage, p.tenant, p.surface, p.day)
+        assert data is not None
+        return data
+
+    staged = staged_rows(storage, p)
+    assert staged is not None
+    for result in (
+        gates.schema(from_parquet_bytes(day_bytes()), label),
+        gates.ts_in_day(from_parquet_bytes(day_bytes()), p.day, label),
+        gates.min_events(parquet_rows(day_bytes()), 1, label),
+        gates.max_events(parquet_rows(day_bytes()), 50_000_000, label),
+        gates.duplicate_ratio(staged, parquet_rows(day_bytes()), 0.5, label),
+        gates.volume(parquet_rows(day_bytes()), prior_rows(storage, p, 7), 0.2, 5.0, 3, label),
+    ):
+        assert result.passed, result.message
+
+
+def through_stages(storage: Storage, p: Partition, args: argparse.Namespace, table: Table) -> dict:
+    ingest = table.time(
+        "ingest (parse + quarantine)", args.events_per_day, lambda: ingest_partition(storage, p)
+    )
+    table.time("canonicalize", ingest.rows, lambda: canonicalize_partition(storage, p))
+    table.time("validate (6 checks)", ingest.rows, lambda: checks(storage, p))
+    params = ModelParams()
+    events = args.events_per_day * args.days
+    for kind in KINDS:
+        table.time(
+            f"compute {kind}",
+            events,
+            lambda k=kind: build_artifact(storage, p, k, params, args.days),
+        )
+    evaluation = table.time(
+        "evaluation (retrain + score)",
+        events,
+        lambda: evaluate_partition(storage, p, params, args.days),
+    )
+    keys = parse_signing_keys(KEY_SPEC)
+    log = __import__("logging").getLogger("bench")
+    table.time(
+        "publish (validate, blobs, sign, swap)",
+        0,
+        lambda: publish_partition(
+            storage, keys, p, PublishOptions(), gate_margin=0.1, signals_dsn="", log=log
+        ),
+    )
+    return dict(evaluation.metrics)
+
+
+def describe(args: argparse.Namespace) -> str:
+    size = (
+        "sizes as in the table"
+        if args.curve
+        else (f"{args.days} day(s) x {args.events_per_day:,} events")
+    )
+    return (
+        f"{size} ({args.event_mix}), "
+        f"{args.users:,} users, {args.items:,} items in {args.clusters} clusters, sessions "
+        f"{'~' + str(args.sessions) if args.sessions else '3-20'} events; through {args.through}; "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=1, help="window length (days generated)")
     parser.add_argument("--events-per-day", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--clusters", type=int, default=20, help="tagged categories")
+    parser.add_argument("--sessions", type=int, default=0, help="mean events per session")
+    parser.add_argument("--event-mix", choices=("funnel", "clicks"), default="funnel")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    config = synthetic.SyntheticConfig(
-        events_per_day=args.events_per_day, n_users=args.users, n_items=args.items
-    )
-    last = dt.date(2026, 11, 1) + dt.timedelta(days=args.days - 1)
-    days = [last - dt.timedelta(days=i) for i in reversed(range(args.days))]
+    parser.add_argument("--through", choices=("stages", "cli"), default="stages")
+    parser.add_argument("--curve", help="comma-separated sizes in millions of events")
+    parser.add_argument("--json", action="store_true", help="one JSON line instead of tables")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.curve:
+        print_curve(run_curve(Path(__file__), sys.argv[1:], args.curve), describe(args))
+        return
     table = Table()
     with tempfile.TemporaryDirectory(prefix="recsys-bench-") as tmp:
-        storage = open_storage(Path(tmp).as_uri())
-        rows = synthetic.generate_catalog(args.seed, args.items, config.n_clusters)
-        catalog.write_catalog(storage, TENANT, rows)
-
-        def generate() -> None:
-            for day in days:
-                data = synthetic.generate_day(args.seed, day, TENANT, SURFACE, config=config)
-                landing.write_landing_file(storage, TENANT, SURFACE, day, "synthetic.jsonl", data)
-
-        events = args.events_per_day * args.days
-        table.time("generate (not in total)", events, generate)
-        # Earlier days of the window are ingested once, on their own runs: not timed here.
-        for day in days[:-1]:
-            p = Partition(TENANT, SURFACE, day)
-            ingest_partition(storage, p)
-            canonicalize_partition(storage, p)
-        p = Partition(TENANT, SURFACE, days[-1])
-        ingest = table.time(
-            "ingest (parse + quarantine)", args.events_per_day, lambda: ingest_partition(storage, p)
-        )
-        canon = table.time("canonicalize", ingest.rows, lambda: canonicalize_partition(storage, p))
-        read = table.time(
-            "read window + catalog", events, lambda: read_model_inputs(storage, p, args.days)
-        )
-        frame = read.inputs.events
-
-        def validate() -> None:
-            label = p.label
-            day_frame = from_parquet_bytes(
-                storage.read_bytes(layout.canonical_key(TENANT, SURFACE, p.day))
-            )
-            for result in (
-                validation.schema(day_frame, label),
-                validation.ts_in_day(day_frame, p.day, label),
-                validation.min_events(day_frame.height, 1, label),
-                validation.max_events(day_frame.height, 50_000_000, label),
-                validation.duplicate_ratio(ingest.rows, canon.rows, 0.5, label),
-            ):
-                assert result.passed, result.message
-
-        table.time("validate (gates)", canon.rows, validate)
-        params = ModelParams()
-        blobs = [
-            table.time(
-                f"compute {kind}",
-                frame.height,
-                lambda k=kind: compute_kind(k, read.inputs, params.of(k)),
-            )
-            for kind in SPECS
-        ]
-        metrics = table.time(
-            "evaluation (retrain + score)",
-            frame.height,
-            lambda: evaluate_window(
-                read.inputs, params, tables_of({b.kind: b.data for b in blobs})
-            ),
-        )
-        table.time(
-            "publish (validate, blobs, sign, swap)",
-            sum(b.rows for b in blobs),
-            lambda: registry.publish(
-                storage,
-                KEYS,
-                tenant=TENANT,
-                surface=SURFACE,
-                as_of=p.day,
-                window=Window(start=days[0].isoformat(), end=p.day.isoformat(), days=len(days)),
-                blobs=blobs,
-                lineage=Lineage(inputs=read.fingerprints, code_version="bench", parameters={}),
-                metrics=metrics,
-            ),
-        )
-    cpus = os.cpu_count()
-    print(
-        f"\n{args.days} day(s) x {args.events_per_day:,} events, {args.users:,} users, "
-        f"{args.items:,} items; {platform.processor() or platform.machine()}, {cpus} cores, "
-        f"Python {platform.python_version()}\n"
-    )
-    table.print(total_from=1)
-    print()
-    print("| metric | value |\n|---|---:|")
+        storage = open_storage(Path(tmp, "store").as_uri())
+        p = prepare(storage, args, table)
+        if args.through == "stages":
+            metrics = through_stages(storage, p, args, table)
+            wall, used = table.total()
+            peak = peak_rss_mb()
+        else:
+            run = materialize_through_cli(Path(tmp), p, KEY_SPEC, args.days)
+            metrics, wall, used, peak = run.metrics, run.wall, run.cpu, run.peak_rss_mb
+    if args.json:
+        print(json.dumps({"wall": wall, "cpu": used, "peak_rss_mb": peak, "metrics": metrics}))
+        return
+    print(f"\n{describe(args)}\n")
+    if args.through == "cli":
+        print_cli_run(run)
+    else:
+        table.print()
+    print("\n| metric | value |\n|---|---:|")
     for name in ("users", "blend.ndcg@20", "implicit.ndcg@20", "popularity.ndcg@20"):
         if name in metrics:
             print(f"| {name} | {metrics[name]:.4f} |")

@@ -19,6 +19,7 @@ from recsys_algo.contracts.names import check_name, parse_day
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
 from recsys_algo.store.storage import Storage, open_storage
+from recsys_pipelines.cli_import import import_commands
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DAYS = 20_000
@@ -132,6 +133,10 @@ def _register(tenant: str, surface: str) -> None:
 
     with dagster_instance() as instance:
         register_scope(instance, tenant, surface)
+
+
+for _command in import_commands(handle_errors, _name, _storage, _register):
+    import_group.add_command(_command)
 
 
 @main.command()

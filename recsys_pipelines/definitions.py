@@ -53,6 +53,10 @@ def build_definitions(
             "signing": signing,
             "settings": settings,
         },
+        # Every job runs its steps in the run's own process: the multiprocess default starts a
+        # process and imports the code location per step (~10x the compute of a day), and a
+        # partition backfill cannot choose another executor. One run = one process, as the CLI.
+        executor=dg.in_process_executor,
     )
 
 

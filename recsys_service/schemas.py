@@ -17,11 +17,24 @@ MAX_SESSION_ITEMS = 200
 MAX_EXCLUDE_ITEMS = 1000
 MAX_BATCH = 256
 
-Surface = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN, description="surface name")]
+
+def whole_string(pattern: str) -> str:
+    """The pattern matching whole strings only. msgspec (and Litestar's parameters) match with
+    Python's `re.search`, where a final `$` also matches before a trailing newline, so
+    `"home\\n"` passed `^...$`; `(?!\\n)` refuses it, and means the same in the ECMA regexes of
+    the OpenAPI document (where `$` is already the very end)."""
+    if not pattern.endswith("$") or pattern.endswith("\\$"):
+        raise ValueError(f"pattern {pattern!r} does not end with an anchor")
+    return pattern[:-1] + r"(?!\n)$"
+
+
+SURFACE_PATTERN = whole_string(NAME_PATTERN)
+Surface = Annotated[str, msgspec.Meta(pattern=SURFACE_PATTERN, description="surface name")]
 ItemId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 # Ids that end up in logged events follow the raw event contract: no control characters.
 LoggedId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str,
+    msgspec.Meta(min_length=1, max_length=256, pattern=whole_string(r"^[^\x00-\x1f\x7f]+$")),
 ]
 UserId = LoggedId
 

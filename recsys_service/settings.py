@@ -6,9 +6,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, model_validator
 
 from recsys_algo.config import SIGNALS_DSN_ENV, SharedEnv
 from recsys_algo.contracts.errors import ConfigError
@@ -67,6 +67,8 @@ def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
     """Parse 'name:tenant:sha256hex,...'; errors name the entry by position, never its content."""
     keys: list[ApiKey] = []
     entries = [e.strip() for e in spec.split(",") if e.strip()]
+    if not entries:
+        raise _no_key()
     for i, entry in enumerate(entries, start=1):
         parts = entry.split(":")
         if len(parts) != 3:
@@ -92,6 +94,15 @@ def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
         keys.append(ApiKey(name=name, tenant=tenant, sha256=bytes.fromhex(digest)))
     _check_unique(keys)
     return tuple(keys)
+
+
+def _no_key() -> ConfigError:
+    # Open mode is chosen by leaving the variable unset, never by a value that parses to nothing
+    # (",,,", blanks, an empty ${VAR} in a deployment file): that is a mistake, not a choice.
+    return ConfigError(
+        f"{API_KEYS_ENV} is set but names no key: give 'name:tenant:<sha256 hex of key>,...', "
+        "or unset it for open mode (tenant 'demo' on a loopback address only)"
+    )
 
 
 def _check_unique(keys: list[ApiKey]) -> None:
@@ -204,6 +215,16 @@ def _lower(value: object) -> object:
 class ServiceEnv(SharedEnv):
     """The service's variables on top of the shared ones; the parse functions above carry the
     syntax of the structured ones and raise ConfigError naming the entry."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _api_keys_set_blank(cls, data: Any) -> Any:
+        """Runs before the shared rule that a blank variable is unset: for the API keys a blank
+        value is an error, since unset means open mode."""
+        value = data.get(API_KEYS_ENV) if isinstance(data, dict) else None
+        if isinstance(value, str) and not value.strip():
+            raise _no_key()
+        return data
 
     api_keys: Annotated[tuple[ApiKey, ...], PlainValidator(parse_api_keys)] = Field(
         default=(), validation_alias=API_KEYS_ENV, repr=False

@@ -8,13 +8,12 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from recsys_algo.contracts.names import NAME_PATTERN
 from recsys_service.app_objects import serving_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import MODEL_VERSION_HEADER, loaded_scope, responses
 from recsys_service.loaded_scope import LoadedScope
 from recsys_service.request_id import request_id_for
-from recsys_service.schemas import ArtifactSummary, ManifestResponse
+from recsys_service.schemas import SURFACE_PATTERN, ArtifactSummary, ManifestResponse
 from recsys_service.times import iso
 
 
@@ -55,7 +54,7 @@ class ManifestController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        surface: Annotated[str, Parameter(pattern=NAME_PATTERN, description="surface name")],
+        surface: Annotated[str, Parameter(pattern=SURFACE_PATTERN, description="surface name")],
     ) -> Response[ManifestResponse]:
         loaded = loaded_scope(serving_of(request.app.state).entries, principal.tenant, surface)
         body = manifest_view(loaded, request_id_for(request.scope))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,3 +37,15 @@ def test_pipeline_bench_runs_every_stage_on_a_tiny_day() -> None:
     assert {f"compute {kind}" for kind in KINDS} <= stages
     assert {"ingest (parse + quarantine)", "evaluation (retrain + score)"} <= stages
     assert any(row.startswith("| **total") for row in rows)
+
+
+def test_pipeline_bench_runs_the_cli_end_to_end_on_the_click_mix() -> None:
+    done = run(
+        "bench/pipeline.py", "--through", "cli", "--event-mix", "clicks", "--sessions", "10",
+        "--clusters", "30", "--events-per-day", "3000", "--users", "200", "--items", "100",
+        "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["wall"] > 0 and result["peak_rss_mb"] > 50
+    assert result["metrics"]["users"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import socket
 import subprocess
@@ -181,3 +182,44 @@ def _wait_for_workers(proc: subprocess.Popen[bytes], base: str, n: int) -> list[
             return workers
         time.sleep(0.2)
     raise AssertionError(f"no {n} ready workers within 180 s (workers: {_workers(proc.pid)})")
+
+
+@pytest.mark.parametrize("value", [",,,", " ", "", " , ,"])
+def test_an_api_key_list_that_names_no_key_exits_2_instead_of_opening_the_service(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    _clear_env(monkeypatch)
+    monkeypatch.setenv("RECSYS_API_KEYS", value)
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(app))
+    assert main(["--port", "8123"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "RECSYS_API_KEYS is set but names no key" in err[0], err
+    assert started == []
+
+
+def test_open_mode_logs_a_warning_when_the_service_starts(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
+    env.update(RECSYS_STORAGE_URL=FileStorage(tmp_path / "store").url, RECSYS_LOADER="thread")
+    cmd = [sys.executable, "-m", "recsys_service", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"server exited early with {proc.returncode}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+    finally:
+        stop_process(proc, grace=20)
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    warnings = [line["message"] for line in lines if line["level"] == "WARNING"]
+    assert any("open mode" in message for message in warnings), err

@@ -157,7 +157,7 @@ def test_zero_events_give_an_empty_day() -> None:
         ({"events_per_day": -1}, "events_per_day must be a non-negative integer"),
         ({"n_users": 0}, "n_users must be >= 1"),
         ({"n_items": 5}, "n_items (5) must be >= n_clusters (20)"),
-        ({"n_clusters": 99}, "n_clusters must be in 3..24"),
+        ({"n_clusters": 2}, "n_clusters must be in 3..240"),
         ({"bad_line_rate": 1.5}, "bad_line_rate must be in [0, 1]"),
         ({"click_rate": -0.1}, "click_rate must be in [0, 1]"),
         ({"session_min": 5, "session_max": 4}, "session length 5..4 is invalid"),
@@ -202,3 +202,29 @@ def test_any_small_clean_config_yields_only_valid_events_inside_the_day(
     result = parse(generate_day(seed, day, "demo", "home", config=config), day)
     assert result.rejected == []
     assert result.frame()["event_id"].n_unique() == result.lines
+
+
+def test_clicks_mix_makes_every_event_a_click_with_sessions_of_the_asked_length() -> None:
+    config = SyntheticConfig(
+        events_per_day=20_000, n_users=500, n_items=500, n_clusters=50, bad_line_rate=0.0,
+        session_min=8, session_max=12, event_mix="clicks",
+    )  # fmt: skip
+    frame = parse(generate_day(2, DAY, "demo", "home", config=config)).frame()
+    assert frame["event_type"].unique().to_list() == ["click"]
+    assert 19_000 <= frame.height <= 21_000  # one event per step: the volume asked for
+    lengths = frame.group_by("session_id").len()["len"]
+    assert 8 <= lengths.median() <= 12  # type: ignore[operator]
+    # The funnel mix of the same config is another day: exposures and a funnel below them.
+    funnel = parse(generate_day(2, DAY, "demo", "home", config=SMALL)).frame()
+    assert funnel.filter(pl.col("event_type") == "click").height < funnel.height / 5
+
+
+def test_clusters_past_the_named_genres_get_numbered_genres() -> None:
+    catalog = generate_catalog(4, n_items=5_000, n_clusters=50)
+    genres = {row["tags"][0] for row in catalog}  # type: ignore[index]
+    assert len(genres) == 50
+    assert {"drama", "drama-2", "action-3", "comedy-3"} <= genres
+    with pytest.raises(ConfigError, match=r"n_clusters must be in 3\.\.240"):
+        SyntheticConfig(n_clusters=241, n_items=500)
+    with pytest.raises(ConfigError, match="event_mix must be one of funnel, clicks"):
+        SyntheticConfig(event_mix="views")

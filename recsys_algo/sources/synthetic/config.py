@@ -7,7 +7,9 @@ import math
 from dataclasses import dataclass
 
 from recsys_algo.contracts.errors import ConfigError
-from recsys_algo.sources.synthetic.world import GENRES
+from recsys_algo.sources.synthetic.world import MAX_CLUSTERS
+
+EVENT_MIXES = ("funnel", "clicks")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +33,9 @@ class SyntheticConfig:
     purchase_rate: float = 0.40  # purchase per add_to_cart
     epoch_ms_share: float = 0.2  # ts written as epoch ms instead of an RFC 3339 string
     offset_share: float = 0.1  # RFC 3339 strings with a +02:00 offset instead of Z
+    # "funnel": exposures, then clicks, carts and purchases; "clicks": every event a click (so
+    # every kind sees every event, the shape of a click-stream log).
+    event_mix: str = "funnel"
 
     def __post_init__(self) -> None:
         for name in ("events_per_day", "n_users", "n_items", "session_min", "session_max"):
@@ -39,9 +44,14 @@ class SyntheticConfig:
                 raise ConfigError(f"synthetic {name} must be a non-negative integer, got {value!r}")
         if self.n_users < 1:
             raise ConfigError(f"synthetic n_users must be >= 1, got {self.n_users}")
-        if not 3 <= self.n_clusters <= len(GENRES):
+        if not 3 <= self.n_clusters <= MAX_CLUSTERS:
             raise ConfigError(
-                f"synthetic n_clusters must be in 3..{len(GENRES)}, got {self.n_clusters}"
+                f"synthetic n_clusters must be in 3..{MAX_CLUSTERS}, got {self.n_clusters}"
+            )
+        if self.event_mix not in EVENT_MIXES:
+            raise ConfigError(
+                f"synthetic event_mix must be one of {', '.join(EVENT_MIXES)}, "
+                f"got {self.event_mix!r}"
             )
         if self.n_items < self.n_clusters:
             raise ConfigError(
@@ -64,5 +74,7 @@ class SyntheticConfig:
     @property
     def events_per_exposure(self) -> float:
         """Expected events (exposure plus funnel) that one exposure produces."""
+        if self.event_mix == "clicks":
+            return 1.0
         clicks = self.click_rate
         return 1.0 + clicks * (1.0 + self.cart_rate * (1.0 + self.purchase_rate))

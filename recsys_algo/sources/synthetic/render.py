@@ -49,8 +49,17 @@ def funnel(
     rng: np.random.Generator,
     day_start_ms: int,
 ) -> dict[str, np.ndarray]:
-    """Exposures plus clicks, carts and purchases, ordered by time: one row per event."""
+    """Exposures plus clicks, carts and purchases, ordered by time: one row per event; with
+    event_mix "clicks", one click per step instead."""
     n = steps["item"].size
+    if cfg.event_mix == "clicks":
+        order = np.argsort(steps["ts"], kind="stable")
+        return {
+            "ts": steps["ts"][order] + day_start_ms,
+            "kind": np.ones(n, dtype=np.int64),
+            **{k: steps[k][order] for k in ("session", "user", "item", "request", "rank")},
+            "value": np.full(n, np.nan),
+        }
     propensity = np.where(steps["liked"], _LIKED_BOOST, 1.0) / (1.0 + steps["rank"]) ** _RANK_DECAY
     click_p = (
         np.clip(cfg.click_rate * propensity / propensity.mean(), 0.0, 1.0) if n else propensity

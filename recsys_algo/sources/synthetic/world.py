@@ -26,6 +26,8 @@ _NOUNS = (
     "Harbor", "Kingdom", "Signal", "Garden", "River", "Machine", "Letter", "Summer", "Empire",
     "Echo", "Frontier", "Mirror", "Orchard", "Voyage", "Circuit", "Lantern", "Island", "Crown",
 )  # fmt: skip
+# Beyond the named genres a cluster is named after one of them with a number (`drama-2`).
+MAX_CLUSTERS = 240
 SIGNATURE_SIZE = 4  # descriptors that characterise one cluster
 _ITEMS_STREAM = 1
 _USERS_STREAM = 2
@@ -98,6 +100,12 @@ def build_items(seed: int, n_items: int, n_clusters: int, zipf_exponent: float) 
     )
 
 
+def genre(cluster: int) -> str:
+    """The first tag of every item of a cluster: its genre (numbered past the named ones)."""
+    name = GENRES[cluster % len(GENRES)]
+    return name if cluster < len(GENRES) else f"{name}-{cluster // len(GENRES) + 1}"
+
+
 def catalog_rows(seed: int, items: Items) -> list[dict[str, object]]:
     """Tags: the cluster's genre, then 1-3 of the cluster's signature descriptors."""
     rng = _rng(seed, _CATALOG_STREAM)
@@ -115,7 +123,7 @@ def catalog_rows(seed: int, items: Items) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for i, item_id in enumerate(item_ids(n_items)):
         c = int(items.cluster[i])
-        tags = [GENRES[c]]
+        tags = [genre(c)]
         tags += [DESCRIPTORS[d] for d in signatures[c][picks[i][: n_extra[i]]]]
         if stray[i] >= 0 and DESCRIPTORS[stray[i]] not in tags:
             tags[-1] = DESCRIPTORS[stray[i]]
