@@ -20,6 +20,7 @@ from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
 from recsys_algo.store.storage import Storage, open_storage
 from recsys_pipelines.cli_import import import_commands
+from recsys_pipelines.cli_recipe import recipe_group
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_DAYS = 20_000
@@ -137,6 +138,8 @@ def _register(tenant: str, surface: str) -> None:
 
 for _command in import_commands(handle_errors, _name, _storage, _register):
     import_group.add_command(_command)
+
+main.add_command(recipe_group(handle_errors, _name, _storage))
 
 
 @main.command()
