@@ -21,6 +21,7 @@ from recsys_algo.store.landing import first_landing_day
 from recsys_algo.store.storage import Storage, open_storage
 from recsys_pipelines import cli_gc, cli_manifests, cli_ops, cli_status
 from recsys_pipelines.cli_import import import_commands
+from recsys_pipelines.cli_recipe import recipe_group
 from recsys_pipelines.cli_support import (
     RecsysGroup,
     by_option,
@@ -113,6 +114,8 @@ def _register(tenant: str, surface: str) -> None:
 
 for _command in import_commands(handle_errors, name_callback, _storage, _register):
     import_group.add_command(_command)
+
+main.add_command(recipe_group(handle_errors, name_callback, _storage))
 
 
 @main.command()

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.contracts.errors import ConfigError, DataSourceError
+from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, DataSourceError
 from recsys_algo.contracts.hold import HELD_MESSAGE, HoldState
 from recsys_algo.contracts.manifest import Lineage, Manifest, Window, may_replace_serving
 from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.recipe import LINEAGE_KEY
 from recsys_algo.contracts.staging import EvaluationReport, StagedMeta
 from recsys_algo.evaluation.gate import GateDecision, quality_gate
 
@@ -68,6 +69,21 @@ def _merged(
     return dict(sorted(inputs.items())), parameters, metrics
 
 
+def _check_one_recipe(
+    p: Partition, staged: Sequence[StagedMeta], evaluation: EvaluationReport
+) -> None:
+    """Every step of the run built with the same recipe versions: a recipe set while the run
+    went on (the tuning job, say) must not give a manifest mixing two parameter sets."""
+    used = {meta.kind: meta.parameters.get(LINEAGE_KEY) for meta in staged}
+    used["evaluation"] = evaluation.parameters.get(LINEAGE_KEY)
+    if len({repr(v) for v in used.values()}) > 1:
+        seen = "; ".join(f"{step} {value}" for step, value in sorted(used.items()))
+        raise ConcurrentPublishError(
+            f"manifest for {p.label}: the recipe changed during the run ({seen}); nothing was "
+            "published: rerun the day to build every step with the current recipe"
+        )
+
+
 def decide_publish(
     p: Partition,
     staged: Sequence[StagedMeta],
@@ -92,6 +108,7 @@ def decide_publish(
         raise ConfigError(f"manifest for {p.label}: quality_override needs an override_reason")
     if not staged:
         raise DataSourceError(f"manifest for {p.label}: no staged artifacts to publish")
+    _check_one_recipe(p, staged, evaluation)
     serving_as_of = serving.as_of if serving is not None else None
     would_serve = may_replace_serving(p.day.isoformat(), serving_as_of, options.allow_rewind)
     serve = would_serve and not hold.held

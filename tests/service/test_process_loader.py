@@ -16,6 +16,7 @@ import pytest
 
 from recsys_algo.contracts.errors import ArtifactError, ConfigError
 from recsys_algo.contracts.manifest import Lineage, Window
+from recsys_algo.kinds.kind import KINDS
 from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import Query
 from recsys_algo.store.registry import publish
@@ -281,7 +282,7 @@ print(",".join(m for m in heavy if m in sys.modules))
 
 def test_a_serving_process_never_imports_the_build_libraries(tmp_path: Path) -> None:
     """Decoding and checks run in the loader child: a worker serving every route of a model of
-    all five kinds stays ~110 MB lighter without polars, pyarrow, scipy and implicit."""
+    every kind stays ~110 MB lighter without polars, pyarrow, scipy and implicit."""
     storage = FileStorage(tmp_path / "store")
     blobs = list(synthetic_blobs())
     publish(
@@ -290,7 +291,7 @@ def test_a_serving_process_never_imports_the_build_libraries(tmp_path: Path) -> 
         lineage=Lineage(inputs={}, code_version="test", parameters={}), metrics={},
     )  # fmt: skip
     model = load_model(synthetic_tables(), {})
-    assert model.collab is not None and len(model.kinds) == 5
+    assert model.collab is not None and model.kinds == KINDS
     user = next(iter(model.collab.user_rows))
     cooc = model.neighbors["cooc"]
     item = next(i for c, i in enumerate(model.vocab.ids) if cooc.has(c))
