@@ -33,6 +33,7 @@ SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
 LOADER_ENV = "RECSYS_LOADER"
 PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
 LOADER_NICE_ENV = "RECSYS_LOADER_NICE"
+LOADER_SPARE_ENV = "RECSYS_LOADER_SPARE"
 DEFAULT_LOADER_NICE = 0
 ServingSource = Literal["storage", "postgres"]
 SERVING_SOURCES: tuple[ServingSource, ...] = get_args(ServingSource)
@@ -150,6 +151,9 @@ class Settings:
     # The loader child's niceness: 0 keeps swaps within seconds with the cores saturated;
     # 10 lets requests win and swaps wait for load to ease (docs/benchmarks.md).
     loader_nice: int = DEFAULT_LOADER_NICE
+    # Keep one loader child started ahead with its imports done (recsys_service.loader_spare):
+    # swaps land sooner under load, for an idle process per serving process.
+    loader_spare: bool = True
     log_level: int = logging.INFO
 
     def __post_init__(self) -> None:
@@ -198,6 +202,7 @@ class Settings:
             loader=env.loader,
             prepared_dir=env.prepared_dir,
             loader_nice=env.loader_nice,
+            loader_spare=env.loader_spare,
             log_level=env.log_level,
         )
 
@@ -256,6 +261,7 @@ class ServiceEnv(SharedEnv):
     loader_nice: int = Field(
         default=DEFAULT_LOADER_NICE, ge=0, le=19, validation_alias=LOADER_NICE_ENV
     )
+    loader_spare: bool = Field(default=True, validation_alias=LOADER_SPARE_ENV)
     log_level: Annotated[int, PlainValidator(parse_log_level)] = Field(
         default=logging.INFO, validation_alias=LOG_LEVEL_ENV
     )
