@@ -40,7 +40,7 @@ def create_app(settings: Settings) -> Litestar:
     if settings.loader == "process":
         # Checked here, so a directory open to others fails the start, not each scope's load.
         directory = private_directory(settings.prepared_dir or default_directory())
-        loader = ProcessLoader(directory, nice=settings.loader_nice)
+        loader = ProcessLoader(directory, nice=settings.loader_nice, spare=settings.loader_spare)
     serving = ServingState(
         storage, settings.signing_keys, settings.scopes, source=source, loader=loader
     )

@@ -24,6 +24,7 @@ from recsys_algo.store.rollback import rollback
 from recsys_algo.store.storage import FileStorage
 from recsys_service import loader_child
 from recsys_service.app import create_app
+from recsys_service.loader_spare import Children, Finished
 from recsys_service.process_loader import ProcessLoader, _failure, private_directory
 from recsys_service.scope_sources import load_scope
 from recsys_service.serving_state import ServingState
@@ -251,6 +252,7 @@ from pathlib import Path
 from litestar.testing import TestClient
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_service.app import create_app
+from recsys_service.loader_spare import Children, Finished
 from recsys_service.settings import Settings
 import time
 store, prep, spec, user, item = sys.argv[1:]
@@ -309,13 +311,13 @@ def test_the_configured_niceness_reaches_the_child_and_is_applied_first(
 ) -> None:
     publish_popularity(storage, "acme", "home", item_ids("a", 5))
     seen: list[int] = []
-    real_run = subprocess.run
+    real_run = Children.run
 
-    def spy(cmd: list[str], **kwargs: object) -> object:
-        seen.append(json.loads(kwargs["input"])["nice"])  # type: ignore[arg-type]
-        return real_run(cmd, **kwargs)  # type: ignore[call-overload]
+    def spy(self: Children, request: bytes, timeout: float) -> Finished:
+        seen.append(json.loads(request)["nice"])
+        return real_run(self, request, timeout)
 
-    monkeypatch.setattr(subprocess, "run", spy)
+    monkeypatch.setattr(Children, "run", spy)
     loader = ProcessLoader(tmp_path / "prep", nice=7)
     ServingState(storage, signing_keys(), loader=loader).refresh()
     assert seen == [7]
