@@ -13,7 +13,7 @@ from recsys_algo.contracts.events import parse_files
 from recsys_algo.contracts.names import Partition
 from recsys_algo.stages.staging import STAGED_EVENTS
 from recsys_algo.stages.window import sha256
-from recsys_algo.store.landing import read_landing_files
+from recsys_algo.store.landing import read_landing_day
 from recsys_algo.store.storage import Storage
 
 
@@ -43,14 +43,24 @@ class IngestReport:
 
 def ingest_partition(storage: Storage, p: Partition) -> IngestReport:
     """Parse every landing file of the partition; stage good rows, quarantine the rest."""
-    files = read_landing_files(storage, p.tenant, p.surface, p.day)
-    if not files:
+    landing = read_landing_day(storage, p.tenant, p.surface, p.day)
+    files = landing.files
+    if not files and not landing.refused:
         raise DataSourceError(
             f"raw_events for {p.label}: no landing files under "
             f"{storage.uri_for(layout.raw_prefix(p.tenant, p.surface, p.day))}/"
         )
-    fingerprint = sha256(msgspec.json.encode([[name, sha256(content)] for name, content in files]))
+    fingerprint = sha256(
+        msgspec.json.encode(
+            [[name, sha256(content)] for name, content in files]
+            + [[name, "symbolic_link"] for name in landing.refused]
+        )
+    )
     parsed = parse_files(files, p.tenant, p.surface, p.day)
+    parsed.rejected += [
+        {"file": name, "line": 0, "reason": "symbolic_link", "detail": why}
+        for name, why in landing.refused.items()
+    ]  # by name only: the quarantine never holds what a link points to
     staged_key = layout.staging_key(p.tenant, p.surface, p.day, STAGED_EVENTS)
     storage.write_bytes(staged_key, to_parquet_bytes(parsed.frame()))
     quarantine_key = layout.quarantine_key(p.tenant, p.surface, p.day)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from recsys_algo.contracts.errors import NotFoundError
+from recsys_algo.contracts.errors import LinkRefused, NotFoundError
 from recsys_algo.contracts.names import scope_key
 from recsys_algo.policy.landing import (
     LandingPlan,
@@ -62,7 +62,7 @@ def landing_changes(
                 if content_counts(day, now.date(), lookback_days)
                 else None
             )
-        except NotFoundError:
-            continue  # deleted between list and stat; the next tick sees the settled state
+        except (NotFoundError, LinkRefused):
+            continue  # deleted or replaced by a link folder between list and stat: next tick
         observed.append(Observed(scope, day, fingerprint(keys, states)))
     return plan_landing_runs(previous, observed, waiting, scan.bad_files, now, schedule_hour)

@@ -5,8 +5,9 @@ No dataframe library here: the service writes exposure and event files through t
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
-from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.errors import ConfigError, LinkRefused
 from recsys_algo.contracts.layout import LANDING_SUFFIX, check_landing_name, raw_prefix
 from recsys_algo.contracts.names import parse_day
 from recsys_algo.store.storage import Storage
@@ -21,17 +22,37 @@ def write_landing_file(
     return key
 
 
-def read_landing_files(
-    storage: Storage, tenant: str, surface: str, day: dt.date
-) -> list[tuple[str, bytes]]:
-    """(name, bytes) of the day's *.jsonl files, sorted by name; other files are ignored."""
+@dataclass
+class LandingDay:
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (name, bytes), by name
+    refused: dict[str, str] = field(default_factory=dict)  # name -> why it was not read
+
+
+def read_landing_day(storage: Storage, tenant: str, surface: str, day: dt.date) -> LandingDay:
+    """The day's *.jsonl files, sorted by name (other files are ignored), and the names of
+    those the store refused to read (a symbolic link): never their content.
+
+    A day folder that is itself a link raises LinkRefused (a DataSourceError)."""
     prefix = f"{raw_prefix(tenant, surface, day)}/"
     names = sorted(
         key[len(prefix) :]
         for key in storage.list(prefix)
         if key.startswith(prefix) and "/" not in key[len(prefix) :] and key.endswith(LANDING_SUFFIX)
     )
-    return [(name, storage.read_bytes(prefix + name)) for name in names]
+    landing = LandingDay()
+    for name in names:
+        try:
+            landing.files.append((name, storage.read_bytes(prefix + name)))
+        except LinkRefused:
+            landing.refused[name] = "a symbolic link: not followed, nothing of it was read"
+    return landing
+
+
+def read_landing_files(
+    storage: Storage, tenant: str, surface: str, day: dt.date
+) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the day's *.jsonl files, sorted by name; other files are ignored."""
+    return read_landing_day(storage, tenant, surface, day).files
 
 
 def first_landing_day(storage: Storage, tenant: str, surface: str) -> dt.date | None:

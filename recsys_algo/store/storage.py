@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import fcntl
 import hashlib
 import importlib
 import os
 import re
+import stat
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -17,7 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, NotFoundError
+from recsys_algo.contracts.errors import (
+    ConcurrentPublishError,
+    ConfigError,
+    LinkRefused,
+    NotFoundError,
+)
 
 TMP_MARKER = ".tmp-"
 # Only names this module makes are temporaries: a key such as "batch.tmp-1.jsonl" is data.
@@ -119,13 +126,43 @@ class FileStorage(Storage):
         self.root = root
         self.url = root.as_uri()
 
-    def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
+    def _path(self, key: str, *, last_may_link: bool = False) -> Path:
+        """The key's path; LinkRefused when any part of it below the root is a symbolic link.
+
+        Links are never followed, whatever their target: one out of the root would read or
+        write elsewhere, one inside it would let a landing folder read another scope's files.
+        (The root itself may be a link: that is the operator's choice of where data lives.)"""
+        path = self.root
+        parts = check_key(key).split("/")
+        for part in parts[:-1] if last_may_link else parts:
+            path /= part
+            try:
+                mode = os.lstat(path).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                break  # nothing exists below: no link to follow
+            if stat.S_ISLNK(mode):
+                below = path.relative_to(self.root).as_posix()
+                raise LinkRefused(
+                    f"{self.uri_for(key)}: {below} is a symbolic link, and links below the "
+                    "storage root are never followed; replace it with the real file or folder"
+                )
+        return self.root / key
 
     def read_bytes(self, key: str) -> bytes:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            # O_NOFOLLOW: a link made after the check above is refused too (ELOOP).
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LinkRefused(f"{self.uri_for(key)} is a symbolic link; not followed") from None
+            if isinstance(exc, FileNotFoundError | NotADirectoryError | IsADirectoryError):
+                raise NotFoundError(f"{self.uri_for(key)} does not exist") from None
+            raise
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                return fh.read()
+        except IsADirectoryError:
             # A folder at the key is no object either (keys name files, folders are implicit).
             raise NotFoundError(f"{self.uri_for(key)} does not exist") from None
 
@@ -168,18 +205,25 @@ class FileStorage(Storage):
         return self._path(key).is_file()
 
     def stat(self, key: str) -> ObjectStat:
+        path = self._path(key, last_may_link=True)
+        if path.is_symlink():
+            # Listed, so a poller sees it and a run reports it by name; its token is the link's
+            # own text, never anything read through it.
+            link = os.fsencode(path.readlink())
+            return ObjectStat(key=key, size=0, token=f"link-{_digest(link)}")
         data = self.read_bytes(key)
         return ObjectStat(key=key, size=len(data), token=_digest(data))
 
     def list(self, prefix: str) -> list[str]:
+        """A link to a file is listed (reading it raises LinkRefused, so a caller can report
+        it by name); a linked folder is not entered."""
         base = self._path(prefix.rstrip("/"))
-        if not base.is_dir():
-            return []
-        keys = [
-            p.relative_to(self.root).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not is_hidden(p.name)
-        ]
+        keys = []
+        for folder, _, names in os.walk(base):  # links are not followed
+            for name in names:
+                path = Path(folder) / name
+                if not is_hidden(name) and (path.is_symlink() or path.is_file()):
+                    keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
 
     def delete(self, key: str) -> None:
