@@ -22,6 +22,7 @@ from recsys_algo.contracts.errors import (
     NotFoundError,
 )
 from recsys_algo.store.storage import (
+    CHUNK_BYTES,
     AlreadyExists,
     ObjectStat,
     Storage,
@@ -132,6 +133,15 @@ class S3Storage(Storage):
             response: Any = self.client.get_object(self.bucket, name)
             try:
                 return response.read(), _etag(response.headers.get("etag"))
+            finally:
+                response.close()
+                response.release_conn()
+
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        with self._errors(key):
+            response: Any = self.client.get_object(self.bucket, self._name(key))
+            try:
+                yield from response.stream(size)
             finally:
                 response.close()
                 response.release_conn()

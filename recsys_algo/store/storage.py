@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import errno
 import fcntl
 import hashlib
 import importlib
 import os
 import re
-import stat
 import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
 from recsys_algo.contracts.errors import (
     ConcurrentPublishError,
     ConfigError,
-    LinkRefused,
-    NotFoundError,
 )
+from recsys_algo.store.file_links import checked_path, open_regular
 
 TMP_MARKER = ".tmp-"
+CHUNK_BYTES = 1 << 20
 # Only names this module makes are temporaries: a key such as "batch.tmp-1.jsonl" is data.
 _TMP_NAME_RE = re.compile(re.escape(TMP_MARKER) + r"[0-9a-f]{32}$")
 
@@ -75,6 +74,11 @@ class Storage(ABC):
     @abstractmethod
     def read_with_token(self, key: str) -> tuple[bytes, str]:
         """Bytes and the token compare_and_swap expects, read together (no race between them)."""
+
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes in pieces of at most `size` (a reader's memory follows size)."""
+        data = self.read_bytes(key)  # backends that can stream override this
+        yield from (data[i : i + size] for i in range(0, len(data), size))
 
     @abstractmethod
     def write_bytes(self, key: str, data: bytes) -> None:
@@ -127,44 +131,20 @@ class FileStorage(Storage):
         self.url = root.as_uri()
 
     def _path(self, key: str, *, last_may_link: bool = False) -> Path:
-        """The key's path; LinkRefused when any part of it below the root is a symbolic link.
+        """LinkRefused when a part of the key below the root is a link (file_links)."""
+        return checked_path(self.root, check_key(key), self.uri_for(key), last_may_link)
 
-        Links are never followed, whatever their target: one out of the root would read or
-        write elsewhere, one inside it would let a landing folder read another scope's files.
-        (The root itself may be a link: that is the operator's choice of where data lives.)"""
-        path = self.root
-        parts = check_key(key).split("/")
-        for part in parts[:-1] if last_may_link else parts:
-            path /= part
-            try:
-                mode = os.lstat(path).st_mode
-            except (FileNotFoundError, NotADirectoryError):
-                break  # nothing exists below: no link to follow
-            if stat.S_ISLNK(mode):
-                below = path.relative_to(self.root).as_posix()
-                raise LinkRefused(
-                    f"{self.uri_for(key)}: {below} is a symbolic link, and links below the "
-                    "storage root are never followed; replace it with the real file or folder"
-                )
-        return self.root / key
+    def _open(self, key: str) -> BinaryIO:
+        return open_regular(self._path(key), self.uri_for(key))
 
     def read_bytes(self, key: str) -> bytes:
-        path = self._path(key)
-        try:
-            # O_NOFOLLOW: a link made after the check above is refused too (ELOOP).
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise LinkRefused(f"{self.uri_for(key)} is a symbolic link; not followed") from None
-            if isinstance(exc, FileNotFoundError | NotADirectoryError | IsADirectoryError):
-                raise NotFoundError(f"{self.uri_for(key)} does not exist") from None
-            raise
-        try:
-            with os.fdopen(fd, "rb") as fh:
-                return fh.read()
-        except IsADirectoryError:
-            # A folder at the key is no object either (keys name files, folders are implicit).
-            raise NotFoundError(f"{self.uri_for(key)} does not exist") from None
+        with self._open(key) as fh:
+            return fh.read()
+
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        with self._open(key) as fh:
+            while chunk := fh.read(size):
+                yield chunk
 
     def read_with_token(self, key: str) -> tuple[bytes, str]:
         data = self.read_bytes(key)
