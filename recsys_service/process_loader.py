@@ -160,6 +160,8 @@ def _failure(result: dict[str, Any]) -> RecsysError:
 class ProcessLoader:
     """Verify and build each new version in a child process; map the file it writes."""
 
+    concurrency = 4  # scopes loaded side by side (children; one lock per scope)
+
     def __init__(
         self, directory: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0, spare: bool = False
     ) -> None:

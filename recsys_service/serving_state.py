@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -165,7 +166,7 @@ class ServingState:
         with self._refresh_lock:
             previous = self._entries
             scopes = self._scopes(previous)
-            fresh = {scope: self._refresh_one(previous.get(scope), *scope) for scope in scopes}
+            fresh = dict(zip(scopes, self._refresh_all(previous, scopes), strict=True))
             self._entries = fresh  # one reference rebind: readers see the old or the new map
             swapped = any(
                 entry.loaded is not (old.loaded if (old := previous.get(scope)) else None)
@@ -174,6 +175,18 @@ class ServingState:
             del previous, fresh
             if swapped:
                 release_unused_memory()
+
+    def _refresh_all(
+        self, previous: Mapping[Scope, ScopeEntry], scopes: list[Scope]
+    ) -> list[ScopeEntry]:
+        """_refresh_one for each scope, `loader.concurrency` at a time (ProcessLoader: 4; a
+        thread loader builds in this process's memory: 1), so start-up with many scopes, or
+        one slow version, does not hold every other scope in one queue."""
+        workers = min(getattr(self.loader, "concurrency", 1), len(scopes))
+        if workers <= 1:
+            return [self._refresh_one(previous.get(s), *s) for s in scopes]
+        with ThreadPoolExecutor(workers, thread_name_prefix="recsys-load") as pool:
+            return list(pool.map(lambda s: self._refresh_one(previous.get(s), *s), scopes))
 
     def reverify(self) -> list[str]:
         """The periodic full check (RECSYS_REVERIFY_INTERVAL): every served version's blobs are

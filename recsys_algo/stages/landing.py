@@ -24,12 +24,13 @@ from recsys_algo.store.storage import Storage
 
 
 def scope_registration(
-    storage: Storage, registered: Iterable[str], cursor: str | None
+    storage: Storage, registered: Iterable[str], cursor: str | None, max_surfaces: int
 ) -> ScopeRegistration:
-    """The scope folders of the landing zone against the registered scopes."""
+    """The scope folders of the landing zone against the registered scopes (at most
+    max_surfaces per tenant)."""
     scan = scan_landing(storage)
     found = [scope_key(tenant, surface) for tenant, surface in scan.scopes]
-    return register_scopes(found, scan.bad_folders, registered, cursor)
+    return register_scopes(found, scan.bad_folders, registered, cursor, max_surfaces)
 
 
 def landing_changes(

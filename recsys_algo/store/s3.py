@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import re
@@ -182,6 +183,17 @@ class S3Storage(Storage):
                 if not obj.is_dir
             ]
         return sorted(n for n in names if not is_hidden(n))
+
+    def list_folders(self, prefix: str) -> builtins.list[str]:
+        key = prefix.rstrip("/")
+        folder = self._name(key) + "/"
+        with self._errors(key):
+            found = [
+                str(obj.object_name)[len(folder) :].rstrip("/")
+                for obj in self.client.list_objects(self.bucket, prefix=folder, recursive=False)
+                if obj.is_dir
+            ]
+        return sorted(n for n in found if n and not is_hidden(n))
 
     def delete(self, key: str) -> None:
         name = self._name(key)

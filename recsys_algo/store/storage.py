@@ -99,6 +99,10 @@ class Storage(ABC):
         """Keys under prefix (a folder), sorted, temporaries excluded."""
 
     @abstractmethod
+    def list_folders(self, prefix: str) -> builtins.list[str]:
+        """Names of the folders directly under prefix, sorted (one level: a cheap listing)."""
+
+    @abstractmethod
     def delete(self, key: str) -> None: ...
 
     @abstractmethod
@@ -205,6 +209,15 @@ class FileStorage(Storage):
                 if not is_hidden(name) and (path.is_symlink() or path.is_file()):
                     keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
+
+    def list_folders(self, prefix: str) -> builtins.list[str]:
+        base = self._path(prefix.rstrip("/"))
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(base) as it:
+            # A linked folder is not one of ours (file_links): never listed, never entered.
+            return sorted(
+                e.name for e in it if e.is_dir(follow_symlinks=False) and not is_hidden(e.name)
+            )
+        return []
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

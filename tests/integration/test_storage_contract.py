@@ -74,6 +74,15 @@ def test_read_chunks_returns_the_object_in_bounded_pieces(store: Storage) -> Non
         list(store.read_chunks("folder"))
 
 
+def test_list_folders_names_one_level_of_folders(store: Storage) -> None:
+    for key in ("raw/acme/home/d1/a.jsonl", "raw/acme/pdp/d1/b.jsonl", "raw/acme/file.jsonl"):
+        store.write_bytes(key, b"x")
+    assert store.list_folders("raw/acme") == ["home", "pdp"]
+    assert store.list_folders("raw/acme/") == ["home", "pdp"]
+    assert store.list_folders("raw") == ["acme"]
+    assert store.list_folders("raw/nobody") == []
+
+
 def test_missing_key_is_not_found_with_its_uri(store: Storage) -> None:
     with pytest.raises(NotFoundError, match=r"/nope/x does not exist"):
         store.read_bytes("nope/x")
