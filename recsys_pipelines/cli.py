@@ -152,6 +152,7 @@ for _command in import_commands(handle_errors, _name, _storage, _register):
     metavar="REASON",
     help="Publish even if offline quality dropped past the margin; REASON goes in the lineage.",
 )
+@click.option("--fail-fast", is_flag=True, help="Stop at the first day not published.")
 @handle_errors
 def materialize(
     tenant: str,
@@ -161,8 +162,10 @@ def materialize(
     end: dt.date | None,
     allow_rewind: bool,
     override_reason: str | None,
+    fail_fast: bool,
 ) -> None:
-    """Run every asset for each day in order (in-process) and publish."""
+    """Run every asset for each day in order (in-process) and publish; one line per day, exit
+    code the most serious met (docs/contracts.md)."""
     if (date_ is None) == (start is None and end is None) or (
         date_ is None and None in (start, end)
     ):
@@ -181,7 +184,7 @@ def materialize(
     from tqdm import tqdm
 
     from recsys_pipelines.definitions import DAILY_JOB, build_definitions
-    from recsys_pipelines.runner import dagster_instance, register_scope, run_days
+    from recsys_pipelines.runner import dagster_instance, range_failure, register_scope, run_days
 
     # Built now, not at import: its resources name the variables this environment sets.
     job = build_definitions().resolve_job_def(DAILY_JOB)
@@ -199,11 +202,10 @@ def materialize(
 
         def report(outcome: Any) -> None:
             bar.update(1)
-            bar.write(
-                f"{outcome.day}  {outcome.manifest_version}  {outcome.message}", file=sys.stderr
-            )
+            if outcome.error is None or len(days) > 1:
+                bar.write(outcome.line, file=sys.stderr)
 
-        run_days(
+        outcomes = run_days(
             job,
             instance,
             tenant,
@@ -212,6 +214,8 @@ def materialize(
             allow_rewind,
             on_day=report,
             override_reason=override_reason,
+            # One day: its error is the one line (and exit code) to show.
+            fail_fast=fail_fast or len(days) == 1,
         )
     current = registry.read_current(open_storage(env.storage_url), keys, tenant, surface)
     if current is not None:
@@ -219,6 +223,10 @@ def materialize(
         click.echo(f"serving {tenant}/{surface}: {m.manifest_version} (as_of {m.as_of})")
         for kind, ref in sorted(m.artifacts.items()):
             click.echo(f"  {kind}: sha256 {ref.sha256} rows {ref.rows}")
+        for kind, why in sorted(m.lineage.omitted_kinds.items()):
+            click.echo(f"  {kind}: left out: {why}")
+    if failure := range_failure(outcomes):
+        _fail(*failure)
 
 
 @main.command()

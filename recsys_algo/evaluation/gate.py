@@ -23,9 +23,17 @@ def quality_gate(
     value = candidate.get(GATE_METRIC)
     baseline = None if published is None else published.get(GATE_METRIC)
     if value is None:
+        # "Not measured" is no evidence either way: it passes only when nothing serving was
+        # measured on the metric either; against a measured baseline it blocks.
         users = int(candidate.get("users", 0))
+        unmeasured = f"{GATE_METRIC} not measured ({users} held-out users)"
+        if baseline is None:
+            return GateDecision(True, f"{unmeasured}; no measured baseline", None, None)
         return GateDecision(
-            True, f"{GATE_METRIC} not measured ({users} held-out users)", baseline, None
+            False,
+            f"{unmeasured} while the serving manifest measured {baseline:.4f}",
+            baseline,
+            None,
         )
     if baseline is None:
         return GateDecision(True, f"{GATE_METRIC}={value:.4f}; no published baseline", None, value)

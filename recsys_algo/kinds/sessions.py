@@ -252,17 +252,24 @@ class SessionKindParams:
         return {**asdict(self), "event_types": sorted(set(self.event_types))}
 
 
-def prepare_sessions(
-    events: pl.DataFrame, as_of_end: dt.datetime, params: SessionKindParams, kind: str
-) -> tuple[Sessions, EncodedSessions]:
-    """Sessionize events before as_of_end and encode them, enforcing the size guardrails."""
-    sessions = sessionize(
+def sessions_for(
+    events: pl.DataFrame, as_of_end: dt.datetime, params: SessionKindParams
+) -> Sessions:
+    """The sessions a session kind reads: its event types, its gap, before as_of_end."""
+    return sessionize(
         events,
         until=as_of_end,
         gap_minutes=params.gap_minutes,
         max_session_length=params.max_session_length,
         event_types=params.event_types,
     )
+
+
+def prepare_sessions(
+    events: pl.DataFrame, as_of_end: dt.datetime, params: SessionKindParams, kind: str
+) -> tuple[Sessions, EncodedSessions]:
+    """Sessionize events before as_of_end and encode them, enforcing the size guardrails."""
+    sessions = sessions_for(events, as_of_end, params)
     if sessions.sessions > params.max_sessions:
         raise ValidationGateError(
             f"{kind}: {sessions.sessions} sessions exceeds max_sessions {params.max_sessions}"

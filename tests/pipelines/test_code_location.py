@@ -8,6 +8,7 @@ from pathlib import Path
 
 from recsys_algo.serving.recommender import KINDS
 from recsys_pipelines.definitions import DAILY_JOB, defs
+from recsys_pipelines.defs.artifacts.assets import enough_data_check
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +26,9 @@ def test_every_job_asset_and_check_resolves() -> None:
     assert upstream["evaluation"] == set(KINDS)
     assert upstream["manifest"] == {"evaluation"}
     checks = {k.name for k in graph.asset_check_keys} - {"manifest_fresh"}
-    assert len(checks) == 6 and all(c.startswith("canonical_events_") for c in checks)
+    gates = {c for c in checks if c.startswith("canonical_events_")}
+    assert len(gates) == 7  # blocking; one warning check per kind besides
+    assert checks - gates == {enough_data_check(kind) for kind in KINDS}
     for name in (DAILY_JOB, "rollback", "manifest_freshness"):
         assert defs.resolve_job_def(name).name == name
     for schedule in ("daily_partition_schedule", "manifest_freshness_hourly"):

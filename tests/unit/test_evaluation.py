@@ -142,9 +142,21 @@ def test_too_few_users_means_nothing_is_measured_and_the_gate_says_so() -> None:
     data = holdout(split_window(WINDOW, DAY_END, EvalParams()), EvalParams())
     found = evaluate_model(model, data, EvalParams(min_users=2), BlendParams(), catalog_size=4)
     assert found == {"users": 1.0}
-    decision = quality_gate(found, {GATE_METRIC: 0.5}, 0.1)
-    assert decision.passed
-    assert "not measured (1 held-out users)" in decision.message
+    for baseline in (None, {}, {"users": 3.0}):  # nothing serving, or nothing measured there
+        decision = quality_gate(found, baseline, 0.1)
+        assert decision.passed
+        assert (
+            decision.message
+            == f"{GATE_METRIC} not measured (1 held-out users); no measured baseline"
+        )
+
+
+def test_not_measured_is_not_passed_when_the_serving_manifest_was_measured() -> None:
+    decision = quality_gate({"users": 1.0}, {GATE_METRIC: 0.5}, 0.1)
+    assert not decision.passed
+    assert decision.message == (
+        f"{GATE_METRIC} not measured (1 held-out users) while the serving manifest measured 0.5000"
+    )
 
 
 def test_gate_blocks_a_drop_beyond_the_margin_and_passes_within_it() -> None:
