@@ -39,6 +39,7 @@ def manifest_view(loaded: LoadedScope, request_id: str) -> ManifestResponse:
         previous_version=m.previous_version,
         loaded_at=iso(loaded.loaded_at),
         request_id=request_id,
+        missing_kinds=loaded.missing_kinds,
     )
 
 
