@@ -35,7 +35,13 @@ import polars as pl
 from recsys_algo.contracts.canonical import canonicalize
 from recsys_algo.contracts.events import parse_files
 from recsys_algo.evaluation.evaluate import BLEND, Split, evaluate_split
-from recsys_algo.evaluation.split import INTERACTIONS
+from recsys_algo.evaluation.split import (
+    INTERACTIONS,
+    MIN_USER_EVENTS,
+    MIN_USER_TRAIN,
+    per_user_split,
+    time_splits,
+)
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.kinds.registry import Inputs
 from recsys_algo.recipes.params import ModelParams
@@ -90,70 +96,6 @@ def canonical_events(storage: Storage, first: dt.date, last: dt.date) -> pl.Data
     if duplicates:
         print(f"  canonicalize removed {duplicates} duplicate events", file=sys.stderr)
     return frame
-
-
-def time_splits(events: pl.DataFrame, fraction: float, origins: int) -> list[Split]:
-    """Split i (1..origins) trains on events before the (1 - i * fraction) quantile of time and
-    tests on the next `fraction` of events; one origin holds out the last `fraction`.
-
-    Each split is a global time split: nothing after a split's start is trained on.
-    """
-    ts = events["ts"].sort()
-    bounds = [ts[min(int(len(ts) * (1 - i * fraction)), len(ts) - 1)] for i in range(origins + 1)]
-    splits = []
-    for i in range(1, origins + 1):
-        start, end = bounds[i], bounds[i - 1]
-        assert isinstance(start, dt.datetime)
-        test = pl.col("ts") >= start
-        if i > 1:  # the last split runs to the end of the data, inclusive
-            test = test & (pl.col("ts") < end)
-        splits.append(Split(events.filter(pl.col("ts") < start), events.filter(test), start))
-    return splits
-
-
-MIN_USER_EVENTS = 5  # users with fewer interactions are not split: all of them train
-MIN_USER_TRAIN = 2  # a split user keeps at least this many interactions in training
-
-
-def per_user_split(events: pl.DataFrame, fraction: float) -> Split:
-    """Temporal leave-last-out: each user's own last `fraction` of interactions is held out.
-
-    A user with n >= MIN_USER_EVENTS interactions holds out their last
-    min(max(1, floor(n * fraction)), n - MIN_USER_TRAIN) by (ts, event_id); everything else
-    (including every non-interaction event and the events of users with fewer interactions)
-    is training. The training part therefore contains other users' ratings that are later
-    than a user's held-out ones (leakage, see docs/quality.md). holdout_start, which the
-    split's training uses as as_of_end for decay, is the latest training timestamp + 1 ms.
-    """
-    interactions = pl.col("event_type").is_in(INTERACTIONS) & pl.col("user_id").is_not_null()
-    ranked = (
-        events.with_row_index("_row")
-        .sort("user_id", "ts", "event_id", nulls_last=True)
-        .with_columns(
-            _n=pl.when(interactions).then(pl.len().over("user_id", interactions)),
-            _pos=pl.when(interactions).then(pl.int_range(pl.len()).over("user_id", interactions)),
-        )
-        .with_columns(
-            _held=pl.min_horizontal(
-                pl.max_horizontal((pl.col("_n") * fraction).floor().cast(pl.Int64), pl.lit(1)),
-                pl.col("_n") - MIN_USER_TRAIN,
-            )
-        )
-        .with_columns(
-            _test=(
-                interactions
-                & (pl.col("_n") >= MIN_USER_EVENTS)
-                & (pl.col("_pos") >= pl.col("_n") - pl.col("_held"))
-            ).fill_null(False)
-        )
-        .sort("_row")
-    )
-    helpers = ["_row", "_n", "_pos", "_held", "_test"]
-    train = ranked.filter(~pl.col("_test")).drop(helpers)
-    test = ranked.filter(pl.col("_test")).drop(helpers)
-    last = train["ts"].max()
-    assert isinstance(last, dt.datetime)
-    return Split(train, test, last + dt.timedelta(milliseconds=1))
 
 
 def continuity(split: Split) -> tuple[float, dt.timedelta]:

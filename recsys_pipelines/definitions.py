@@ -11,7 +11,8 @@ from recsys_pipelines.defs.evaluation.assets import evaluation
 from recsys_pipelines.defs.ingest.assets import canonical_events, raw_events
 from recsys_pipelines.defs.ingest.checks import CHECKS
 from recsys_pipelines.defs.publish.assets import manifest
-from recsys_pipelines.defs.publish.jobs import rollback
+from recsys_pipelines.defs.publish.jobs import JOBS
+from recsys_pipelines.defs.publish.serving import manifest_not_held
 from recsys_pipelines.defs.resources import (
     PipelineSettings,
     SigningResource,
@@ -44,8 +45,8 @@ def build_definitions(
         settings = settings or defaults.settings
     return dg.Definitions(
         assets=ASSETS,
-        asset_checks=[*CHECKS, *AUTOMATION.checks],
-        jobs=[daily_partition, rollback, *AUTOMATION.jobs],
+        asset_checks=[*CHECKS, manifest_not_held, *AUTOMATION.checks],
+        jobs=[daily_partition, *JOBS, *AUTOMATION.jobs],
         schedules=AUTOMATION.schedules,
         sensors=AUTOMATION.sensors,
         resources={
@@ -53,6 +54,10 @@ def build_definitions(
             "signing": signing,
             "settings": settings,
         },
+        # Every job runs its steps in the run's own process: the multiprocess default starts a
+        # process and imports the code location per step (~10x the compute of a day), and a
+        # partition backfill cannot choose another executor. One run = one process, as the CLI.
+        executor=dg.in_process_executor,
     )
 
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import sqlalchemy.exc
@@ -127,19 +128,25 @@ def run_day(
     day: dt.date,
     allow_rewind: bool = False,
     override_reason: str | None = None,
+    console_log_level: str | None = None,
 ) -> DayOutcome:
     """Materialize every asset (and check) of one partition; raise a classified error on failure.
 
     override_reason, when given, publishes even if the quality gate fails (recorded in lineage).
+    console_log_level sets what Dagster's console logger prints (None: its default, DEBUG); the
+    run's events are recorded in the instance either way.
     """
     config: dict[str, object] = {"allow_rewind": allow_rewind}
     if override_reason is not None:
         config.update(quality_override=True, override_reason=override_reason)
+    run_config: dict[str, Any] = {"ops": {"manifest": {"config": config}}}
+    if console_log_level is not None:
+        run_config["loggers"] = {"console": {"config": {"log_level": console_log_level}}}
     try:
         result = job.execute_in_process(
             partition_key=partition_key(tenant, surface, day),
             instance=instance,
-            run_config={"ops": {"manifest": {"config": config}}},
+            run_config=run_config,
             raise_on_error=False,
         )
     except _INSTANCE_FAILURES as exc:
@@ -148,7 +155,8 @@ def run_day(
             f"({_one_line(exc)}); the run is not recorded, and what it published "
             "is complete or absent (see `recsys manifests`); rerun once the database is back"
         ) from None
-    # Blocking checks (severity ERROR) hold the day; the others only warn (a kind left out).
+    # Blocking checks (severity ERROR) hold the day; the others only warn (a kind left out,
+    # the hold check: the manifest's own message reports it).
     failed_checks = [
         e
         for e in result.get_asset_check_evaluations()
@@ -189,15 +197,26 @@ def run_days(
     allow_rewind: bool = False,
     on_day: Callable[[DayOutcome], None] | None = None,
     override_reason: str | None = None,
+    console_log_level: str | None = None,
     fail_fast: bool = False,
+    no_data: Callable[[dt.date], str | None] | None = None,
 ) -> list[DayOutcome]:
     """Every day in order, each on its own: a day held by a gate or without data is reported
     and the next day runs (its window's gates notice the gap). fail_fast stops at the first
-    day not published, raising its error. The Dagster instance failing always stops."""
+    day not published, raising its error. The Dagster instance failing always stops.
+
+    no_data(day): why a day has nothing to ingest (no landing files), or None; such a day is
+    skipped without starting a run (a sparse log's range would otherwise record thousands of
+    runs that fail at their first step)."""
     outcomes = []
     for day in days:
         try:
-            outcome = run_day(job, instance, tenant, surface, day, allow_rewind, override_reason)
+            if no_data is not None and (reason := no_data(day)) is not None:
+                raise DataSourceError(reason)
+            outcome = run_day(
+                job, instance, tenant, surface, day, allow_rewind, override_reason,
+                console_log_level,
+            )  # fmt: skip
         except InstanceStorageError:
             raise
         except RecsysError as exc:

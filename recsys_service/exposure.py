@@ -6,10 +6,11 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
+from recsys_service.request_id import new_request_id
 from recsys_service.schemas import RecommendedItem
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -46,24 +47,20 @@ def day_of(ts_ms: int) -> dt.date:
     return (_EPOCH + ts_ms * _MS).date()
 
 
-def response_key(request_id: str, slot: int | None) -> str:
-    """32 hex of sha256 of the compact JSON `[request_id, slot]`: one hash per answer."""
-    return hashlib.sha256(msgspec.json.encode([request_id, slot])).hexdigest()[:32]
-
-
 def item_key(item_id: str) -> str:
     """16 hex of sha256 of the item id (UTF-8)."""
     return hashlib.sha256(item_id.encode()).hexdigest()[:16]
 
 
-def exposure_event_id(request_id: str, slot: int | None, rank: int, item_id: str) -> str:
-    """Same request id, batch slot, rank and item -> same id, so a replay dedupes on ingest.
+def exposure_event_id(answer_id: str, rank: int, item_id: str) -> str:
+    """`x-{answer_id}-{rank}-{item_key}`: unique per answer and item.
 
-    `x-{response_key}-{rank}-{item_key}`: an answer hashes its request once, and an item's key
-    is the same in every answer (cached), instead of one sha256 per exposure (for 20 items,
-    ~11 us of the ~17 us the answer's exposure lines took).
+    The answer id is drawn fresh for every answer (never the client's X-Request-ID, which a
+    proxy or SDK may repeat: ingest keeps one row per event id, so a shared id would merge
+    different users' exposures). An item's key is the same in every answer (cached), so an
+    answer costs no hash per exposure.
     """
-    return f"x-{response_key(request_id, slot)}-{rank}-{item_key(item_id)}"
+    return f"x-{answer_id}-{rank}-{item_key(item_id)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +74,8 @@ class Exposure:
     items: Sequence[RecommendedItem]
     user_id: str | None = None
     session_id: str | None = None
-    slot: int | None = None  # the element's index in a batch
+    # 32 random hex (os.urandom), drawn for this answer: the event ids' answer part.
+    answer_id: str = field(default_factory=new_request_id)
 
 
 class _Shared(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
@@ -105,8 +103,9 @@ def _item_parts(item_id: str) -> tuple[bytes, bytes]:
 
 def exposure_lines(exposure: Exposure, ts_ms: int) -> list[bytes]:
     """One landing line per returned item (rank: its 0-based position): the JSON of the
-    LandingEvent with exposure_event_id, built from the fields the items share, encoded once,
-    and each item's cached parts (a Struct and an encode per item cost ~2x this)."""
+    LandingEvent with exposure_event_id(exposure.answer_id, ...), built from the fields the
+    items share, encoded once, and each item's cached parts (a Struct and an encode per item
+    cost ~2x this)."""
     shared = _encode(
         _Shared(
             ts=ts_ms,
@@ -120,7 +119,7 @@ def exposure_lines(exposure: Exposure, ts_ms: int) -> list[bytes]:
         )
     )
     head = shared[:-1] + b',"item_id":'
-    answer = response_key(exposure.request_id, exposure.slot).encode()
+    answer = exposure.answer_id.encode()
     lines = []
     for rank, item in enumerate(exposure.items):
         item_json, key = _item_parts(item.item_id)

@@ -45,6 +45,11 @@ async def poll_forever(serving: ServingState, interval: float) -> None:
 async def serving_lifespan(app: Litestar) -> AsyncIterator[None]:
     serving = serving_of(app.state)
     settings: Settings = app.state[SETTINGS_KEY]
+    if settings.open_mode:  # at every start, so an operator never runs it unknowingly
+        log.warning(
+            "open mode: no API keys are configured (RECSYS_API_KEYS is unset), so anyone who "
+            "reaches this process reads tenant 'demo' without a key; for local demos only"
+        )
     await anyio.to_thread.run_sync(serving.refresh)
     async with running(poll_forever(serving, settings.watch_interval), "recsys-poller"):
         yield

@@ -17,11 +17,24 @@ MAX_SESSION_ITEMS = 200
 MAX_EXCLUDE_ITEMS = 1000
 MAX_BATCH = 256
 
-Surface = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN, description="surface name")]
+
+def whole_string(pattern: str) -> str:
+    """The pattern matching whole strings only. msgspec (and Litestar's parameters) match with
+    Python's `re.search`, where a final `$` also matches before a trailing newline, so
+    `"home\\n"` passed `^...$`; `(?!\\n)` refuses it, and means the same in the ECMA regexes of
+    the OpenAPI document (where `$` is already the very end)."""
+    if not pattern.endswith("$") or pattern.endswith("\\$"):
+        raise ValueError(f"pattern {pattern!r} does not end with an anchor")
+    return pattern[:-1] + r"(?!\n)$"
+
+
+SURFACE_PATTERN = whole_string(NAME_PATTERN)
+Surface = Annotated[str, msgspec.Meta(pattern=SURFACE_PATTERN, description="surface name")]
 ItemId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 # Ids that end up in logged events follow the raw event contract: no control characters.
 LoggedId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str,
+    msgspec.Meta(min_length=1, max_length=256, pattern=whole_string(r"^[^\x00-\x1f\x7f]+$")),
 ]
 UserId = LoggedId
 
@@ -175,6 +188,17 @@ class ArtifactSummary(msgspec.Struct, frozen=True, kw_only=True):
     schema_version: int
 
 
+class HoldView(msgspec.Struct, frozen=True, kw_only=True):
+    """The scope's hold: while it exists runs record history and this version keeps serving."""
+
+    version: str | None = None  # held at (the version serving when it was set)
+    reason: str | None = None
+    by: str | None = None
+    at: str | None = None
+    origin: str | None = None
+    error: str | None = None  # the record does not verify: held all the same
+
+
 class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
     tenant: str
     surface: str
@@ -188,6 +212,7 @@ class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
     previous_version: str | None
     loaded_at: str
     request_id: str
+    hold: HoldView | None = None  # null: not held
     # Every kind not served, with why (lineage.omitted_kinds, or "not in this manifest").
     missing_kinds: dict[str, str] = msgspec.field(default_factory=dict)
 
@@ -218,11 +243,13 @@ class EventLogStatus(msgspec.Struct, frozen=True, kw_only=True):
     last_error_at: str | None
 
 
+# Only `ready` for callers without an admin key (controllers/health.py): the rest is unset,
+# so left out of the body, while null stays null in the details.
 class ReadinessResponse(msgspec.Struct, frozen=True, kw_only=True):
     ready: bool
-    scopes: list[ScopeReadiness]
-    discovery_error: str | None
-    event_log: EventLogStatus | None = None
+    scopes: list[ScopeReadiness] | msgspec.UnsetType = msgspec.UNSET
+    discovery_error: str | msgspec.UnsetType | None = msgspec.UNSET
+    event_log: EventLogStatus | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,9 +6,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, model_validator
 
 from recsys_algo.config import SIGNALS_DSN_ENV, SharedEnv
 from recsys_algo.contracts.errors import ConfigError
@@ -16,6 +16,7 @@ from recsys_algo.contracts.names import is_valid_name, parse_scope_key
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.store.pg import describe_dsn
 from recsys_service.event_log import EventLogSettings
+from recsys_service.http_limits import DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, HeadLimits
 from recsys_service.logs import LOG_LEVEL_ENV, parse_log_level
 from recsys_service.ratelimit import (
     RATE_LIMIT_ENV,
@@ -33,6 +34,8 @@ SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
 LOADER_ENV = "RECSYS_LOADER"
 PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
 LOADER_NICE_ENV = "RECSYS_LOADER_NICE"
+MAX_HEADER_BYTES_ENV = "RECSYS_MAX_HEADER_BYTES"
+MAX_HEADERS_ENV = "RECSYS_MAX_HEADERS"
 DEFAULT_LOADER_NICE = 0
 ServingSource = Literal["storage", "postgres"]
 SERVING_SOURCES: tuple[ServingSource, ...] = get_args(ServingSource)
@@ -67,6 +70,8 @@ def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
     """Parse 'name:tenant:sha256hex,...'; errors name the entry by position, never its content."""
     keys: list[ApiKey] = []
     entries = [e.strip() for e in spec.split(",") if e.strip()]
+    if not entries:
+        raise _no_key()
     for i, entry in enumerate(entries, start=1):
         parts = entry.split(":")
         if len(parts) != 3:
@@ -92,6 +97,15 @@ def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
         keys.append(ApiKey(name=name, tenant=tenant, sha256=bytes.fromhex(digest)))
     _check_unique(keys)
     return tuple(keys)
+
+
+def _no_key() -> ConfigError:
+    # Open mode is chosen by leaving the variable unset, never by a value that parses to nothing
+    # (",,,", blanks, an empty ${VAR} in a deployment file): that is a mistake, not a choice.
+    return ConfigError(
+        f"{API_KEYS_ENV} is set but names no key: give 'name:tenant:<sha256 hex of key>,...', "
+        "or unset it for open mode (tenant 'demo' on a loopback address only)"
+    )
 
 
 def _check_unique(keys: list[ApiKey]) -> None:
@@ -140,6 +154,8 @@ class Settings:
     # 10 lets requests win and swaps wait for load to ease (docs/benchmarks.md).
     loader_nice: int = DEFAULT_LOADER_NICE
     log_level: int = logging.INFO
+    # Request heads over these are refused with 431 by `python -m recsys_service`.
+    head_limits: HeadLimits = field(default_factory=HeadLimits)
 
     def __post_init__(self) -> None:
         if self.metrics_access == "admin" and not any(k.is_admin for k in self.api_keys):
@@ -188,6 +204,7 @@ class Settings:
             prepared_dir=env.prepared_dir,
             loader_nice=env.loader_nice,
             log_level=env.log_level,
+            head_limits=HeadLimits(env.max_header_bytes, env.max_headers),
         )
 
 
@@ -204,6 +221,16 @@ def _lower(value: object) -> object:
 class ServiceEnv(SharedEnv):
     """The service's variables on top of the shared ones; the parse functions above carry the
     syntax of the structured ones and raise ConfigError naming the entry."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _api_keys_set_blank(cls, data: Any) -> Any:
+        """Runs before the shared rule that a blank variable is unset: for the API keys a blank
+        value is an error, since unset means open mode."""
+        value = data.get(API_KEYS_ENV) if isinstance(data, dict) else None
+        if isinstance(value, str) and not value.strip():
+            raise _no_key()
+        return data
 
     api_keys: Annotated[tuple[ApiKey, ...], PlainValidator(parse_api_keys)] = Field(
         default=(), validation_alias=API_KEYS_ENV, repr=False
@@ -237,4 +264,13 @@ class ServiceEnv(SharedEnv):
     )
     log_level: Annotated[int, PlainValidator(parse_log_level)] = Field(
         default=logging.INFO, validation_alias=LOG_LEVEL_ENV
+    )
+    max_header_bytes: int = Field(
+        default=DEFAULT_MAX_HEADER_BYTES,
+        ge=1024,
+        le=1024 * 1024,
+        validation_alias=MAX_HEADER_BYTES_ENV,
+    )
+    max_headers: int = Field(
+        default=DEFAULT_MAX_HEADERS, ge=10, le=1000, validation_alias=MAX_HEADERS_ENV
     )

@@ -8,6 +8,8 @@ this package: values reach it as arguments.
 
 from recsys_algo.config.env import EnvSettings, config_error
 from recsys_algo.config.pipeline import (
+    DEFAULT_FIRST_DAY,
+    FIRST_DAY_ENV,
     FRESHNESS_MAX_AGE_ENV,
     LANDING_LOOKBACK_ENV,
     MODEL_PARAMS_ENV,
@@ -35,7 +37,9 @@ from recsys_algo.config.shared import (
 )
 
 __all__ = [
+    "DEFAULT_FIRST_DAY",
     "DEFAULT_S3_ENDPOINT",
+    "FIRST_DAY_ENV",
     "FRESHNESS_MAX_AGE_ENV",
     "LANDING_LOOKBACK_ENV",
     "MODEL_PARAMS_ENV",

@@ -85,6 +85,14 @@ def pointer_key(tenant: str, surface: str) -> str:
     return f"{POINTER_ROOT}/{_scope(tenant, surface)}/manifest.json"
 
 
+HOLD_FILE = "hold.json"
+
+
+def hold_key(tenant: str, surface: str) -> str:
+    """Beside the pointer: while it exists, publishing never moves the pointer."""
+    return f"{POINTER_ROOT}/{_scope(tenant, surface)}/{HOLD_FILE}"
+
+
 LANDING_SUFFIX = ".jsonl"
 LANDING_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,194}\.jsonl$"
 _LANDING_NAME_RE = re.compile(LANDING_NAME_PATTERN)

@@ -1,16 +1,18 @@
 """Offline evaluation: hold out the window's last day, retrain every kind on the rest, and score
-every kind and the served blend on the held-out users."""
+every kind and the served blend on the held-out users and the held-out session positions."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from recsys_algo.evaluation import metrics
 from recsys_algo.evaluation.params import EvalParams
+from recsys_algo.evaluation.sessions import SessionCases, session_cases
 from recsys_algo.evaluation.split import Holdout, Split, holdout, split_window
 from recsys_algo.kinds.kind import INFO, KINDS, POPULARITY, Kind
 from recsys_algo.kinds.registry import Inputs, frame_or_reason
@@ -18,8 +20,78 @@ from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
 
 BLEND = "blend"
+SESSION_CASES = "session_cases"
 # Kinds that do not read events: the evaluation may reuse the artifact built for publishing.
 EVENT_FREE_KINDS: tuple[Kind, ...] = tuple(k for k in KINDS if not INFO[k].reads_events)
+
+
+def rank_queries(
+    model: ScopeModel, queries: Sequence[Query], blend_params: BlendParams, top: int
+) -> dict[str, list[list[str]]]:
+    """Each kind's own top items and the served blend's, per query (what the service returns)."""
+    ranked: dict[str, list[list[str]]] = {kind: [] for kind in (*model.kinds, BLEND)}
+    for query in queries:
+        found = model.candidates(query, blend_params)
+        for kind in model.kinds:
+            ranked[kind].append([item for item, _ in model.scored(found[kind].head(top))])
+        fused = model.fuse(found, top, blend_params)
+        ranked[BLEND].append([r.item_id for r in model.recommendations(fused)])
+    return ranked
+
+
+def user_metrics(
+    model: ScopeModel,
+    data: Holdout,
+    params: EvalParams,
+    blend_params: BlendParams,
+    *,
+    catalog_size: int,
+) -> dict[str, float]:
+    """Recall, NDCG, MRR and coverage at each k, plus next-item hit rate, per kind and blend:
+    each held-out user's query is their training items, all of them excluded."""
+    if len(data.users) < params.min_users:
+        return {"users": float(len(data.users))}  # too few to measure; the gate says so
+    top = max(params.ks)
+    queries = [
+        Query(k=top, user_id=user_id, session_items=history, exclude=frozenset(history))
+        for user_id, history in zip(data.users, data.histories, strict=True)
+    ]
+    out: dict[str, float] = {"users": float(len(data.users))}
+    for source, recs in rank_queries(model, queries, blend_params, top).items():
+        scores = metrics.evaluate(recs, data.truth, params.ks, catalog_size=catalog_size)
+        out.update({f"{source}.{name}": value for name, value in scores.items() if name != "users"})
+        for k in params.ks:
+            out[f"{source}.next_hit@{k}"] = metrics.recall_at_k(recs, data.next_item, k)
+    return out
+
+
+def session_metrics(
+    model: ScopeModel, cases: SessionCases, params: EvalParams, blend_params: BlendParams
+) -> dict[str, float]:
+    """HR and MRR at each k per kind and blend over held-out session positions, each predicted
+    from its prefix alone (no user, nothing excluded: the session's own items may come back),
+    and the hit rate at the largest k on repeat targets and on new ones apart."""
+    out = {
+        "sessions": float(cases.sessions),
+        SESSION_CASES: float(len(cases)),
+        f"{SESSION_CASES}_repeat": float(sum(cases.repeats)),
+    }
+    if len(cases) < params.min_session_cases:
+        return out  # too few to measure; the gate says so
+    top = max(params.ks)
+    queries = [Query(k=top, session_items=prefix) for prefix in cases.prefixes]
+    truth = [{target} for target in cases.targets]
+    repeats = np.asarray(cases.repeats, dtype=bool)
+    for source, recs in rank_queries(model, queries, blend_params, top).items():
+        hits, sizes = metrics.hit_matrix(recs, truth, top)
+        for k in params.ks:
+            out[f"{source}.session_hr@{k}"] = metrics.recall_of(hits[:, :k], sizes, k)
+            out[f"{source}.session_mrr@{k}"] = metrics.mrr_of(hits[:, :k])
+        found = np.asarray(hits.any(axis=1), dtype=bool)
+        for name, part in (("repeat", repeats), ("new", ~repeats)):
+            chosen = found[part]
+            out[f"{source}.session_hr_{name}@{top}"] = float(chosen.mean()) if chosen.size else 0.0
+    return out
 
 
 def evaluate_model(
@@ -29,25 +101,12 @@ def evaluate_model(
     blend_params: BlendParams,
     *,
     catalog_size: int,
+    cases: SessionCases | None = None,
 ) -> dict[str, float]:
-    """Recall, NDCG, MRR and coverage at each k, plus next-item hit rate, per kind and blend."""
-    if len(data.users) < params.min_users:
-        return {"users": float(len(data.users))}  # too few to measure; the gate says so
-    top = max(params.ks)
-    ranked: dict[str, list[list[str]]] = {kind: [] for kind in (*model.kinds, BLEND)}
-    for user_id, history in zip(data.users, data.histories, strict=True):
-        query = Query(k=top, user_id=user_id, session_items=history, exclude=frozenset(history))
-        found = model.candidates(query, blend_params)
-        for kind in model.kinds:
-            ranked[kind].append([item for item, _ in model.scored(found[kind].head(top))])
-        fused = model.fuse(found, top, blend_params)
-        ranked[BLEND].append([r.item_id for r in model.recommendations(fused)])
-    out: dict[str, float] = {"users": float(len(data.users))}
-    for source, recs in ranked.items():
-        scores = metrics.evaluate(recs, data.truth, params.ks, catalog_size=catalog_size)
-        out.update({f"{source}.{name}": value for name, value in scores.items() if name != "users"})
-        for k in params.ks:
-            out[f"{source}.next_hit@{k}"] = metrics.recall_at_k(recs, data.next_item, k)
+    """The user metrics (user_metrics) and, given held-out session cases, the session ones."""
+    out = user_metrics(model, data, params, blend_params, catalog_size=catalog_size)
+    if cases is not None:
+        out.update(session_metrics(model, cases, params, blend_params))
     return dict(sorted(out.items()))
 
 
@@ -118,6 +177,12 @@ def evaluate_split(
         return {"users": 0.0}
     model = load_model(tables, {str(kind): params.kinds[kind].as_dict() for kind in params.kinds})
     data = holdout(split, params.evaluation)
+    cases = session_cases(split, params.evaluation)
     return evaluate_model(
-        model, data, params.evaluation, params.blend, catalog_size=catalog_items(inputs)
+        model,
+        data,
+        params.evaluation,
+        params.blend,
+        catalog_size=catalog_items(inputs),
+        cases=cases,
     )

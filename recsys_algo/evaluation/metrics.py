@@ -22,7 +22,7 @@ def _check_lengths(recs: Sequence[Sequence[str]], truth: Sequence[Collection[str
         )
 
 
-def _hits(
+def hit_matrix(
     recs: Sequence[Sequence[str]], truth: Sequence[Collection[str]], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(hit matrix users x k, distinct truth sizes) for users with non-empty truth.
@@ -51,12 +51,12 @@ def _hits(
     lengths = np.fromiter(map(len, flags), dtype=np.int64, count=len(flags))
     owner = np.repeat(np.arange(len(flags)), lengths)
     rank = np.arange(owner.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    hits = np.zeros((len(flags), k), dtype=bool)
-    hits[owner, rank] = np.fromiter(chain.from_iterable(flags), dtype=bool, count=owner.size)
-    return hits, np.asarray(sizes, dtype=np.int64)
+    matrix = np.zeros((len(flags), k), dtype=bool)
+    matrix[owner, rank] = np.fromiter(chain.from_iterable(flags), dtype=bool, count=owner.size)
+    return matrix, np.asarray(sizes, dtype=np.int64)
 
 
-def _recall(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
+def recall_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
     if not hits.shape[0]:
         return 0.0
     return float(np.mean(hits.sum(axis=1) / np.minimum(sizes, k)))
@@ -70,7 +70,7 @@ def _ndcg(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
     return float(np.mean((hits * discounts).sum(axis=1) / ideal))
 
 
-def _mrr(hits: np.ndarray) -> float:
+def mrr_of(hits: np.ndarray) -> float:
     if not hits.shape[0]:
         return 0.0
     first = hits.argmax(axis=1)
@@ -79,8 +79,8 @@ def _mrr(hits: np.ndarray) -> float:
 
 def recall_at_k(recs: Sequence[Sequence[str]], truth: Sequence[Collection[str]], k: int) -> float:
     """Mean over users with non-empty truth of |top-k & truth| / min(|truth|, k); 0 if none."""
-    hits, sizes = _hits(recs, truth, k)
-    return _recall(hits, sizes, k)
+    hits, sizes = hit_matrix(recs, truth, k)
+    return recall_of(hits, sizes, k)
 
 
 def coverage_at_k(recs: Sequence[Sequence[str]], k: int, catalog_size: int) -> float:
@@ -105,13 +105,13 @@ def evaluate(
     for k in ks:
         _check_k(k)
     top = max(ks)
-    all_hits, sizes = _hits(recs, truth, top)
+    all_hits, sizes = hit_matrix(recs, truth, top)
     result: dict[str, float] = {}
     for k in ks:
         hits = all_hits[:, :k]
-        result[f"recall@{k}"] = _recall(hits, sizes, k)
+        result[f"recall@{k}"] = recall_of(hits, sizes, k)
         result[f"ndcg@{k}"] = _ndcg(hits, sizes, k)
-        result[f"mrr@{k}"] = _mrr(hits)
+        result[f"mrr@{k}"] = mrr_of(hits)
         result[f"coverage@{k}"] = coverage_at_k(recs, k, catalog_size)
     users = all_hits.shape[0]
     result["users"] = float(users)

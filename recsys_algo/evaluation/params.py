@@ -13,6 +13,9 @@ class EvalParams:
     ks: tuple[int, ...] = (10, 20)
     max_users: int = 2000  # a deterministic sample (by hash of user id) keeps evaluation bounded
     min_users: int = 20  # fewer held-out users than this: nothing is measured, the gate skips
+    # Held-out session positions (session next-item cases): a stable sample of whole sessions.
+    max_session_cases: int = 5000
+    min_session_cases: int = 50  # fewer: session metrics are not measured, the gate says so
     holdout_fraction: float = 0.2  # used only when the window spans a single day
     gate_margin: float = 0.10  # block publishing when blend.ndcg@20 drops by more than this
 
@@ -22,6 +25,11 @@ class EvalParams:
         if self.min_users < 1 or self.max_users < self.min_users:
             raise ConfigError(
                 f"need 1 <= min_users <= max_users, got {self.min_users} and {self.max_users}"
+            )
+        if self.min_session_cases < 1 or self.max_session_cases < self.min_session_cases:
+            raise ConfigError(
+                "need 1 <= min_session_cases <= max_session_cases, got "
+                f"{self.min_session_cases} and {self.max_session_cases}"
             )
         if not 0 < self.holdout_fraction < 1:
             raise ConfigError(f"holdout_fraction must be in (0, 1), got {self.holdout_fraction}")

@@ -45,6 +45,7 @@ def sessionize(
     max_session_length: int = 200,
     event_types: Collection[str] | None = None,
     until: dt.datetime | None = None,
+    collapse_repeats: bool = True,
 ) -> Sessions:
     """Group events into sessions and number each session's items 0..n-1 in time order.
 
@@ -53,9 +54,9 @@ def sessionize(
     user, or alone when user_id is null); otherwise a run of one user's events in which no
     gap exceeds ``gap_minutes`` (a gap of exactly gap_minutes stays in the session). Within
     a session, events are ordered by ts, then item_id, then event_type; consecutive repeats
-    of an item collapse to the first. Sessions longer than ``max_session_length`` keep their
-    last positions. Sessions are ordered by user_id (null first), then gap sessions by
-    start, then explicit sessions by session_id.
+    of an item collapse to the first unless ``collapse_repeats`` is False. Sessions longer
+    than ``max_session_length`` keep their last positions. Sessions are ordered by user_id
+    (null first), then gap sessions by start, then explicit sessions by session_id.
     """
     if not (math.isfinite(gap_minutes) and gap_minutes > 0):
         raise ConfigError(f"gap_minutes must be finite and > 0, got {gap_minutes}")
@@ -93,10 +94,11 @@ def sessionize(
         True,
         (user[1:] != user[:-1]) | (sid[1:] != sid[:-1]) | ((sid[1:] < 0) & (np.diff(ts) > gap_ms)),
     ]
-    keep = new | np.r_[True, item[1:] != item[:-1]]
-    session = (np.cumsum(new) - 1)[keep]
+    session = np.cumsum(new) - 1
     first = np.flatnonzero(new)
-    order = order[keep]
+    if collapse_repeats:
+        keep = new | np.r_[True, item[1:] != item[:-1]]
+        session, order = session[keep], order[keep]
 
     starts = np.flatnonzero(np.r_[True, session[1:] != session[:-1]])
     lengths = np.diff(np.r_[starts, len(session)])
@@ -228,6 +230,8 @@ class SessionKindParams:
     event_types: tuple[str, ...] = INTERACTION_TYPES
     max_items: int = 2_000_000
     max_sessions: int = 50_000_000
+    # True: "a a b" is two positions (a b); False keeps all three (docs/algorithms.md).
+    collapse_repeats: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_n <= 10_000:
@@ -262,6 +266,7 @@ def sessions_for(
         gap_minutes=params.gap_minutes,
         max_session_length=params.max_session_length,
         event_types=params.event_types,
+        collapse_repeats=params.collapse_repeats,
     )
 
 

@@ -7,16 +7,14 @@ from dataclasses import dataclass
 
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.staging import EvaluationReport
-from recsys_algo.evaluation.evaluate import BLEND, EVENT_FREE_KINDS, evaluate_window
+from recsys_algo.evaluation.evaluate import EVENT_FREE_KINDS, SESSION_CASES, evaluate_window
+from recsys_algo.evaluation.gate import GATE_METRICS
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.kinds.registry import tables_of
 from recsys_algo.recipes.params import BLEND_SECTION, EVALUATION_SECTION, ModelParams
 from recsys_algo.stages.model_inputs import read_model_inputs
 from recsys_algo.stages.staging import load_staged, load_staged_meta, stage_evaluation
 from recsys_algo.store.storage import Storage
-
-# The gate's metric: absent when too few users were held out to measure anything.
-MEASURED = f"{BLEND}.ndcg@20"
 
 
 @dataclass(frozen=True)
@@ -31,9 +29,13 @@ class EvaluationOutcome:
 
     @property
     def warning(self) -> str | None:
-        if MEASURED in self.metrics:
+        if any(metric in self.metrics for metric in GATE_METRICS):
             return None
-        return f"evaluation for {self.label}: only {self.users} held-out users; not measured"
+        cases = int(self.metrics.get(SESSION_CASES, 0))
+        return (
+            f"evaluation for {self.label}: only {self.users} held-out users and {cases} "
+            "held-out session positions; not measured"
+        )
 
 
 def evaluate_partition(

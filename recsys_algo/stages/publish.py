@@ -20,7 +20,7 @@ from recsys_algo.stages.staging import (
     load_staged_blob,
     load_staged_meta,
 )
-from recsys_algo.store import pointer, registry
+from recsys_algo.store import holds, pointer, registry
 from recsys_algo.store import signals as signals_db
 from recsys_algo.store.registry import PublishOutcome
 from recsys_algo.store.storage import Storage
@@ -70,6 +70,7 @@ def publish_partition(
         signals_configured=bool(signals_dsn),
         inputs=inputs,
         own_canonical=own_canonical,
+        hold=holds.read_hold_state(storage, keys, p.tenant, p.surface),
     )
     if not decision.publish:
         raise ValidationGateError(decision.message)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.layout import LANDING_SUFFIX, check_landing_name, raw_prefix
+from recsys_algo.contracts.names import parse_day
 from recsys_algo.store.storage import Storage
 
 
@@ -19,14 +21,33 @@ def write_landing_file(
     return key
 
 
+def landing_names(storage: Storage, tenant: str, surface: str, day: dt.date) -> list[str]:
+    """Names of the day's *.jsonl files, sorted; other files and sub-folders are ignored."""
+    prefix = f"{raw_prefix(tenant, surface, day)}/"
+    return sorted(
+        key[len(prefix) :]
+        for key in storage.list(prefix)
+        if key.startswith(prefix) and "/" not in key[len(prefix) :] and key.endswith(LANDING_SUFFIX)
+    )
+
+
 def read_landing_files(
     storage: Storage, tenant: str, surface: str, day: dt.date
 ) -> list[tuple[str, bytes]]:
     """(name, bytes) of the day's *.jsonl files, sorted by name; other files are ignored."""
     prefix = f"{raw_prefix(tenant, surface, day)}/"
-    names = sorted(
-        key[len(prefix) :]
-        for key in storage.list(prefix)
-        if key.startswith(prefix) and "/" not in key[len(prefix) :] and key.endswith(LANDING_SUFFIX)
-    )
+    names = landing_names(storage, tenant, surface, day)
     return [(name, storage.read_bytes(prefix + name)) for name in names]
+
+
+def first_landing_day(storage: Storage, tenant: str, surface: str) -> dt.date | None:
+    """The earliest day folder holding a landing file of the scope (None: nothing landed)."""
+    prefix = raw_prefix(tenant, surface, dt.date.min).rsplit("/", 1)[0] + "/"
+    days = set()
+    for key in storage.list(prefix):
+        folder = key[len(prefix) :].split("/", 1)[0]
+        try:
+            days.add(parse_day(folder))
+        except ConfigError:
+            continue  # not a day folder: the landing sensor reports those
+    return min(days, default=None)

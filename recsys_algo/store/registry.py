@@ -7,7 +7,7 @@ import hashlib
 import math
 import numbers
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -15,14 +15,13 @@ import pyarrow as pa
 
 from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import ArtifactError, ConfigError, NotFoundError
+from recsys_algo.contracts.hold import HELD_MESSAGE, HoldState
 from recsys_algo.contracts.manifest import (
     MANIFEST_SCHEMA_VERSION,
     ArtifactRef,
     Lineage,
     Manifest,
     Window,
-    check_version,
-    decode_verified,
     encode,
     make_version,
     may_replace_serving,
@@ -31,7 +30,13 @@ from recsys_algo.contracts.manifest import (
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.artifacts import ArtifactBlob
 from recsys_algo.kinds.registry import validate_artifact
-from recsys_algo.store.pointer import Current, _check_scope, read_current, read_pointer
+
+# History moved to its own module; registry.history and friends stay where callers find them.
+from recsys_algo.store.history import HistoryEntry as HistoryEntry
+from recsys_algo.store.history import history as history
+from recsys_algo.store.history import read_version
+from recsys_algo.store.holds import read_hold_state
+from recsys_algo.store.pointer import Current, read_current, read_pointer
 from recsys_algo.store.storage import AlreadyExists, Storage
 
 
@@ -40,6 +45,7 @@ class PublishOutcome:
     manifest: Manifest
     swapped: bool
     message: str
+    hold: HoldState = field(default_factory=HoldState)  # held at the swap: history only
 
 
 def _utc_now() -> dt.datetime:
@@ -195,6 +201,12 @@ def publish(
                 f"{storage.uri_for(history_key)}: history record {version} holds other bytes; "
                 "history records are never overwritten"
             ) from None
+    # Asked at the swap, as the rewind rule is: a hold set since the run decided still holds.
+    hold = read_hold_state(storage, keys, tenant, surface)
+    if hold.held:
+        return PublishOutcome(
+            manifest, swapped=False, message=f"{HELD_MESSAGE} ({hold.describe()})", hold=hold
+        )
     if current is not None and not may_replace_serving(manifest.as_of, current.as_of, allow_rewind):
         return PublishOutcome(
             manifest,
@@ -206,42 +218,6 @@ def publish(
         )
     storage.compare_and_swap(layout.pointer_key(tenant, surface), raw, token)
     return PublishOutcome(manifest, swapped=True, message=f"serving {version}")
-
-
-def read_version(
-    storage: Storage, keys: SigningKeys, tenant: str, surface: str, version: str
-) -> tuple[Manifest, bytes]:
-    key = layout.history_key(tenant, surface, check_version(version))
-    if not storage.exists(key):
-        raise NotFoundError(f"{tenant}/{surface}: manifest version {version} does not exist")
-    raw = storage.read_bytes(key)
-    where = storage.uri_for(key)
-    manifest = decode_verified(raw, keys, where)
-    _check_scope(manifest, tenant, surface, where)
-    if manifest.manifest_version != version:
-        raise ArtifactError(f"{where}: holds version {manifest.manifest_version}, not {version}")
-    return manifest, raw
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    version: str
-    manifest: Manifest | None
-    error: str | None
-
-
-def history(storage: Storage, keys: SigningKeys, tenant: str, surface: str) -> list[HistoryEntry]:
-    """Every history record, newest first, each verified (errors reported, not raised)."""
-    entries = []
-    prefix = layout.history_prefix(tenant, surface)
-    for key in storage.list(prefix):
-        version = key.rsplit("/", 1)[-1].removesuffix(".json")
-        try:
-            manifest, _ = read_version(storage, keys, tenant, surface, version)
-            entries.append(HistoryEntry(version, manifest, None))
-        except (ArtifactError, ConfigError, NotFoundError) as exc:
-            entries.append(HistoryEntry(version, None, str(exc)))
-    return sorted(entries, key=lambda e: e.version, reverse=True)
 
 
 def rollback(

@@ -6,14 +6,16 @@ import datetime as dt
 
 import dagster as dg
 
+from recsys_algo.config import PipelineEnv
 from recsys_algo.contracts.names import Partition, parse_day, parse_scope_key, scope_key
 
 SCOPES_PARTITION = "scopes"
-# MovieLens ml-latest-small starts in 1996; earlier history is not expected.
-FIRST_DAY = "1995-01-01"
+# RECSYS_FIRST_DAY, read when the code location loads (a wrong value fails the load naming it).
+FIRST_DAY: dt.date = PipelineEnv.load().first_day
 
 scopes_partitions = dg.DynamicPartitionsDefinition(name=SCOPES_PARTITION)
-daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1)
+# end_offset=1: today's date is a partition too (a day's files may be materialized before it ends).
+daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), end_offset=1)
 partitions = dg.MultiPartitionsDefinition({"date": daily_partitions, "scope": scopes_partitions})
 
 

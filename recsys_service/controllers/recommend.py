@@ -84,7 +84,6 @@ def answer_element(
     tenant: str,
     raw: dict[str, Any],
     rid: str,
-    slot: int,
 ) -> tuple[BatchResult, Exposure | None]:
     """One batch element, resolved on its own: its failure is its slot's status, not the batch's.
     An answered element also gives the exposure to log (from the request as it was decoded)."""
@@ -99,12 +98,10 @@ def answer_element(
         error = ElementError(code=exc.code, message=exc.message)
         return BatchResult(status=exc.status_code, error=error), None
     body = answer(loaded, data, rid)
-    return BatchResult(status=200, body=body), exposure_of(tenant, data, body, slot)
+    return BatchResult(status=200, body=body), exposure_of(tenant, data, body)
 
 
-def exposure_of(
-    tenant: str, data: RecommendRequest, body: RecommendResponse, slot: int | None = None
-) -> Exposure:
+def exposure_of(tenant: str, data: RecommendRequest, body: RecommendResponse) -> Exposure:
     return Exposure(
         tenant=tenant,
         surface=data.surface,
@@ -113,7 +110,6 @@ def exposure_of(
         items=body.items,
         user_id=data.user_id,
         session_id=data.session_id,
-        slot=slot,
     )
 
 
@@ -121,9 +117,7 @@ def answer_batch(
     entries: Mapping[tuple[str, str], ScopeEntry], tenant: str, batch: BatchRequest, rid: str
 ) -> tuple[BatchResponse, list[Exposure]]:
     """Every element's answer, and the exposures of those answered (all CPU work, no I/O)."""
-    answered = [
-        answer_element(entries, tenant, raw, rid, slot) for slot, raw in enumerate(batch.requests)
-    ]
+    answered = [answer_element(entries, tenant, raw, rid) for raw in batch.requests]
     exposures = [exposure for _, exposure in answered if exposure is not None]
     return BatchResponse(results=[result for result, _ in answered]), exposures
 

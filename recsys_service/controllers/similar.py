@@ -8,7 +8,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from recsys_algo.contracts.names import NAME_PATTERN
 from recsys_algo.kinds.kind import POPULARITY
 from recsys_algo.serving.recommender import Recommendation
 from recsys_algo.serving.similar import similar_items
@@ -24,7 +23,13 @@ from recsys_service.controllers.common import (
 from recsys_service.exposure import Exposure
 from recsys_service.loaded_scope import LoadedScope
 from recsys_service.request_id import request_id_for
-from recsys_service.schemas import DEFAULT_K, MAX_K, RecommendResponse, SimilarRequest
+from recsys_service.schemas import (
+    DEFAULT_K,
+    MAX_K,
+    SURFACE_PATTERN,
+    RecommendResponse,
+    SimilarRequest,
+)
 
 SIMILAR_404 = (
     "scope_not_found: no manifest for this tenant and surface; item_not_found: the item has "
@@ -93,7 +98,7 @@ class SimilarController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        surface: Annotated[str, Parameter(pattern=NAME_PATTERN, description="surface name")],
+        surface: Annotated[str, Parameter(pattern=SURFACE_PATTERN, description="surface name")],
         k: Annotated[int, Parameter(ge=1, le=MAX_K)] = DEFAULT_K,
     ) -> Response[RecommendResponse]:
         loaded = loaded_scope(serving_of(request.app.state).entries, principal.tenant, surface)

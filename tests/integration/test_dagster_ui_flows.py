@@ -45,9 +45,6 @@ MODEL_PARAMS = '{"cooc": {"min_support": 1}, "implicit": {"factors": 8, "iterati
 # Loaded 2-core CI machines are slow; these bound a hang, they do not measure speed.
 BACKFILL_TIMEOUT = 300.0
 RUN_TIMEOUT = 180.0
-# One process per run instead of one per step (each step process re-imports the code location);
-# the launchpad offers the same choice. The default multiprocess executor works too, slower.
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 TERMINAL_BACKFILL = {"COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED", "COMPLETED"}
 TERMINAL_RUN = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -130,7 +127,6 @@ class Ops:
             # Multi-partition keys: dimension values joined by "|", dimensions sorted by name.
             "partitionNames": [f"{day.isoformat()}|{scope}" for day in days],
             "title": "test backfill",
-            "runConfigData": IN_PROCESS,
         }
         result: dict[str, Any] = self.stack.graphql(LAUNCH_BACKFILL, {"params": params})[
             "launchPartitionBackfill"
@@ -142,7 +138,7 @@ class Ops:
             "rollback",
             repository_location_name=self.repository["repositoryLocationName"],
             repository_name=self.repository["repositoryName"],
-            run_config={"ops": {"rollback_manifest": {"config": config}}, **IN_PROCESS},
+            run_config={"ops": {"rollback_manifest": {"config": config}}},
         )
 
     def wait_for_backfill(self, backfill_id: str) -> dict[str, Any]:

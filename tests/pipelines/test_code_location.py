@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from recsys_algo.config import DEFAULT_FIRST_DAY, FIRST_DAY_ENV
 from recsys_algo.serving.recommender import KINDS
 from recsys_pipelines.definitions import DAILY_JOB, defs
 from recsys_pipelines.defs.artifacts.assets import enough_data_check
 
 ROOT = Path(__file__).resolve().parents[2]
+JOBS = (DAILY_JOB, "rollback", "hold", "release", "manifest_freshness")
 
 
 def test_every_job_asset_and_check_resolves() -> None:
@@ -25,12 +29,15 @@ def test_every_job_asset_and_check_resolves() -> None:
     assert all(upstream[kind] == {"canonical_events"} for kind in KINDS)
     assert upstream["evaluation"] == set(KINDS)
     assert upstream["manifest"] == {"evaluation"}
-    checks = {k.name for k in graph.asset_check_keys} - {"manifest_fresh"}
+    checks = {k.name for k in graph.asset_check_keys} - {"manifest_fresh", "manifest_not_held"}
     gates = {c for c in checks if c.startswith("canonical_events_")}
     assert len(gates) == 7  # blocking; one warning check per kind besides
     assert checks - gates == {enough_data_check(kind) for kind in KINDS}
-    for name in (DAILY_JOB, "rollback", "manifest_freshness"):
+    for name in JOBS:
         assert defs.resolve_job_def(name).name == name
+    for name in JOBS:
+        # One process per run (a UI backfill costs what the CLI costs), not one per step.
+        assert defs.resolve_job_def(name).executor_def.name == "in_process", name
     for schedule in ("daily_partition_schedule", "manifest_freshness_hourly"):
         assert defs.resolve_schedule_def(schedule).name == schedule
     for sensor in ("landing_files", "landing_scopes"):
@@ -48,3 +55,35 @@ def test_dagster_definitions_validate_accepts_the_code_location() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def load_partitions(first_day: str | None) -> subprocess.CompletedProcess[str]:
+    """Load the code location in a fresh process (the partitions are built when it loads)."""
+    env = {k: v for k, v in os.environ.items() if k != FIRST_DAY_ENV}
+    if first_day is not None:
+        env[FIRST_DAY_ENV] = first_day
+    code = (
+        "from recsys_pipelines.definitions import defs\n"
+        "from recsys_pipelines.defs.partitions import daily_partitions as d\n"
+        "keys = d.get_partition_keys()\n"
+        "print(keys[0], len(keys))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_partitions_start_at_recsys_first_day_and_a_recent_default() -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    for first_day, start in (("2026-11-01", dt.date(2026, 11, 1)), (None, DEFAULT_FIRST_DAY)):
+        result = load_partitions(first_day)
+        assert result.returncode == 0, result.stderr[-2000:]
+        first, count = result.stdout.split()
+        # Every date from the first day through today (end_offset=1): months, not decades.
+        assert (first, int(count)) == (start.isoformat(), (today - start).days + 1)
+
+
+def test_a_wrong_first_day_fails_the_load_naming_the_variable() -> None:
+    result = load_partitions("1995-1-1")
+    assert result.returncode != 0
+    assert "RECSYS_FIRST_DAY='1995-1-1' is invalid: use a date YYYY-MM-DD" in result.stderr

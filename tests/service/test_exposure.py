@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import subprocess
-import sys
+import re
 import threading
 import time
 from pathlib import Path
@@ -54,8 +53,11 @@ def test_recommend_logs_one_exposure_per_item_with_rank_request_and_version(
     assert {(e["user_id"], e["session_id"], e["event_type"]) for e in events} == {
         ("u-1", "s-9", "exposure")
     }
+    # One answer id (32 random hex, never the client's id) for the whole answer.
+    answer = events[0]["event_id"].split("-")[1]
+    assert re.fullmatch("[0-9a-f]{32}", answer), events[0]["event_id"]
     assert [e["event_id"] for e in events] == [
-        exposure_event_id("req-1", None, rank, item) for rank, item in enumerate(items)
+        exposure_event_id(answer, rank, item) for rank, item in enumerate(items)
     ]
 
 
@@ -123,32 +125,22 @@ def test_many_events_flush_before_the_interval(
         assert len(landing_events(storage, "demo", "home")) == 10  # while still running
 
 
-def test_a_retry_after_restart_has_the_same_ids_and_one_canonical_row_each(
+def test_a_reused_request_id_never_merges_exposures_of_different_answers(
     storage: FileStorage, client_for: ClientFactory, manifest_version: str
 ) -> None:
-    headers = {"X-Request-ID": "retry-me"}
-    for _ in range(2):
-        with client_for(event_log=QUIET) as client:
-            client.post("/v1/recommend", json={"surface": "home", "k": 5}, headers=headers)
-    files = landing_files(storage, "demo", "home")
-    assert len(files) == 2  # each process wrote a new file; neither overwrote the other
+    # A proxy or SDK that sends a constant X-Request-ID: three users, then one user twice.
+    headers = {"X-Request-ID": "constant-id"}
+    with client_for(event_log=QUIET) as client:
+        for user in ("u-1", "u-2", "u-3", "u-3"):
+            body = {"surface": "home", "k": 5, "user_id": user}
+            assert client.post("/v1/recommend", json=body, headers=headers).status_code == 200
+    events = landing_events(storage, "demo", "home")
+    assert len(events) == 20
+    assert len({e["event_id"] for e in events}) == 20  # one id per answer and item
     rows = canonical_rows(storage, "demo", "home")
-    assert rows.height == 5
-    assert sorted(rows["rank"]) == [0, 1, 2, 3, 4]
-    assert set(rows["request_id"]) == {"retry-me"}
-    # Both rounds ran in this interpreter: a fresh one must derive the same ids too (a salt or
-    # a seed fixed at import would give every restart new ids, and duplicates downstream).
-    wanted = [(rank, item) for rank, item in zip(rows["rank"], rows["item_id"], strict=True)]
-    script = (
-        "import sys; from recsys_service.exposure import exposure_event_id as e\n"
-        "for line in sys.stdin: r, i = line.split(); print(e('retry-me', None, int(r), i))"
-    )
-    fresh = subprocess.run(
-        [sys.executable, "-c", script],
-        input="".join(f"{rank} {item}\n" for rank, item in wanted),
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert fresh.stdout.split() == rows["event_id"].to_list()
+    assert rows.height == 20  # ingest keeps every exposure
+    assert set(rows["request_id"]) == {"constant-id"}  # the client's id, for joining
+    assert sorted(rows.group_by("user_id").len().rows()) == [("u-1", 5), ("u-2", 5), ("u-3", 10)]
 
 
 class FlakyStorage(FileStorage):
@@ -301,11 +293,9 @@ def test_event_log_settings_come_from_the_environment(monkeypatch: pytest.Monkey
                 EventLogSettings.from_env()
 
 
-@pytest.mark.parametrize(
-    ("user_id", "session_id", "slot"), [(None, None, None), ("u-1", "s-1", 3), (None, "s", 0)]
-)
+@pytest.mark.parametrize(("user_id", "session_id"), [(None, None), ("u-1", "s-1"), (None, "s")])
 def test_exposure_lines_are_the_landing_events_with_their_ids(
-    user_id: str | None, session_id: str | None, slot: int | None
+    user_id: str | None, session_id: str | None
 ) -> None:
     odd = ["plain", 'quote"d', "back\\slash", "ünï-çødé", "tab\tnew\nline", "x" * 256]
     items = [RecommendedItem(item_id=i, score=1.0, source="popularity") for i in odd]
@@ -317,7 +307,6 @@ def test_exposure_lines_are_the_landing_events_with_their_ids(
         items=items,
         user_id=user_id,
         session_id=session_id,
-        slot=slot,
     )
     expected = [
         LandingEvent(
@@ -326,7 +315,7 @@ def test_exposure_lines_are_the_landing_events_with_their_ids(
             surface="home",
             event_type="exposure",
             item_id=item,
-            event_id=exposure_event_id("r-1", slot, rank, item),
+            event_id=exposure_event_id(shown.answer_id, rank, item),
             user_id=user_id,
             session_id=session_id,
             request_id="r-1",
@@ -343,20 +332,12 @@ def test_exposure_lines_are_the_landing_events_with_their_ids(
     ]
 
 
-def test_exposure_ids_are_the_documented_hashes() -> None:
-    answer = hashlib.sha256(b'["req-1",null]').hexdigest()[:32]
+def test_exposure_ids_are_the_documented_form_and_each_answer_draws_its_own() -> None:
     item = hashlib.sha256("demo-ü".encode()).hexdigest()[:16]
-    assert exposure_event_id("req-1", None, 3, "demo-ü") == f"x-{answer}-3-{item}"
-    slot = hashlib.sha256(b'["req-1",2]').hexdigest()[:32]
-    assert exposure_event_id("req-1", 2, 3, "demo-ü") == f"x-{slot}-3-{item}"
-    ids = {
-        exposure_event_id(request, slot, rank, item)
-        for request in ("req-1", "req-2")
-        for slot in (None, 0, 1)
-        for rank in (0, 1, 10)
-        for item in ("a", "b", "a-1")
-    }
-    assert len(ids) == 2 * 3 * 3 * 3
+    assert exposure_event_id("ab" * 16, 3, "demo-ü") == f"x-{'ab' * 16}-3-{item}"
+    answers = {exposure("same-request-id", 1).answer_id for _ in range(1000)}
+    assert len(answers) == 1000
+    assert all(re.fullmatch("[0-9a-f]{32}", a) for a in answers)
 
 
 def test_landing_event_fields_are_raw_contract_fields() -> None:

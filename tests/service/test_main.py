@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from recsys_algo.store.storage import FileStorage
 from recsys_service.__main__ import is_loopback, main, worker_app
 from tests.service.builders import SIGNING_SPEC, item_ids, publish_popularity
 from tests.support.processes import stop_process
+from tests.support.service_process import running_service
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,6 +87,8 @@ def test_bad_port_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
         ("RECSYS_RATE_LIMIT", "fast"),
         ("RECSYS_RATE_LIMIT_TENANTS", "acme"),
         ("RECSYS_METRICS", "maybe"),
+        ("RECSYS_MAX_HEADER_BYTES", "100"),
+        ("RECSYS_MAX_HEADERS", "many"),
     ],
 )
 def test_bad_observability_settings_exit_2_naming_the_variable(
@@ -181,3 +185,27 @@ def _wait_for_workers(proc: subprocess.Popen[bytes], base: str, n: int) -> list[
             return workers
         time.sleep(0.2)
     raise AssertionError(f"no {n} ready workers within 180 s (workers: {_workers(proc.pid)})")
+
+
+@pytest.mark.parametrize("value", [",,,", " ", "", " , ,"])
+def test_an_api_key_list_that_names_no_key_exits_2_instead_of_opening_the_service(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    _clear_env(monkeypatch)
+    monkeypatch.setenv("RECSYS_API_KEYS", value)
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(app))
+    assert main(["--port", "8123"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "RECSYS_API_KEYS is set but names no key" in err[0], err
+    assert started == []
+
+
+def test_open_mode_logs_a_warning_when_the_service_starts(tmp_path: Path) -> None:
+    store = FileStorage(tmp_path / "store")
+    with running_service(store.url, tmp_path, RECSYS_LOADER="thread") as service:
+        pass
+    err = service.stderr.read_text()
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    warnings = [line["message"] for line in lines if line["level"] == "WARNING"]
+    assert any("open mode" in message for message in warnings), err

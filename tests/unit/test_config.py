@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ VARIABLES = (
     config.SCHEDULE_HOUR_ENV,
     config.FRESHNESS_MAX_AGE_ENV,
     config.LANDING_LOOKBACK_ENV,
+    config.FIRST_DAY_ENV,
     config.S3_ENDPOINT_ENV,
     config.S3_ACCESS_KEY_ENV,
     config.S3_SECRET_KEY_ENV,
@@ -55,6 +57,7 @@ def test_every_variable_keeps_its_name() -> None:
             "RECSYS_SCHEDULE_HOUR_UTC",
             "RECSYS_FRESHNESS_MAX_AGE_HOURS",
             "RECSYS_LANDING_LOOKBACK_DAYS",
+            "RECSYS_FIRST_DAY",
             "RECSYS_S3_ENDPOINT",
             "RECSYS_S3_ACCESS_KEY",
             "RECSYS_S3_SECRET_KEY",
@@ -78,6 +81,7 @@ def test_unset_and_blank_variables_take_the_defaults(
         48,
         35,
     )
+    assert env.first_day == config.DEFAULT_FIRST_DAY == dt.date(2026, 1, 1)
     assert not any(env.is_set(field) for field in config.PipelineEnv.model_fields)
 
 
@@ -89,16 +93,19 @@ def test_set_variables_are_read_stripped_and_marked_as_set(monkeypatch: pytest.M
             config.SIGNALS_DSN_ENV: " postgresql://db/recsys ",
             config.SCHEDULE_HOUR_ENV: "3",
             config.LANDING_LOOKBACK_ENV: "0",
+            config.FIRST_DAY_ENV: " 1996-03-29 ",
         },
     )
     env = config.PipelineEnv.load()
     assert (env.storage_url, env.signals_dsn) == ("file:///srv/recsys", "postgresql://db/recsys")
     assert (env.schedule_hour_utc, env.landing_lookback_days) == (3, 0)
+    assert env.first_day == dt.date(1996, 3, 29)
     assert {f for f in config.PipelineEnv.model_fields if env.is_set(f)} == {
         "storage_url",
         "signals_dsn",
         "schedule_hour_utc",
         "landing_lookback_days",
+        "first_day",
     }
 
 
@@ -109,6 +116,18 @@ def test_set_variables_are_read_stripped_and_marked_as_set(monkeypatch: pytest.M
         (config.SCHEDULE_HOUR_ENV, "six", "RECSYS_SCHEDULE_HOUR_UTC='six' is invalid: input"),
         (config.FRESHNESS_MAX_AGE_ENV, "0", "RECSYS_FRESHNESS_MAX_AGE_HOURS='0' is invalid"),
         (config.LANDING_LOOKBACK_ENV, "-1", "RECSYS_LANDING_LOOKBACK_DAYS='-1' is invalid"),
+        (config.FIRST_DAY_ENV, "20260101", "RECSYS_FIRST_DAY='20260101' is invalid: use a date"),
+        (config.FIRST_DAY_ENV, "2026-02-30", "RECSYS_FIRST_DAY='2026-02-30' is invalid: use a"),
+        (
+            config.FIRST_DAY_ENV,
+            "1969-12-31",
+            "RECSYS_FIRST_DAY='1969-12-31' is invalid: use a date on",
+        ),
+        (
+            config.FIRST_DAY_ENV,
+            "2999-01-01",
+            "RECSYS_FIRST_DAY='2999-01-01' is invalid: use a date that",
+        ),
     ],
 )
 def test_a_wrong_knob_is_one_config_error_line_naming_it(

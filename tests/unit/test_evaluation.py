@@ -16,7 +16,7 @@ from recsys_algo.evaluation.evaluate import (
     metric_table,
     split_window,
 )
-from recsys_algo.evaluation.gate import GATE_METRIC, quality_gate
+from recsys_algo.evaluation.gate import GATE_METRIC, SESSION_GATE_METRIC, quality_gate
 from recsys_algo.loading.model import build_model
 from recsys_algo.serving.recommender import BlendParams
 
@@ -145,9 +145,9 @@ def test_too_few_users_means_nothing_is_measured_and_the_gate_says_so() -> None:
     for baseline in (None, {}, {"users": 3.0}):  # nothing serving, or nothing measured there
         decision = quality_gate(found, baseline, 0.1)
         assert decision.passed
-        assert (
-            decision.message
-            == f"{GATE_METRIC} not measured (1 held-out users); no measured baseline"
+        assert decision.message == (
+            f"{GATE_METRIC} not measured (1 held-out users); "
+            f"{SESSION_GATE_METRIC} not measured (0 held-out session positions)"
         )
 
 
@@ -156,6 +156,12 @@ def test_not_measured_is_not_passed_when_the_serving_manifest_was_measured() -> 
     assert not decision.passed
     assert decision.message == (
         f"{GATE_METRIC} not measured (1 held-out users) while the serving manifest measured 0.5000"
+    )
+    # A metric neither side measured says nothing; the one the serving manifest measured holds.
+    both = quality_gate({"users": 1.0}, {GATE_METRIC: 0.5, "users": 30.0}, 0.1, {"min_users": 20})
+    assert both.message == (
+        f"{GATE_METRIC} not measured (1 held-out users, needs 20) while the serving manifest "
+        "measured 0.5000"
     )
 
 

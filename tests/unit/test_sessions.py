@@ -76,6 +76,13 @@ def test_consecutive_repeats_collapse_but_returns_to_an_item_do_not() -> None:
     assert result.frame["position"].to_list() == [0, 1, 2]
 
 
+def test_repeats_are_kept_as_positions_when_not_collapsed() -> None:
+    events = frame([ev("u", i, T0 + k * MINUTE_MS) for k, i in enumerate("aabbba")])
+    result = sessionize(events, collapse_repeats=False)
+    assert result.frame["item_id"].to_list() == list("aabbba")
+    assert result.frame["position"].to_list() == [0, 1, 2, 3, 4, 5]
+
+
 def test_long_sessions_keep_their_last_positions_and_are_counted() -> None:
     events = frame(
         [ev("u", i, T0 + k * MINUTE_MS) for k, i in enumerate("abcde")]

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.evaluation.evaluate import BLEND, metric_table
+from recsys_algo.evaluation.evaluate import BLEND, SESSION_CASES, metric_table
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.stages.evaluate import evaluate_partition
 from recsys_pipelines.defs.artifacts.assets import ARTIFACT_ASSETS
@@ -12,7 +12,7 @@ from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
 
 # Plotted across partitions in the UI (numeric metadata): the ones operators watch.
-PLOTTED = ("ndcg@20", "recall@20", "mrr@20", "coverage@20")
+PLOTTED = ("ndcg@20", "recall@20", "mrr@20", "coverage@20", "session_hr@20", "session_mrr@20")
 
 
 @dg.asset(
@@ -25,7 +25,7 @@ PLOTTED = ("ndcg@20", "recall@20", "mrr@20", "coverage@20")
 def evaluation(
     context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """Recall, NDCG, MRR and coverage at 10 and 20 per kind and for the served blend."""
+    """Per kind and for the served blend: users' Recall/NDCG/MRR/coverage, sessions' HR/MRR."""
     outcome = evaluate_partition(
         storage.open(), partition_of(context), settings.params(), settings.window_days
     )
@@ -40,6 +40,7 @@ def evaluation(
     return dg.MaterializeResult(
         metadata={
             "users": outcome.users,
+            "session_cases": int(metrics.get(SESSION_CASES, 0)),
             "metrics": dg.MetadataValue.md(metric_table(metrics, (*KINDS, BLEND))),
             **{name: dg.MetadataValue.float(value) for name, value in plotted.items()},
             "uri": outcome.uri,
