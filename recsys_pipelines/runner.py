@@ -22,6 +22,7 @@ from recsys_algo.contracts.errors import (
 )
 from recsys_algo.contracts.names import scope_key
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_key
+from recsys_pipelines.run_health import execute_recorded
 
 
 @contextmanager
@@ -54,6 +55,12 @@ class StepFailure(RecsysError):
     """A step failed with an error the platform did not classify (exit 1)."""
 
 
+class Interrupted(RecsysError):
+    """SIGINT or SIGTERM stopped a run (exit 130); its run is marked failed."""
+
+    exit_code = 130
+
+
 class InstanceStorageError(RecsysError):
     """The Dagster instance's database failed during a run (exit 1): the run is not recorded,
     but what it published is complete or absent (the pointer moves last)."""
@@ -78,6 +85,11 @@ def _classify(error: dg.SerializableErrorInfo | None, day: dt.date) -> RecsysErr
     while error is not None:
         chain.append(error)
         error = error.cause or error.context
+    if any(info.cls_name == "DagsterExecutionInterruptedError" for info in chain):
+        return Interrupted(
+            f"{day.isoformat()}: interrupted (SIGINT or SIGTERM); its run is marked failed and "
+            "nothing was half-published (the pointer moves last); rerun the day"
+        )
     for info in chain:
         cls = ERROR_CLASSES.get(info.cls_name or "")
         if cls is not None:
@@ -143,12 +155,7 @@ def run_day(
     if console_log_level is not None:
         run_config["loggers"] = {"console": {"config": {"log_level": console_log_level}}}
     try:
-        result = job.execute_in_process(
-            partition_key=partition_key(tenant, surface, day),
-            instance=instance,
-            run_config=run_config,
-            raise_on_error=False,
-        )
+        result = execute_recorded(job, instance, partition_key(tenant, surface, day), run_config)
     except _INSTANCE_FAILURES as exc:
         raise InstanceStorageError(
             f"{tenant}/{surface} {day}: the Dagster instance's database failed during the run "

@@ -232,6 +232,19 @@ class ScopeReadiness(msgspec.Struct, frozen=True, kw_only=True):
     last_error_at: str | None
 
 
+class FailingPartition(msgspec.Struct, frozen=True, kw_only=True):
+    """A landing partition whose last write failed; its events wait, others are written."""
+
+    tenant: str
+    surface: str
+    day: str
+    held: int  # its events awaiting the retry
+    failures: int  # failed writes in a row
+    last_error: str
+    last_error_at: str
+    next_retry_at: str  # the periodic flush retries it then (shutdown tries at once)
+
+
 class EventLogStatus(msgspec.Struct, frozen=True, kw_only=True):
     held: int  # accepted, not yet written
     buffer_max: int
@@ -241,6 +254,7 @@ class EventLogStatus(msgspec.Struct, frozen=True, kw_only=True):
     last_flush_at: str | None  # last flush that left nothing behind
     last_error: str | None  # cleared by a flush that writes everything
     last_error_at: str | None
+    failing: list[FailingPartition] = []
 
 
 # Only `ready` for callers without an admin key (controllers/health.py): the rest is unset,

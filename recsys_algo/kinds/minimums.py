@@ -11,7 +11,10 @@ of its inputs) and a reason for an artifact that came out empty. The minimums
 - implicit: MIN_FACTOR_USERS users and MIN_FACTOR_ITEMS items with positive-weight
   interactions (a factor model of one user or one item says nothing a list would not);
 - content_sim: MIN_CONTENT_ITEMS catalog items with tags or a title, and one pair of them
-  similar enough (min_score).
+  similar enough (min_score);
+- revisit: one session with two or more positions (a later position is what it learns from);
+- session_knn: one session with min_items distinct items;
+- item_model: as implicit, MIN_FACTOR_USERS users and MIN_FACTOR_ITEMS items.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from typing import Any
 
 import polars as pl
 
-from recsys_algo.kinds.sessions import SessionKindParams, sessions_for
+from recsys_algo.kinds.session_params import SessionKindParams, SessionParams
+from recsys_algo.kinds.sessions import Sessions, sessions_for
 
 MIN_FACTOR_USERS = 2
 MIN_FACTOR_ITEMS = 2
@@ -45,21 +49,50 @@ def popularity_before(events: pl.DataFrame, end: dt.datetime, params: Any) -> st
     )
 
 
-def sessions_empty(events: pl.DataFrame, end: dt.datetime, params: SessionKindParams) -> str:
-    """Why a session kind came out empty: how many sessions could have held a pair."""
-    found = sessions_for(events, end, params)
-    lengths = found.frame.group_by("session_key").len()["len"] if found.sessions else pl.Series()
-    multi = int((lengths >= 2).sum()) if found.sessions else 0
-    unowned = f"; {found.dropped_events} events have neither user_id nor session_id" * bool(
+def _multi(found: Sessions, at_least: int) -> int:
+    """How many sessions hold at_least positions."""
+    if not found.sessions:
+        return 0
+    lengths = found.frame.group_by("session_key").len()["len"]
+    return int((lengths >= at_least).sum())
+
+
+def _unowned(found: Sessions) -> str:
+    return f"; {found.dropped_events} events have neither user_id nor session_id" * bool(
         found.dropped_events
     )
+
+
+def sessions_empty(events: pl.DataFrame, end: dt.datetime, params: SessionKindParams) -> str:
+    """Why an item-to-item session kind came out empty: how many sessions could hold a pair."""
+    found = sessions_for(events, end, params)
     return (
-        f"{multi} of {found.sessions} sessions hold two or more items, and no item pair "
-        f"reaches min_support {params.min_support}{unowned}"
+        f"{_multi(found, 2)} of {found.sessions} sessions hold two or more items, and no item "
+        f"pair reaches min_support {params.min_support}{_unowned(found)}"
     )
 
 
-def implicit_before(events: pl.DataFrame, end: dt.datetime, params: Any) -> str | None:
+def revisit_before(events: pl.DataFrame, end: dt.datetime, params: SessionParams) -> str | None:
+    """The repeat model learns from a session's later positions: one session needs two."""
+    found = sessions_for(events, end, params)
+    if _multi(found, 2):
+        return None
+    return (
+        f"none of {found.sessions} sessions holds two or more positions (gap_minutes "
+        f"{params.gap_minutes:g}): no next item to learn from{_unowned(found)}"
+    )
+
+
+def session_knn_empty(events: pl.DataFrame, end: dt.datetime, params: Any) -> str:
+    found = sessions_for(events, end, params)
+    return (
+        f"none of {found.sessions} sessions holds min_items {params.min_items} distinct "
+        f"items{_unowned(found)}"
+    )
+
+
+def users_before(events: pl.DataFrame, end: dt.datetime, params: Any) -> str | None:
+    """implicit and item_model: a model over users and items needs two of each."""
     rows = events.filter(_weighted(events, end, params.weights) & pl.col("user_id").is_not_null())
     counts = rows.group_by("user_id").len().filter(pl.col("len") >= params.min_user_events)
     users = counts.height

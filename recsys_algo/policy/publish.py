@@ -11,6 +11,7 @@ from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, Da
 from recsys_algo.contracts.hold import HELD_MESSAGE, HoldState
 from recsys_algo.contracts.manifest import Lineage, Manifest, Window, may_replace_serving
 from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.recipe import LINEAGE_KEY
 from recsys_algo.contracts.staging import EvaluationReport, StagedMeta
 from recsys_algo.evaluation.gate import GateDecision, quality_gate
 from recsys_algo.kinds.kind import POPULARITY
@@ -117,6 +118,21 @@ def check_same_inputs(
         )
 
 
+def _check_one_recipe(
+    p: Partition, staged: Sequence[StagedMeta], evaluation: EvaluationReport
+) -> None:
+    """Every step of the run built with the same recipe versions: a recipe set while the run
+    went on (the tuning job, say) must not give a manifest mixing two parameter sets."""
+    used = {meta.kind: meta.parameters.get(LINEAGE_KEY) for meta in staged}
+    used["evaluation"] = evaluation.parameters.get(LINEAGE_KEY)
+    if len({repr(v) for v in used.values()}) > 1:
+        seen = "; ".join(f"{step} {value}" for step, value in sorted(used.items()))
+        raise ConcurrentPublishError(
+            f"manifest for {p.label}: the recipe changed during the run ({seen}); nothing was "
+            "published: rerun the day to build every step with the current recipe"
+        )
+
+
 def decide_publish(
     p: Partition,
     staged: Sequence[StagedMeta],
@@ -152,6 +168,7 @@ def decide_publish(
     )
     if not staged:
         raise DataSourceError(f"manifest for {p.label}: no staged artifacts to publish; {note}")
+    _check_one_recipe(p, staged, evaluation)
     check_same_inputs(p, staged, evaluation, inputs, own_canonical, note)
     omitted = {m.kind: m.omitted for m in staged if m.omitted is not None}
     if POPULARITY in omitted:

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from recsys_algo.contracts.errors import ValidationGateError
 from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.recipe import LINEAGE_KEY
 from recsys_algo.contracts.staging import StagedMeta
 from recsys_algo.kinds.artifacts import ArtifactBlob
 from recsys_algo.kinds.kind import Kind
 from recsys_algo.kinds.registry import SPECS, build_kind
 from recsys_algo.recipes.params import ModelParams
 from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.recipes import scope_params
 from recsys_algo.stages.serving_note import serving_note
 from recsys_algo.stages.staging import stage_artifact
 from recsys_algo.store.storage import Storage
@@ -39,10 +41,13 @@ class ArtifactReport:
 def build_artifact(
     storage: Storage, p: Partition, kind: Kind, params: ModelParams, window_days: int
 ) -> ArtifactReport:
-    """Read the window and the catalog, compute the kind, stage its bytes and metadata."""
-    read = read_model_inputs(storage, p, window_days, params)
+    """Read the window and the catalog, compute the kind with the scope's parameters (params,
+    then its recipes) or find why its inputs fall short, stage the bytes and metadata (which
+    name the recipe versions, or the reason it is left out)."""
+    resolved = scope_params(storage, p.tenant, p.surface, params)
+    read = read_model_inputs(storage, p, window_days, resolved.params)
     try:
-        built = build_kind(kind, read.inputs, params.of(kind))
+        built = build_kind(kind, read.inputs, resolved.params.of(kind))
     except ValidationGateError as exc:  # a guardrail: say what keeps serving meanwhile
         note = serving_note(storage, p.tenant, p.surface)
         raise ValidationGateError(f"{kind} for {p.label}: {exc}; {note}") from None
@@ -57,7 +62,11 @@ def build_artifact(
         window_end=window.end.isoformat(),
         window_days=window.days,
         inputs=read.fingerprints,
-        parameters={kind.value: params.of(kind).as_dict(), "window_days": window.days},
+        parameters={
+            kind.value: resolved.params.of(kind).as_dict(),
+            "window_days": window.days,
+            LINEAGE_KEY: resolved.lineage,
+        },
         metrics={f"{kind}.rows": float(rows)},
         omitted=built.omitted,
     )

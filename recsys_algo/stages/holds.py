@@ -39,10 +39,10 @@ class ReleaseOutcome:
         was = self.released.describe()
         if self.rolled is None:
             return f"released {tenant}/{surface} (was {was}); the next run that would serve, serves"
-        before, after = self.rolled.before, self.rolled.after
+        after = self.rolled.after
         return (
             f"released {tenant}/{surface} (was {was}) and rolled forward: "
-            f"{before.manifest_version} -> {after.manifest_version} (as_of {after.as_of})"
+            f"{self.rolled.from_label} -> {after.manifest_version} (as_of {after.as_of})"
         )
 
 

@@ -7,13 +7,14 @@ import logging
 from dataclasses import dataclass
 
 from recsys_algo.contracts import layout
-from recsys_algo.contracts.errors import ValidationGateError
+from recsys_algo.contracts.errors import ArtifactError, ValidationGateError
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.policy.publish import PublishDecision, PublishOptions, decide_publish
 from recsys_algo.recipes.params import ModelParams
 from recsys_algo.stages.model_inputs import current_fingerprints, set_key_of
+from recsys_algo.stages.recipes import scope_params
 from recsys_algo.stages.staging import (
     drop_other_sets,
     load_evaluation,
@@ -34,6 +35,20 @@ class PublishReport:
     uri: str  # the history record
 
 
+def check_serving_pointer(storage: Storage, keys: SigningKeys, p: Partition) -> None:
+    """Raise now, before anything is computed, what publishing would raise at the end: a
+    current pointer that does not verify (garbage, tampered, a key this run does not know)
+    refuses every publish of the scope until it is repaired."""
+    try:
+        pointer.read_current(storage, keys, p.tenant, p.surface)
+    except ArtifactError as exc:
+        raise type(exc)(
+            f"{p.label}: the serving pointer does not verify ({exc}); nothing was computed, "
+            "since publishing would be refused: configure the key it was signed with, or "
+            "repair it with `recsys rollback --to VERSION`"
+        ) from None
+
+
 def publish_partition(
     storage: Storage,
     keys: SigningKeys,
@@ -48,15 +63,17 @@ def publish_partition(
 ) -> PublishReport:
     """Publish the partition's staged artifacts as one signed manifest, if the policy allows.
 
-    Reads the staged set of what the window and catalog hold now (with these parameters), so
+    Reads the staged set of what the window and catalog hold now (with the scope's parameters:
+    params, then its recipes; a recipe set meanwhile names another set), so
     everything published comes from one set of inputs; own_canonical (the digest of the
     canonical events this run wrote, if it wrote them) must still be the partition day's.
     Raises ValidationGateError (nothing written) when the quality gate refuses it,
     ConcurrentPublishError when another run changed the inputs meanwhile. Progress is logged
     as it happens: a failure after the pointer moved still shows that it moved.
     """
+    resolved = scope_params(storage, p.tenant, p.surface, params)
     inputs = current_fingerprints(storage, p, window_days)
-    set_key = set_key_of(inputs, params, window_days)
+    set_key = set_key_of(inputs, resolved.params, window_days)
     staged = [load_staged_meta(storage, p, set_key, kind) for kind in KINDS]
     evaluation = load_evaluation(storage, p, set_key)
     current = pointer.read_current(storage, keys, p.tenant, p.surface)
@@ -66,7 +83,7 @@ def publish_partition(
         evaluation,
         current.manifest if current else None,
         options,
-        gate_margin=params.evaluation.gate_margin,
+        gate_margin=resolved.gate_margin,
         signals_configured=bool(signals_dsn),
         inputs=inputs,
         own_canonical=own_canonical,

@@ -9,23 +9,31 @@ from recsys_algo.contracts.manifest import Manifest
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.policy.publish import SIGNALS_NOT_CONFIGURED
 from recsys_algo.policy.rollback import plan_rollback
-from recsys_algo.store import holds, pointer, registry
+from recsys_algo.store import holds, registry
 from recsys_algo.store import signals as signals_db
+from recsys_algo.store.rollback import rollback, verified_serving
 from recsys_algo.store.storage import Storage
+
+UNVERIFIED_POINTER = "a pointer that does not verify"
 
 
 @dataclass(frozen=True)
 class RollbackOutcome:
-    before: Manifest
+    before: Manifest | None  # None: the pointer did not verify (garbage, tampered, unknown key)
     after: Manifest
     signals: str  # what happened in the signals database (DB-only mode)
     hold: Hold | None = None  # the hold the rollback set (None: asked not to hold)
 
     @property
+    def from_label(self) -> str:
+        """What served before: its version, or that the pointer served nothing verifiable."""
+        return self.before.manifest_version if self.before else UNVERIFIED_POINTER
+
+    @property
     def message(self) -> str:
         return (
             f"{self.after.tenant}/{self.after.surface}: rolled back from "
-            f"{self.before.manifest_version} to {self.after.manifest_version}; "
+            f"{self.from_label} to {self.after.manifest_version}; "
             f"signals database: {self.signals}"
         )
 
@@ -85,17 +93,18 @@ def _rollback(
     to_version: str | None,
     reason: str,
     signals_dsn: str,
-) -> tuple[Manifest, Manifest, str]:
-    # The serving version matters only for a database repair; without one, none is read.
-    current = pointer.read_current(storage, keys, tenant, surface) if signals_dsn else None
-    serving = current.manifest if current is not None else None
+) -> tuple[Manifest | None, Manifest, str]:
+    # The serving version matters only for a database repair; without one, none is read. A
+    # pointer that does not verify serves nothing: the rollback then repairs it.
+    serving = verified_serving(storage, keys, tenant, surface) if signals_dsn else None
     plan = plan_rollback(
         serving.manifest_version if serving else None, to_version, bool(signals_dsn)
     )
+    before: Manifest | None
     if serving is not None and not plan.move_pointer:
         before = after = serving
     else:
-        before, after = registry.rollback(storage, keys, tenant, surface, to_version, reason=reason)
+        before, after = rollback(storage, keys, tenant, surface, to_version, reason=reason)
     if not plan.write_signals:
         return before, after, SIGNALS_NOT_CONFIGURED
     blobs = registry.verify_artifacts(storage, after)

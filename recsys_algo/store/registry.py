@@ -1,4 +1,6 @@
-"""Manifest registry: publish (blobs, history, then pointer), verify, list history, roll back."""
+"""Manifest registry: publish (blobs, history, then pointer), verify, list history.
+
+Rolling back (a pointer swap to a verified history record) is store.rollback."""
 
 from __future__ import annotations
 
@@ -8,13 +10,12 @@ import math
 import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 import pyarrow as pa
 
 from recsys_algo.contracts import layout
-from recsys_algo.contracts.errors import ArtifactError, ConfigError, NotFoundError
+from recsys_algo.contracts.errors import ArtifactError, NotFoundError
 from recsys_algo.contracts.hold import HELD_MESSAGE, HoldState
 from recsys_algo.contracts.manifest import (
     MANIFEST_SCHEMA_VERSION,
@@ -34,7 +35,7 @@ from recsys_algo.kinds.registry import validate_artifact
 # History moved to its own module; registry.history and friends stay where callers find them.
 from recsys_algo.store.history import HistoryEntry as HistoryEntry
 from recsys_algo.store.history import history as history
-from recsys_algo.store.history import read_version
+from recsys_algo.store.history import read_version as read_version
 from recsys_algo.store.holds import read_hold_state
 from recsys_algo.store.pointer import Current, read_current, read_pointer
 from recsys_algo.store.storage import AlreadyExists, Storage
@@ -218,55 +219,3 @@ def publish(
         )
     storage.compare_and_swap(layout.pointer_key(tenant, surface), raw, token)
     return PublishOutcome(manifest, swapped=True, message=f"serving {version}")
-
-
-def rollback(
-    storage: Storage,
-    keys: SigningKeys,
-    tenant: str,
-    surface: str,
-    to_version: str | None = None,
-    *,
-    reason: str = "",
-    now: dt.datetime | None = None,
-) -> tuple[Manifest, Manifest]:
-    """Point serving at an earlier verified manifest; returns (from, to). No retraining."""
-    current = read_pointer(storage, tenant, surface)
-    if current is None:
-        raise NotFoundError(f"{tenant}/{surface}: nothing is published, nothing to roll back")
-    raw_current, token = current
-    try:
-        serving = msgspec.json.decode(raw_current, type=Manifest)
-    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
-        if to_version is None:
-            raise ArtifactError(
-                f"{tenant}/{surface}: current manifest is unreadable ({exc}); "
-                "name a version with --to"
-            ) from None
-        serving = None
-    target_version = to_version or (serving.previous_version if serving else None)
-    if target_version is None:
-        raise NotFoundError(
-            f"{tenant}/{surface}: {serving.manifest_version if serving else 'current'} has no "
-            "previous version; name one with --to (see `recsys manifests`)"
-        )
-    if serving is not None and target_version == serving.manifest_version:
-        raise ConfigError(f"{tenant}/{surface}: {target_version} is already serving")
-    target, raw_target = read_version(storage, keys, tenant, surface, target_version)
-    verify_artifacts(storage, target)
-    moment = now or _utc_now()
-    record: dict[str, Any] = {
-        "action": "rollback",
-        "tenant": tenant,
-        "surface": surface,
-        "from_version": serving.manifest_version if serving else None,
-        "to_version": target_version,
-        "at": _rfc3339(moment),
-        "reason": reason,
-    }
-    stamp = moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-    storage.write_new(
-        layout.audit_key(tenant, surface, stamp, "rollback"), msgspec.json.encode(record)
-    )
-    storage.compare_and_swap(layout.pointer_key(tenant, surface), raw_target, token)
-    return (serving or target), target

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -111,3 +113,26 @@ def test_a_failed_day_prints_one_error_line_and_dagsters_log_only_with_verbose(
     assert loud.returncode == 4
     assert "STEP_FAILURE" in loud.stderr and "Traceback" in loud.stderr
     assert loud.stderr.splitlines()[-1] == error
+
+
+def test_sigterm_during_a_run_marks_it_failed_and_exits_130_with_one_line(
+    checkout: Path,
+) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(checkout), "OPENBLAS_NUM_THREADS": "1"}
+    env["RECSYS_MODEL_PARAMS"] = SMALL_DATA_PARAMS
+    process = subprocess.Popen(
+        [str(RECSYS), "materialize", *SCOPE, "--date", str(DAY0)],
+        cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    with dg.instance_for_test(temp_dir=str(checkout / ".dagster_home")) as instance:
+        deadline = time.monotonic() + 120
+        while not instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+            assert process.poll() is None and time.monotonic() < deadline, "no run started"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+        [record] = instance.get_run_records(dg.RunsFilter(tags={"recsys/runner": "cli"}), limit=1)
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines()[-1].startswith(f"error: {DAY0}: interrupted (SIGINT or SIGTERM)")
+    assert "Traceback" not in stderr
+    assert record.dagster_run.status == dg.DagsterRunStatus.FAILURE

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -302,3 +303,40 @@ def test_an_unreadable_hold_record_holds_all_the_same() -> None:
 
 def test_without_a_hold_the_same_run_serves() -> None:
     assert decide(current=serving(DAY - dt.timedelta(days=1)), hold=HoldState()).serve
+
+
+def with_recipe(meta: StagedMeta, scope_version: str | None) -> StagedMeta:
+    recipe = {"default": None, "scope": scope_version}
+    return msgspec.structs.replace(meta, parameters={**meta.parameters, "recipe": recipe})
+
+
+def test_a_run_whose_steps_used_different_recipes_publishes_nothing() -> None:
+    v1, v2 = "20261120T060000000Z-11111111", "20261120T070000000Z-22222222"
+    report = evaluation()
+    report = msgspec.structs.replace(
+        report, parameters={**report.parameters, "recipe": {"default": None, "scope": v1}}
+    )
+    same = [with_recipe(meta, v1) for meta in STAGED]
+    decision = decide_publish(
+        P,
+        same,
+        report,
+        None,
+        PublishOptions(),
+        gate_margin=MARGIN,
+        signals_configured=False,
+        inputs=INPUTS,
+    )
+    assert decision.lineage.parameters["recipe"] == {"default": None, "scope": v1}
+    mixed = [with_recipe(STAGED[0], v1), with_recipe(STAGED[1], v2)]
+    with pytest.raises(ConcurrentPublishError, match="the recipe changed during the run"):
+        decide_publish(
+            P,
+            mixed,
+            report,
+            None,
+            PublishOptions(),
+            gate_margin=MARGIN,
+            signals_configured=False,
+            inputs=INPUTS,
+        )

@@ -9,7 +9,7 @@ from recsys_algo.kinds.kind import INFO, KINDS, Kind
 from recsys_algo.kinds.registry import SPECS
 from recsys_algo.stages.artifacts import build_artifact
 from recsys_pipelines.defs.ingest.assets import canonical_events
-from recsys_pipelines.defs.partitions import partition_of, partitions
+from recsys_pipelines.defs.partitions import ROW_COUNT, partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
 
 
@@ -50,7 +50,7 @@ def build_artifact_asset(kind: Kind) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "status": outcome,
-                "rows": blob.rows if blob else 0,
+                ROW_COUNT: blob.rows if blob else 0,
                 "bytes": len(blob.data) if blob else 0,
                 "digest": blob.sha256 if blob else "",
                 "uri": report.uri,

@@ -49,10 +49,11 @@ def manifest(
     settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Signed manifest of the partition's artifacts; the current pointer moves last."""
+    store, p = storage.open(), partition_of(context)
     report = publish_partition(
-        storage.open(),
+        store,
         signing.signing_keys(),
-        partition_of(context),
+        p,
         PublishOptions(config.allow_rewind, config.quality_override, config.override_reason),
         params=settings.params(),
         window_days=settings.window_days,

@@ -1,6 +1,8 @@
 """On-demand jobs: roll back (and hold), hold, release; each records what serves on `manifest`."""
 # Dagster reads these annotations at definition time, so no `from __future__ import annotations`.
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from recsys_algo.contracts.names import check_name
@@ -72,9 +74,9 @@ def rollback_manifest(
         origin="rollback job",
     )
     context.log.info(outcome.message)
-    before, after = outcome.before, outcome.after
+    after = outcome.after
     details = {
-        "from_version": before.manifest_version,
+        "from_version": outcome.from_label,
         "to_version": after.manifest_version,
         "reason": reason,
         "signals_db": outcome.signals,
@@ -126,25 +128,37 @@ def release_manifest(
     context.log.info(message)
     details = {"reason": reason, "message": message}
     if outcome.rolled is not None:
-        details["from_version"] = outcome.rolled.before.manifest_version
+        details["from_version"] = outcome.rolled.from_label
         details["to_version"] = outcome.rolled.after.manifest_version
     record_serving(context, store, keys, tenant, surface, "release", details)
     return dg.Output(details.get("to_version", ""))
 
 
-@dg.job(description="Serve an earlier verified manifest for one tenant/surface and hold it there.")
+@dg.graph(description="Serve an earlier verified manifest for one tenant/surface and hold it.")
 def rollback() -> None:
     rollback_manifest()
 
 
-@dg.job(description="Hold a tenant/surface at what serves: runs record history, not serving.")
+@dg.graph(description="Hold a tenant/surface at what serves: runs record history, not serving.")
 def hold() -> None:
     hold_manifest()
 
 
-@dg.job(description="End a tenant/surface's hold, optionally serving a recorded version first.")
+@dg.graph(description="End a tenant/surface's hold, optionally serving a recorded version first.")
 def release() -> None:
     release_manifest()
 
 
-JOBS = [rollback, hold, release]
+def _as_configured(name: str, resource: dg.ConfigurableResource) -> dg.ResourceDefinition:  # type: ignore[type-arg]
+    # The resource as the code location configured it (its EnvVars read when the run starts),
+    # with no config of its own: the launchpad then scaffolds only the op's config.
+    return dg.ResourceDefinition(
+        resource_fn=lambda _: resource.process_config_and_initialize(),
+        description=f"the code location's `{name}` resource, as configured (not set per run)",
+    )
+
+
+def build_jobs(resources: Mapping[str, dg.ConfigurableResource]) -> list[dg.JobDefinition]:  # type: ignore[type-arg]
+    """The on-demand jobs, bound to the code location's resources as configured."""
+    fixed = {name: _as_configured(name, r) for name, r in resources.items()}
+    return [graph.to_job(resource_defs=fixed) for graph in (rollback, hold, release)]
