@@ -6,7 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
+from pathlib import Path
 
+import dagster as dg
+import pytest
 from click.testing import CliRunner, Result
 
 from recsys_algo.contracts.signing import parse_signing_keys
@@ -14,6 +18,7 @@ from recsys_algo.store import registry
 from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.storage import FileStorage
 from recsys_pipelines.cli import main
+from recsys_pipelines.defs.partitions import partition_key
 from tests.pipelines.conftest import (
     DAY0,
     KEY_SPEC,
@@ -60,6 +65,31 @@ def test_a_range_goes_on_past_a_day_without_data_and_exits_3(store: FileStorage)
     assert published_days(store) == [str(DAY0), str(DAY2)]
     assert "error: 1 of 3 days not published (lines above); exit 3" in result.output
     assert "Traceback" not in result.output
+
+
+def test_days_without_landing_files_are_skipped_without_starting_a_run(
+    store: FileStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sparse log over a long range: a run per empty day would flood the instance's history.
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    landed = [DAY0 + dt.timedelta(days=n) for n in (0, 1, 2, 6)]  # 4 of 7: coverage holds
+    for n, day in enumerate(landed):
+        land(store, day, event_lines(day, 30, offset=n))
+    result = materialize(end=landed[-1])
+    assert result.exit_code == 3, result.output
+    lines = day_lines(result)
+    assert [line.split("  ")[1].split(" ")[0] for line in lines] == [
+        "published", "published", "published", "skipped:", "skipped:", "skipped:", "published"
+    ]  # fmt: skip
+    assert all(" no landing files under " in line for line in lines[3:6])
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+    assert sorted(r.tags["dagster/partition"] for r in runs) == [
+        str(partition_key(TENANT, SURFACE, day)) for day in landed
+    ]
 
 
 def test_the_most_serious_code_met_wins_and_fail_fast_stops_at_the_first(
