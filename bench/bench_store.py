@@ -80,8 +80,8 @@ def build_store(
         ingest_partition(storage, partition)
         canonicalize_partition(storage, partition)
         log(f"generated and ingested {day} ({time.perf_counter() - start:.0f} s)")
-    read = read_model_inputs(storage, Partition(TENANT, SURFACE, AS_OF), days)
     model_params = ModelParams()
+    read = read_model_inputs(storage, Partition(TENANT, SURFACE, AS_OF), days, model_params)
     blobs = [compute_kind(kind, read.inputs, model_params.of(kind)) for kind in SPECS]
     log(f"computed {', '.join(SPECS)} ({time.perf_counter() - start:.0f} s)")
     window = Window(start=day_list[0].isoformat(), end=AS_OF.isoformat(), days=days)

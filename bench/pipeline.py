@@ -177,7 +177,14 @@ def through_stages(storage: Storage, p: Partition, args: argparse.Namespace, tab
         "publish (validate, blobs, sign, swap)",
         0,
         lambda: publish_partition(
-            storage, keys, p, PublishOptions(), gate_margin=0.1, signals_dsn="", log=log
+            storage,
+            keys,
+            p,
+            PublishOptions(),
+            params=params,
+            window_days=args.days,
+            signals_dsn="",
+            log=log,
         ),
     )
     return dict(evaluation.metrics)

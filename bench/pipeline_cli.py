@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recsys_algo.contracts.names import Partition
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.stages.model_inputs import current_set_key
 from recsys_algo.stages.staging import load_evaluation
 from recsys_algo.store.storage import open_storage
+from recsys_pipelines.defs.resources import PipelineSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,7 +70,10 @@ def materialize_through_cli(tmp: Path, p: Partition, key_spec: str, days: int) -
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         sys.exit(f"recsys materialize exited {child.returncode}:\n{output.decode()[-4000:]}")
-    evaluation = load_evaluation(open_storage(store), p)
+    storage = open_storage(store)
+    # The set of what the window holds now, with the parameters the CLI ran with.
+    set_key = current_set_key(storage, p, PipelineSettings().window_days, ModelParams())
+    evaluation = load_evaluation(storage, p, set_key)
     return CliRun(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,

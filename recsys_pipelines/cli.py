@@ -7,19 +7,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from recsys_algo.config import FIRST_DAY_ENV, PipelineEnv, SharedEnv
-from recsys_algo.contracts.errors import ConfigError
-from recsys_algo.contracts.names import Partition
-from recsys_algo.policy.landing import day_outside
 from recsys_algo.stages.rollback import rollback_scope
-from recsys_algo.store import registry
 from recsys_algo.store.landing import first_landing_day
 from recsys_algo.store.storage import Storage, open_storage
-from recsys_pipelines import cli_gc, cli_manifests, cli_ops, cli_status
+from recsys_pipelines import cli_gc, cli_manifests, cli_materialize, cli_ops, cli_status
 from recsys_pipelines.cli_import import import_commands
 from recsys_pipelines.cli_recipe import recipe_group
 from recsys_pipelines.cli_support import (
@@ -31,12 +26,9 @@ from recsys_pipelines.cli_support import (
     operator,
     surface_option,
     tenant_option,
-    verbose,
     version_option,
 )
 from recsys_pipelines.local_defaults import apply_local_defaults
-
-MAX_DAYS = 20_000
 
 
 def _storage() -> Storage:
@@ -121,100 +113,6 @@ main.add_command(recipe_group(handle_errors, name_callback, _storage))
 @main.command()
 @tenant_option
 @surface_option
-@click.option("--date", "date_", callback=day_option, help="One day, YYYY-MM-DD.")
-@click.option("--start", callback=day_option, help="First day of a range.")
-@click.option("--end", callback=day_option, help="Last day of a range (inclusive).")
-@click.option("--allow-rewind", is_flag=True, help="Serve an older day than the one serving.")
-@click.option(
-    "--override-quality-gate",
-    "override_reason",
-    metavar="REASON",
-    help="Publish even if offline quality dropped past the margin; REASON goes in the lineage.",
-)
-@handle_errors
-def materialize(
-    tenant: str,
-    surface: str,
-    date_: dt.date | None,
-    start: dt.date | None,
-    end: dt.date | None,
-    allow_rewind: bool,
-    override_reason: str | None,
-) -> None:
-    """Run every asset for each day in order (in-process) and publish."""
-    if (date_ is None) == (start is None and end is None) or (
-        date_ is None and None in (start, end)
-    ):
-        raise click.UsageError("give either --date D or both --start D1 --end D2")
-    first, last = (date_, date_) if date_ else (start, end)
-    assert first is not None and last is not None
-    if last < first:
-        raise click.UsageError(f"--end {last} is before --start {first}")
-    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    if override_reason is not None and not override_reason.strip():
-        raise click.UsageError("--override-quality-gate needs a non-empty REASON")
-    if len(days) > MAX_DAYS:
-        raise click.UsageError(f"{len(days)} days requested, at most {MAX_DAYS}")
-    from recsys_algo.stages.publish import check_serving_pointer
-    from recsys_pipelines.defs.partitions import partition_days
-
-    # Before any work: Dagster knows no partition for such a day (and would fail with exit 1).
-    for day in (first, last):
-        if (why := day_outside(day, partition_days(dt.datetime.now(dt.UTC)))) is not None:
-            raise ConfigError(f"--date/--start/--end: {why}; nothing was run")
-    env = SharedEnv.load()
-    keys = env.signing_keys()  # fail fast, before any work
-    # And a pointer that does not verify: the publish at the end of each day would refuse it.
-    check_serving_pointer(open_storage(env.storage_url), keys, Partition(tenant, surface, first))
-    from tqdm import tqdm
-
-    from recsys_pipelines.definitions import DAILY_JOB, build_definitions
-    from recsys_pipelines.runner import dagster_instance, register_scope, run_days
-
-    # Built now, not at import: its resources name the variables this environment sets.
-    job = build_definitions().resolve_job_def(DAILY_JOB)
-    with (
-        dagster_instance() as instance,
-        tqdm(
-            total=len(days),
-            unit="day",
-            desc=f"{tenant}/{surface}",
-            file=sys.stderr,
-            disable=None,
-        ) as bar,
-    ):
-        register_scope(instance, tenant, surface)
-
-        def report(outcome: Any) -> None:
-            bar.update(1)
-            bar.write(
-                f"{outcome.day}  {outcome.manifest_version}  {outcome.message}", file=sys.stderr
-            )
-
-        run_days(
-            job,
-            instance,
-            tenant,
-            surface,
-            days,
-            allow_rewind,
-            on_day=report,
-            override_reason=override_reason,
-            # Dagster's console log (a page per failed step, with its traceback) only with
-            # --verbose: without it each day is one line and a failure one `error:` line.
-            console_log_level="DEBUG" if verbose() else "CRITICAL",
-        )
-    current = registry.read_current(open_storage(env.storage_url), keys, tenant, surface)
-    if current is not None:
-        m = current.manifest
-        click.echo(f"serving {tenant}/{surface}: {m.manifest_version} (as_of {m.as_of})")
-        for kind, ref in sorted(m.artifacts.items()):
-            click.echo(f"  {kind}: sha256 {ref.sha256} rows {ref.rows}")
-
-
-@main.command()
-@tenant_option
-@surface_option
 @click.option(
     "--to",
     "to_version",
@@ -272,7 +170,13 @@ def serve(host: str, port: int) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 (fixed argv, no shell)
 
 
-for _command in [*cli_ops.COMMANDS, cli_manifests.manifests, cli_status.status, cli_gc.gc]:
+for _command in [
+    *cli_ops.COMMANDS,
+    cli_manifests.manifests,
+    cli_materialize.materialize,
+    cli_status.status,
+    cli_gc.gc,
+]:
     main.add_command(_command)
 
 

@@ -13,7 +13,13 @@ import dagster as dg
 import sqlalchemy.exc
 from dagster_postgres.utils import DagsterPostgresException
 
-from recsys_algo.contracts.errors import ERROR_CLASSES, RecsysError, ValidationGateError
+from recsys_algo.contracts.errors import (
+    ERROR_CLASSES,
+    DataSourceError,
+    RecsysError,
+    ValidationGateError,
+    most_serious,
+)
 from recsys_algo.contracts.names import scope_key
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_key
 from recsys_pipelines.run_health import execute_recorded
@@ -106,6 +112,29 @@ class DayOutcome:
     manifest_version: str | None
     serving: bool
     message: str
+    kinds: str = ""  # the kinds the manifest holds, comma-separated
+    omitted: str = ""  # "; left out: kind (why)" or nothing
+    error: RecsysError | None = None  # the day was not published: why
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.error is None else self.error.exit_code
+
+    @property
+    def line(self) -> str:
+        """One line: published / held by gate: which / skipped: why / failed (exit N): what."""
+        error = self.error
+        if error is None:
+            where = "serving" if self.serving else f"history only: {self.message}"
+            return (
+                f"{self.day}  published {self.manifest_version} ({where}) "
+                f"with {self.kinds}{self.omitted}"
+            )
+        if error.exit_code == ValidationGateError.exit_code:
+            return f"{self.day}  held by gate: {error}"
+        if error.exit_code == DataSourceError.exit_code:
+            return f"{self.day}  skipped: {error}"
+        return f"{self.day}  failed (exit {error.exit_code}): {error}"
 
 
 def run_day(
@@ -138,7 +167,8 @@ def run_day(
             f"({_one_line(exc)}); the run is not recorded, and what it published "
             "is complete or absent (see `recsys manifests`); rerun once the database is back"
         ) from None
-    # Warnings (the hold check) are reported by the manifest's own message, not as a failure.
+    # Blocking checks (severity ERROR) hold the day; the others only warn (a kind left out,
+    # the hold check: the manifest's own message reports it).
     failed_checks = [
         e
         for e in result.get_asset_check_evaluations()
@@ -158,11 +188,17 @@ def run_day(
         raise _classify(getattr(run_failure.event_specific_data, "error", None), day)
     for materialization in result.asset_materializations_for_node("manifest"):
         meta = materialization.metadata
+        omitted = meta["omitted_kinds"].value
+        assert isinstance(omitted, dict)
         return DayOutcome(
             day,
             str(meta["manifest_version"].value),
             bool(meta["serving"].value),
             str(meta["message"].value),
+            kinds=str(meta["kinds"].value),
+            omitted="; left out: " + "; ".join(f"{k} ({why})" for k, why in omitted.items())
+            if omitted
+            else "",
         )
     raise StepFailure(f"{tenant}/{surface} {day}: the run finished without publishing")
 
@@ -177,14 +213,41 @@ def run_days(
     on_day: Callable[[DayOutcome], None] | None = None,
     override_reason: str | None = None,
     console_log_level: str | None = None,
+    fail_fast: bool = False,
+    no_data: Callable[[dt.date], str | None] | None = None,
 ) -> list[DayOutcome]:
-    """Every day in order; stops at the first failure (later windows would read a gap)."""
+    """Every day in order, each on its own: a day held by a gate or without data is reported
+    and the next day runs (its window's gates notice the gap). fail_fast stops at the first
+    day not published, raising its error. The Dagster instance failing always stops.
+
+    no_data(day): why a day has nothing to ingest (no landing files), or None; such a day is
+    skipped without starting a run (a sparse log's range would otherwise record thousands of
+    runs that fail at their first step)."""
     outcomes = []
     for day in days:
-        outcome = run_day(
-            job, instance, tenant, surface, day, allow_rewind, override_reason, console_log_level
-        )
+        try:
+            if no_data is not None and (reason := no_data(day)) is not None:
+                raise DataSourceError(reason)
+            outcome = run_day(
+                job, instance, tenant, surface, day, allow_rewind, override_reason,
+                console_log_level,
+            )  # fmt: skip
+        except InstanceStorageError:
+            raise
+        except RecsysError as exc:
+            if fail_fast:
+                raise
+            outcome = DayOutcome(day, None, False, str(exc), error=exc)
         outcomes.append(outcome)
         if on_day is not None:
             on_day(outcome)
     return outcomes
+
+
+def range_failure(outcomes: list[DayOutcome]) -> tuple[str, int] | None:
+    """The closing line and the most serious exit code the days met, if any day was missed."""
+    missed = [o for o in outcomes if o.error is not None]
+    if not missed:
+        return None
+    code = most_serious(o.exit_code for o in outcomes)
+    return f"{len(missed)} of {len(outcomes)} days not published (lines above); exit {code}", code

@@ -6,9 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from recsys_algo.contracts.manifest import Manifest
+from recsys_algo.kinds.kind import KINDS
 from recsys_algo.serving.recommender import BlendParams, ScopeModel
 
 Scope = tuple[str, str]  # (tenant, surface)
+NOT_IN_MANIFEST = "not in this manifest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +22,18 @@ class LoadedScope:
     loaded_at: dt.datetime
     model: ScopeModel
     blend: BlendParams  # as recorded in the manifest: served exactly as it was evaluated
+
+    @property
+    def missing_kinds(self) -> dict[str, str]:
+        """Every kind this version does not serve, with why (the lineage's reason if the
+        pipeline left it out for lack of data)."""
+        return missing_kinds(self.manifest)
+
+
+def missing_kinds(manifest: Manifest) -> dict[str, str]:
+    omitted = manifest.lineage.omitted_kinds
+    return {
+        kind.value: omitted.get(kind, NOT_IN_MANIFEST)
+        for kind in KINDS
+        if kind not in manifest.artifacts
+    }

@@ -104,6 +104,8 @@ class RecommendResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults
     request_id: str
     # Only with "explain": the blend weights the answer used (manifest's, then overrides).
     blend_weights: dict[str, float] | None = None
+    # Only with "explain": the kinds this version does not serve, and why.
+    missing_kinds: dict[str, str] | None = None
 
 
 # The names come from the kind registry (recsys_algo.kinds.kind), so no kind is listed here.
@@ -211,6 +213,8 @@ class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
     loaded_at: str
     request_id: str
     hold: HoldView | None = None  # null: not held
+    # Every kind not served, with why (lineage.omitted_kinds, or "not in this manifest").
+    missing_kinds: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class HealthResponse(msgspec.Struct, frozen=True, kw_only=True):

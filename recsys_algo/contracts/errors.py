@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class RecsysError(Exception):
     """Base class: exit code 1 (anything else)."""
@@ -73,3 +75,14 @@ ERROR_CLASSES: dict[str, type[RecsysError]] = {
     )
 }
 EXIT_CODES: dict[str, int] = {name: cls.exit_code for name, cls in ERROR_CLASSES.items()}
+
+# When several outcomes meet different codes (a range of days), the most serious is reported:
+# integrity (5) first, then the unexpected (1), configuration (2), a lost race (6), a gate (4),
+# missing data (3), success (0).
+SEVERITY_ORDER: tuple[int, ...] = (5, 1, 2, 6, 4, 3, 0)
+
+
+def most_serious(codes: Iterable[int]) -> int:
+    """The code of SEVERITY_ORDER met first; 0 when there is none (unknown codes count as 1)."""
+    met = {code if code in SEVERITY_ORDER else 1 for code in codes}
+    return next((code for code in SEVERITY_ORDER if code in met), 0)

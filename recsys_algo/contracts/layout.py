@@ -28,8 +28,30 @@ def staging_key(tenant: str, surface: str, day: dt.date, name: str) -> str:
     return f"staging/{_scope(tenant, surface)}/{day.isoformat()}/{name}"
 
 
+STAGED_SET_PATTERN = r"^[0-9a-f]{32}$"
+_STAGED_SET_RE = re.compile(STAGED_SET_PATTERN)
+
+
+def staged_set_key(tenant: str, surface: str, day: dt.date, set_key: str, name: str) -> str:
+    """A file of one staged set: what one run computed from one set of inputs and parameters
+    (set_key is their digest), so runs over other inputs never overwrite or mix with it."""
+    if not _STAGED_SET_RE.fullmatch(set_key):
+        raise ConfigError(f"staged set {set_key[:40]!r} is invalid: expected 32 hex characters")
+    return staging_key(tenant, surface, day, f"{set_key}/{name}")
+
+
+def staged_set_of(key: str) -> str | None:
+    """The set of a key under a partition's staging prefix, if it is in one."""
+    parts = key.split("/")
+    return parts[-2] if len(parts) >= 2 and _STAGED_SET_RE.fullmatch(parts[-2]) else None
+
+
+def canonical_prefix(tenant: str, surface: str) -> str:
+    return f"canonical/{_scope(tenant, surface)}/"
+
+
 def canonical_key(tenant: str, surface: str, day: dt.date) -> str:
-    return f"canonical/{_scope(tenant, surface)}/{day.isoformat()}.parquet"
+    return f"{canonical_prefix(tenant, surface)}{day.isoformat()}.parquet"
 
 
 def quarantine_key(tenant: str, surface: str, day: dt.date) -> str:

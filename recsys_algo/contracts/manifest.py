@@ -38,6 +38,8 @@ class Lineage(msgspec.Struct, frozen=True, kw_only=True):
     inputs: dict[str, str]  # partition date -> canonical parquet sha256
     code_version: str
     parameters: dict[str, Any]
+    # Kinds left out of this manifest because their inputs fell short, with the reason.
+    omitted_kinds: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class Signature(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,5 +1,6 @@
 """What a partition's steps leave in staging/ for publish: each artifact's metadata and the
-evaluation report (JSON beside the staged bytes; see layout.staging_key)."""
+evaluation report (JSON beside the staged bytes), in the staged set of the inputs and
+parameters they were computed from (layout.staged_set_key)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class StagedMeta(msgspec.Struct, frozen=True, kw_only=True):
     inputs: dict[str, str]
     parameters: dict[str, Any]
     metrics: dict[str, float]
+    omitted: str | None = None  # the kind was left out (no bytes staged): why
 
 
 class EvaluationReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,3 +29,4 @@ class EvaluationReport(msgspec.Struct, frozen=True, kw_only=True):
 
     metrics: dict[str, float]
     parameters: dict[str, Any]
+    inputs: dict[str, str] = msgspec.field(default_factory=dict)  # what the window held

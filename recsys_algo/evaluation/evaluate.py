@@ -3,7 +3,7 @@ every kind and the served blend on the held-out users and the held-out session p
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -14,8 +14,8 @@ from recsys_algo.evaluation import metrics
 from recsys_algo.evaluation.params import EvalParams
 from recsys_algo.evaluation.sessions import SessionCases, session_cases
 from recsys_algo.evaluation.split import Holdout, Split, holdout, split_window
-from recsys_algo.kinds.kind import INFO, KINDS, Kind
-from recsys_algo.kinds.registry import SPECS, Inputs
+from recsys_algo.kinds.kind import INFO, KINDS, POPULARITY, Kind
+from recsys_algo.kinds.registry import Inputs, frame_or_reason
 from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
 
@@ -139,11 +139,14 @@ class Settings(Protocol):
 
 
 def evaluate_window(
-    inputs: Inputs, params: Settings, built: Mapping[str, pa.Table] | None = None
+    inputs: Inputs,
+    params: Settings,
+    built: Mapping[str, pa.Table] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> dict[str, float]:
     """Hold out the window's last day, train every kind on the rest, score kinds and blend."""
     split = split_window(inputs.events, inputs.as_of_end, params.evaluation)
-    return evaluate_split(inputs, split, params, built)
+    return evaluate_split(inputs, split, params, built, kinds)
 
 
 def evaluate_split(
@@ -151,20 +154,30 @@ def evaluate_split(
     split: Split,
     params: Settings,
     built: Mapping[str, pa.Table] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> dict[str, float]:
-    """Train every kind on split.train, then score each kind and the blend on held-out users.
+    """Train the kinds on split.train, then score each kind and the blend on held-out users.
 
+    kinds: the kinds the manifest holds (default all); one whose training part falls short of
+    its minimum (kinds.minimums) is left out of the model, as serving would leave it out.
     built: artifacts already computed from the same inputs and parameters; those of
     EVENT_FREE_KINDS are reused, since the split cannot change them.
     """
     train = Inputs(split.train, inputs.catalog, split.holdout_start)
     reuse = {k: t for k, t in (built or {}).items() if k in EVENT_FREE_KINDS}
-    kinds = params.kinds
-    tables: dict[str, pa.Table] = {
-        kind: reuse[kind] if kind in reuse else spec.compute(train, kinds[kind]).to_arrow()
-        for kind, spec in SPECS.items()
-    }
-    model = load_model(tables, {str(kind): kinds[kind].as_dict() for kind in kinds})
+    tables: dict[str, pa.Table] = {}
+    for kind in KINDS:
+        if kinds is not None and kind not in kinds:
+            continue
+        found = reuse.get(kind)
+        if found is None:
+            frame = frame_or_reason(kind, train, params.kinds[kind])
+            found = None if isinstance(frame, str) else frame.to_arrow()
+        if found is not None:
+            tables[kind] = found
+    if POPULARITY not in tables:  # nothing to fill a list with: not measured
+        return {"users": 0.0}
+    model = load_model(tables, {str(kind): params.kinds[kind].as_dict() for kind in params.kinds})
     data = holdout(split, params.evaluation)
     cases = session_cases(split, params.evaluation)
     return evaluate_model(

@@ -78,7 +78,15 @@ def _check(
     if value is None:
         if baseline is None:
             return None
-        return _Check(True, _not_measured(metric, candidate, minimums), baseline, None)
+        # "Not measured" is no evidence either way: against a serving manifest that was
+        # measured on this metric it blocks (an override can still publish).
+        unmeasured = _not_measured(metric, candidate, minimums)
+        return _Check(
+            False,
+            f"{unmeasured} while the serving manifest measured {baseline:.4f}",
+            baseline,
+            None,
+        )
     if baseline is None:
         return _Check(True, f"{metric}={value:.4f}; no published baseline", None, value)
     floor = baseline * (1 - margin)
@@ -102,9 +110,10 @@ def quality_gate(
     margin: float,
     minimums: Mapping[str, int] | None = None,
 ) -> GateDecision:
-    """Compare each gate metric the candidate measured with the serving manifest's value; the
-    gate passes when none of them fell below its floor. minimums (the evaluation parameters'
-    min_users and min_session_cases) only make the "not measured" message name the need."""
+    """Compare each gate metric with the serving manifest's value; the gate passes when none
+    fell below its floor and none the serving manifest measured went unmeasured (too few
+    cases). minimums (the evaluation parameters' min_users and min_session_cases) only make
+    the "not measured" message name the need."""
     needs = minimums or {}
     checks = [c for m in GATE_METRICS if (c := _check(m, candidate, published, margin, needs))]
     if not checks:

@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 
 from recsys_algo.contracts.errors import ArtifactError, ConfigError
-from recsys_algo.kinds import cooc, popularity, revisit, session_knn, session_seq
+from recsys_algo.kinds import cooc, minimums, popularity, revisit, session_knn, session_seq
 from recsys_algo.kinds.artifacts import ArtifactBlob, decode_artifact, encode_artifact
 from recsys_algo.kinds.content_sim import similarity as content_sim
 from recsys_algo.kinds.implicit import artifact as implicit_artifact
@@ -39,6 +39,9 @@ class KindSpec:
     defaults: Callable[[], Any]  # the kind's parameters (a frozen dataclass with as_dict)
     compute: Callable[[Inputs, Any], pl.DataFrame]
     check: Callable[[pa.Table, str], None]  # blocking checks of a decoded artifact
+    # Whether the inputs can support the kind (None) or why not; then why an empty result is.
+    before: Callable[[Inputs, Any], str | None]
+    empty: Callable[[Inputs, Any], str]
 
 
 SPECS: Mapping[Kind, KindSpec] = {
@@ -47,12 +50,16 @@ SPECS: Mapping[Kind, KindSpec] = {
         popularity.PopularityParams,
         lambda i, p: popularity.compute_popularity(i.events, i.as_of_end, p),
         popularity.check_popularity,
+        lambda i, p: minimums.popularity_before(i.events, i.as_of_end, p),
+        lambda i, p: minimums.popularity_before(i.events, i.as_of_end, p) or "came out empty",
     ),
     Kind.COOC: KindSpec(
         cooc.SCHEMA_VERSION,
         cooc.CoocParams,
         lambda i, p: cooc.compute_cooc(i.events, i.as_of_end, p),
         cooc.check_cooc,
+        lambda i, p: None,
+        lambda i, p: minimums.sessions_empty(i.events, i.as_of_end, p),
     ),
     Kind.IMPLICIT: KindSpec(
         implicit_artifact.SCHEMA_VERSION,
@@ -60,30 +67,40 @@ SPECS: Mapping[Kind, KindSpec] = {
         lambda: implicit_fit.CollabParams(num_threads=2),
         lambda i, p: implicit_fit.collab_frame(implicit_fit.fit_collab(i.events, i.as_of_end, p)),
         implicit_artifact.check_implicit,
+        lambda i, p: minimums.users_before(i.events, i.as_of_end, p),
+        lambda i, p: minimums.users_before(i.events, i.as_of_end, p) or "came out empty",
     ),
     Kind.CONTENT_SIM: KindSpec(
         content_sim.SCHEMA_VERSION,
         content_sim.ContentSimParams,
         lambda i, p: content_sim.compute_content_sim(i.catalog, p),
         content_sim.check_content_sim,
+        lambda i, p: minimums.content_before(i.catalog),
+        lambda i, p: minimums.content_empty(i.catalog, p),
     ),
     Kind.SESSION_SEQ: KindSpec(
         session_seq.SCHEMA_VERSION,
         session_seq.SessionSeqParams,
         lambda i, p: session_seq.compute_session_seq(i.events, i.as_of_end, p),
         session_seq.check_session_seq,
+        lambda i, p: None,
+        lambda i, p: minimums.sessions_empty(i.events, i.as_of_end, p),
     ),
     Kind.REVISIT: KindSpec(
         revisit.SCHEMA_VERSION,
         revisit.RevisitParams,
         lambda i, p: revisit.compute_revisit(i.events, i.as_of_end, p),
         revisit.check_revisit,
+        lambda i, p: minimums.revisit_before(i.events, i.as_of_end, p),
+        lambda i, p: "came out empty",  # every (recency, occurrences) cell is a row
     ),
     Kind.SESSION_KNN: KindSpec(
         session_knn.SCHEMA_VERSION,
         session_knn.SessionKnnParams,
         lambda i, p: session_knn.compute_session_knn(i.events, i.as_of_end, p),
         session_knn.check_session_knn,
+        lambda i, p: None,
+        lambda i, p: minimums.session_knn_empty(i.events, i.as_of_end, p),
     ),
     Kind.ITEM_MODEL: KindSpec(
         item_model_artifact.SCHEMA_VERSION,
@@ -91,6 +108,8 @@ SPECS: Mapping[Kind, KindSpec] = {
         lambda: item_model_fit.ItemModelParams(num_threads=2),
         lambda i, p: item_model_fit.compute_item_model(i.events, i.as_of_end, p),
         item_model_artifact.check_item_model,
+        lambda i, p: minimums.users_before(i.events, i.as_of_end, p),
+        lambda i, p: minimums.users_before(i.events, i.as_of_end, p) or "came out empty",
     ),
 }
 if tuple(SPECS) != KINDS:  # not an assert: -O must not skip it
@@ -114,6 +133,35 @@ def compute_kind(kind: str, inputs: Inputs, params: Any) -> ArtifactBlob:
     """One kind's artifact from the inputs, with that kind's parameters."""
     spec = SPECS[kind_of(kind)]
     return encode_artifact(spec.compute(inputs, params), kind, spec.schema_version)
+
+
+@dataclass(frozen=True)
+class Built:
+    """One kind built from the inputs, or left out: `omitted` says why (its inputs fell short
+    of the kind's minimum, kinds.minimums); exactly one of blob and omitted is set."""
+
+    kind: Kind
+    blob: ArtifactBlob | None
+    omitted: str | None
+
+
+def frame_or_reason(kind: Kind, inputs: Inputs, params: Any) -> pl.DataFrame | str:
+    """The kind's artifact frame, or why its inputs do not support one."""
+    spec = SPECS[kind]
+    reason = spec.before(inputs, params)
+    if reason is not None:
+        return reason
+    frame = spec.compute(inputs, params)
+    return spec.empty(inputs, params) if frame.is_empty() else frame
+
+
+def build_kind(kind: str, inputs: Inputs, params: Any) -> Built:
+    """The kind's artifact, or the reason it has nothing to say (never an empty artifact)."""
+    known = kind_of(kind)
+    found = frame_or_reason(known, inputs, params)
+    if isinstance(found, str):
+        return Built(known, None, found)
+    return Built(known, encode_artifact(found, known, SPECS[known].schema_version), None)
 
 
 def validate_artifact(kind: str, data: bytes, where: str) -> pa.Table:

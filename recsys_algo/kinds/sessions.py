@@ -222,11 +222,9 @@ def encode_sessions(
     return EncodedSessions(item_ids, item, session, weight)
 
 
-def prepare_sessions(
-    events: pl.DataFrame, as_of_end: dt.datetime, params: SessionParams, kind: str
-) -> tuple[Sessions, EncodedSessions]:
-    """Sessionize events before as_of_end and encode them, enforcing the size guardrails."""
-    sessions = sessionize(
+def sessions_for(events: pl.DataFrame, as_of_end: dt.datetime, params: SessionParams) -> Sessions:
+    """The sessions a session kind reads: its event types, its gap, before as_of_end."""
+    return sessionize(
         events,
         until=as_of_end,
         gap_minutes=params.gap_minutes,
@@ -234,6 +232,13 @@ def prepare_sessions(
         event_types=params.event_types,
         collapse_repeats=params.collapse_repeats,
     )
+
+
+def prepare_sessions(
+    events: pl.DataFrame, as_of_end: dt.datetime, params: SessionParams, kind: str
+) -> tuple[Sessions, EncodedSessions]:
+    """Sessionize events before as_of_end and encode them, enforcing the size guardrails."""
+    sessions = sessions_for(events, as_of_end, params)
     if sessions.sessions > params.max_sessions:
         raise ValidationGateError(
             f"{kind}: {sessions.sessions} sessions exceeds max_sessions {params.max_sessions}"

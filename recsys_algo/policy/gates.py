@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from recsys_algo.contracts.canonical import schema_problems
+
+
+def keeps_serving(scope: str, version: str | None, as_of: str | None) -> str:
+    """What serves while a gate holds a day back: the end of every blocking message."""
+    if version is None:
+        return f"nothing is served for {scope} yet"
+    return f"{version} (as_of {as_of}) keeps serving"
 
 
 @dataclass(frozen=True)
@@ -54,23 +62,62 @@ def duplicate_ratio(staged: int, canonical: int, maximum: float, label: str) -> 
     return GateResult(ratio <= maximum, message, {"ratio": ratio, "max": maximum})
 
 
+def _days(days: Sequence[dt.date]) -> str:
+    shown = ", ".join(d.isoformat() for d in days[:7])
+    return shown + (f" and {len(days) - 7} more" if len(days) > 7 else "")
+
+
 def volume(
-    rows: int, history: list[int], low: float, high: float, min_history: int, label: str
+    rows: int,
+    history: Sequence[tuple[dt.date, int]],
+    low: float,
+    high: float,
+    min_history: int,
+    label: str,
 ) -> GateResult:
-    """Today's volume must lie within [low, high] x the median of the trailing days."""
+    """Today's volume must lie within [low, high] x the median of the last days that exist
+    (history: (day, rows), newest first; days without events are not counted as zeros)."""
+    days = [day for day, _ in history]
     if len(history) < min_history:
+        earlier = f" ({_days(days)})" if days else ""
         return GateResult(
             True,
-            f"canonical_events for {label}: {len(history)} prior days, volume gate needs "
-            f"{min_history}; passed without comparison",
+            f"canonical_events for {label}: the scope's first days: {len(history)} earlier "
+            f"days exist{earlier}, the volume gate compares from {min_history}; passed "
+            "without comparison",
             {"rows": rows, "history_days": len(history)},
         )
-    median = statistics.median(history)
+    median = statistics.median(count for _, count in history)
     ratio = rows / median if median else float("inf")
     message = (
-        f"canonical_events for {label}: {rows} events is {ratio:.2f}x the trailing "
-        f"{len(history)}-day median {median:g}; allowed {low}..{high}x"
+        f"canonical_events for {label}: {rows} events is {ratio:.2f}x the median {median:g} "
+        f"of the last {len(history)} days that exist ({_days(days)}); allowed {low}..{high}x"
     )
     return GateResult(
         low <= ratio <= high, message, {"rows": rows, "median": median, "ratio": ratio}
+    )
+
+
+def window_coverage(
+    present: Sequence[dt.date],
+    day: dt.date,
+    window_days: int,
+    scope_first: dt.date,
+    minimum: float,
+    label: str,
+) -> GateResult:
+    """The share of the window's days that have events must reach `minimum`. Days before the
+    scope's first day do not count: a new scope's first days are not a gap."""
+    window_start = day - dt.timedelta(days=window_days - 1)
+    start = max(window_start, scope_first)
+    span = (day - start).days + 1
+    held = sum(1 for d in present if start <= d <= day)
+    share = held / span
+    since = f" since the scope's first day {scope_first}" if start > window_start else ""
+    message = (
+        f"canonical_events for {label}: the window {start}..{day} holds {held} of its {span} "
+        f"days{since} ({share:.0%}), min_window_coverage is {minimum:.0%}"
+    )
+    return GateResult(
+        share >= minimum, message, {"days_present": held, "days": span, "coverage": share}
     )

@@ -34,16 +34,21 @@ def similar_items(
     k: int,
     exclude: frozenset[str],
     params: BlendParams,
+    missing: Mapping[str, str] | None = None,
 ) -> list[Recommendation]:
     """Neighbours of item_id, never the item itself; `blend` fuses the present neighbour kinds
-    by weighted reciprocal rank with item_id as the only seed (weights from params)."""
+    by weighted reciprocal rank with item_id as the only seed (weights from params).
+    missing: why the manifest lacks a kind (its lineage), said when that kind is asked for."""
     if kind not in SIMILAR_KINDS:
         raise KindNotAvailable(f"kind {kind!r} is unknown; known: {', '.join(SIMILAR_KINDS)}")
     indexes = {a: model.neighbors[a] for a in SIMILAR_KINDS[kind] if a in model.neighbors}
     if not indexes:
+        why = "; ".join(
+            f"{a}: {missing[a]}" for a in SIMILAR_KINDS[kind] if missing and a in missing
+        )
         raise KindNotAvailable(
             f"kind {kind!r} is not available: the manifest has no "
-            f"{' / '.join(SIMILAR_KINDS[kind])} artifact"
+            f"{' / '.join(SIMILAR_KINDS[kind])} artifact" + (f" ({why})" if why else "")
         )
     code = model.vocab.codes.get(item_id)
     if code is None or not any(index.has(code) for index in indexes.values()):

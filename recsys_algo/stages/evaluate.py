@@ -1,4 +1,5 @@
-"""The evaluation step: hold out the window's last day, score every kind and the blend, stage."""
+"""The evaluation step: hold out the window's last day, score every kind the manifest will hold
+and the blend, stage the report in the same staged set as the artifacts."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from recsys_algo.contracts.recipe import LINEAGE_KEY
 from recsys_algo.contracts.staging import EvaluationReport
 from recsys_algo.evaluation.evaluate import EVENT_FREE_KINDS, SESSION_CASES, evaluate_window
 from recsys_algo.evaluation.gate import GATE_METRICS
+from recsys_algo.kinds.kind import KINDS
 from recsys_algo.kinds.registry import tables_of
 from recsys_algo.recipes.params import BLEND_SECTION, EVALUATION_SECTION, ModelParams
 from recsys_algo.stages.model_inputs import read_model_inputs
 from recsys_algo.stages.recipes import scope_params
-from recsys_algo.stages.staging import load_staged, stage_evaluation
+from recsys_algo.stages.staging import load_staged, load_staged_meta, stage_evaluation
 from recsys_algo.store.storage import Storage
 
 
@@ -41,16 +43,18 @@ class EvaluationOutcome:
 def evaluate_partition(
     storage: Storage, p: Partition, base: ModelParams, window_days: int
 ) -> EvaluationOutcome:
-    """Metrics of every kind and the blend on the window's held-out day, plus window sizes,
-    with the scope's parameters (base, then its recipes)."""
-    read = read_model_inputs(storage, p, window_days)
+    """Metrics of the staged kinds and the blend on the window's held-out day, plus window
+    sizes, with the scope's parameters (base, then its recipes)."""
     params = scope_params(storage, p.tenant, p.surface, base)
+    read = read_model_inputs(storage, p, window_days, params.params)
     frame = read.inputs.events
+    held = [k for k in KINDS if load_staged_meta(storage, p, read.set_key, k).omitted is None]
     # Kinds that read no events come out of the split unchanged: reuse the staged ones.
-    staged = {kind: load_staged(storage, p, kind)[0] for kind in EVENT_FREE_KINDS}
-    built = tables_of({kind: blob.data for kind, blob in staged.items()}, f"{p.label} staged ")
+    staged = {kind: load_staged(storage, p, read.set_key, kind)[0] for kind in EVENT_FREE_KINDS}
+    blobs = {kind.value: blob.data for kind, blob in staged.items() if blob is not None}
+    built = tables_of(blobs, f"{p.label} staged ")
     metrics = {
-        **evaluate_window(read.inputs, params.params, built),
+        **evaluate_window(read.inputs, params.params, built, held),
         "window_events": float(frame.height),
         "window_items": float(frame["item_id"].n_unique()),
         "window_users": float(frame["user_id"].drop_nulls().n_unique()),
@@ -61,5 +65,6 @@ def evaluate_partition(
         EVALUATION_SECTION: params.params.evaluation.as_dict(),
         LINEAGE_KEY: params.lineage,
     }
-    uri = stage_evaluation(storage, p, EvaluationReport(metrics=metrics, parameters=parameters))
+    report = EvaluationReport(metrics=metrics, parameters=parameters, inputs=read.fingerprints)
+    uri = stage_evaluation(storage, p, read.set_key, report)
     return EvaluationOutcome(p.label, metrics, uri)

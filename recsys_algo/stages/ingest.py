@@ -15,7 +15,7 @@ from recsys_algo.contracts.events import ParseResult, parse_files
 from recsys_algo.contracts.names import Partition
 from recsys_algo.stages.staging import STAGED_EVENTS
 from recsys_algo.stages.window import sha256
-from recsys_algo.store.landing import LandingDay, read_landing_day
+from recsys_algo.store.landing import LandingDay, landing_names, read_landing_day
 from recsys_algo.store.storage import Storage
 
 
@@ -70,15 +70,25 @@ def _quarantine_unread(parsed: ParseResult, landing: LandingDay) -> None:
     parsed.rejected.sort(key=lambda r: (str(r["file"]), cast(int, r["line"])))
 
 
+def _no_landing_files(storage: Storage, p: Partition) -> str:
+    where = storage.uri_for(layout.raw_prefix(p.tenant, p.surface, p.day))
+    return f"raw_events for {p.label}: no landing files under {where}/"
+
+
+def landing_missing(storage: Storage, p: Partition) -> str | None:
+    """What raw_events would fail with for a day without landing files (one listing), or None:
+    a range skips such days without starting a run for them."""
+    if landing_names(storage, p.tenant, p.surface, p.day):
+        return None
+    return _no_landing_files(storage, p)
+
+
 def ingest_partition(storage: Storage, p: Partition) -> IngestReport:
     """Parse every landing file of the partition; stage good rows, quarantine the rest."""
     landing = read_landing_day(storage, p.tenant, p.surface, p.day)
     files = landing.files
     if not files and not landing.refused:
-        raise DataSourceError(
-            f"raw_events for {p.label}: no landing files under "
-            f"{storage.uri_for(layout.raw_prefix(p.tenant, p.surface, p.day))}/"
-        )
+        raise DataSourceError(_no_landing_files(storage, p))
     fingerprint = sha256(msgspec.json.encode(_fingerprinted(landing)))
     parsed = parse_files(files, p.tenant, p.surface, p.day)
     _quarantine_unread(parsed, landing)

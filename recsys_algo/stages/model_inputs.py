@@ -1,22 +1,29 @@
-"""What the artifact and evaluation assets read: the trailing window and the tenant's catalog."""
+"""What the artifact and evaluation assets read: the trailing window and the tenant's catalog,
+and the staged set their results belong to (a digest of those inputs and the parameters)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import msgspec
 import polars as pl
 
+from recsys_algo import CODE_VERSION
 from recsys_algo.contracts import layout
-from recsys_algo.contracts.catalog import decode_catalog
-from recsys_algo.contracts.errors import DataSourceError, NotFoundError
+from recsys_algo.contracts.catalog import CATALOG_SCHEMA, decode_catalog
+from recsys_algo.contracts.errors import NotFoundError
 from recsys_algo.contracts.names import Partition
 from recsys_algo.kinds.registry import Inputs
-from recsys_algo.stages.window import EventWindow, read_window, sha256
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.stages.window import EventWindow, read_window, sha256, window_fingerprints
 from recsys_algo.store.storage import Storage
 
 # What the kinds and the evaluation read; request_id, rank, tenant and surface are not needed.
 MODEL_COLUMNS = ("event_id", "ts", "user_id", "session_id", "item_id", "event_type", "value")
+CATALOG = "catalog"
+NO_CATALOG = "none"  # the catalog's fingerprint when the tenant has none
 
 
 @dataclass(frozen=True)
@@ -24,25 +31,64 @@ class ModelInputs:
     inputs: Inputs
     window: EventWindow
     fingerprints: dict[str, str]  # window days and the catalog -> sha256 of what was read
+    set_key: str  # the staged set of these inputs and parameters
 
 
-def read_model_inputs(storage: Storage, p: Partition, window_days: int) -> ModelInputs:
-    """Canonical events of the window and the catalog rows for this surface (or for all)."""
-    window = read_window(storage, p, window_days, MODEL_COLUMNS)
-    key = layout.catalog_key(p.tenant)
+def set_key_of(fingerprints: Mapping[str, str], params: ModelParams, window_days: int) -> str:
+    """Digest of what a staged artifact depends on: the inputs read, every parameter, the code.
+
+    Runs over other canonical events, another catalog or other parameters stage elsewhere, so
+    a publish never mixes their artifacts (docs/contracts.md, storage layout)."""
+    payload = {
+        "inputs": dict(fingerprints),
+        "parameters": params.as_dict(),
+        "window_days": window_days,
+        "code_version": CODE_VERSION,
+    }
+    return sha256(msgspec.json.encode(payload, order="sorted"))[:32]
+
+
+def _catalog_bytes(storage: Storage, p: Partition) -> bytes | None:
     try:
-        data = storage.read_bytes(key)
+        return storage.read_bytes(layout.catalog_key(p.tenant))
     except NotFoundError:
-        raise DataSourceError(
-            f"{p.label}: no catalog at {storage.uri_for(key)}; content_sim needs item tags "
-            "(`recsys generate` and `recsys import movielens` write one)"
-        ) from None
-    catalog = decode_catalog(data, storage.uri_for(key)).filter(
-        pl.col("surface").is_null() | (pl.col("surface") == p.surface)
-    )
+        return None
+
+
+def _fingerprints(window: Mapping[str, str], catalog: bytes | None) -> dict[str, str]:
+    return {**window, CATALOG: NO_CATALOG if catalog is None else sha256(catalog)}
+
+
+def current_set_key(storage: Storage, p: Partition, window_days: int, params: ModelParams) -> str:
+    """The staged set of what the partition's window and catalog hold now."""
+    fingerprints = current_fingerprints(storage, p, window_days)
+    return set_key_of(fingerprints, params, window_days)
+
+
+def current_fingerprints(storage: Storage, p: Partition, window_days: int) -> dict[str, str]:
+    """Window days and the catalog -> sha256, as they are now (nothing decoded)."""
+    return _fingerprints(window_fingerprints(storage, p, window_days), _catalog_bytes(storage, p))
+
+
+def read_model_inputs(
+    storage: Storage, p: Partition, window_days: int, params: ModelParams
+) -> ModelInputs:
+    """Canonical events of the window and the catalog rows for this surface (or for all).
+
+    A tenant without a catalog reads an empty one: content_sim is then left out."""
+    window = read_window(storage, p, window_days, MODEL_COLUMNS)
+    data = _catalog_bytes(storage, p)
+    if data is None:
+        catalog = pl.DataFrame(schema=CATALOG_SCHEMA)
+    else:
+        catalog = decode_catalog(data, storage.uri_for(layout.catalog_key(p.tenant))).filter(
+            pl.col("surface").is_null() | (pl.col("surface") == p.surface)
+        )
     as_of_end = dt.datetime.combine(p.day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    fingerprints = _fingerprints(window.inputs, data)
     return ModelInputs(
         Inputs(window.frame, catalog, as_of_end),
         window,
-        {**window.inputs, "catalog": sha256(data)},
+        fingerprints,
+        set_key_of(fingerprints, params, window_days),
     )

@@ -12,7 +12,15 @@ from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.policy.publish import PublishDecision, PublishOptions, decide_publish
-from recsys_algo.stages.staging import load_evaluation, load_staged_blob, load_staged_meta
+from recsys_algo.recipes.params import ModelParams
+from recsys_algo.stages.model_inputs import current_fingerprints, set_key_of
+from recsys_algo.stages.recipes import scope_params
+from recsys_algo.stages.staging import (
+    drop_other_sets,
+    load_evaluation,
+    load_staged_blob,
+    load_staged_meta,
+)
 from recsys_algo.store import holds, pointer, registry
 from recsys_algo.store import signals as signals_db
 from recsys_algo.store.registry import PublishOutcome
@@ -47,17 +55,27 @@ def publish_partition(
     p: Partition,
     options: PublishOptions,
     *,
-    gate_margin: float,
+    params: ModelParams,
+    window_days: int,
     signals_dsn: str,
     log: logging.Logger,
+    own_canonical: str | None = None,
 ) -> PublishReport:
     """Publish the partition's staged artifacts as one signed manifest, if the policy allows.
 
-    Raises ValidationGateError (nothing written) when the quality gate refuses it. Progress is
-    logged as it happens: a failure after the pointer moved still shows that it moved.
+    Reads the staged set of what the window and catalog hold now (with the scope's parameters:
+    params, then its recipes; a recipe set meanwhile names another set), so
+    everything published comes from one set of inputs; own_canonical (the digest of the
+    canonical events this run wrote, if it wrote them) must still be the partition day's.
+    Raises ValidationGateError (nothing written) when the quality gate refuses it,
+    ConcurrentPublishError when another run changed the inputs meanwhile. Progress is logged
+    as it happens: a failure after the pointer moved still shows that it moved.
     """
-    staged = [load_staged_meta(storage, p, kind) for kind in KINDS]
-    evaluation = load_evaluation(storage, p)
+    resolved = scope_params(storage, p.tenant, p.surface, params)
+    inputs = current_fingerprints(storage, p, window_days)
+    set_key = set_key_of(inputs, resolved.params, window_days)
+    staged = [load_staged_meta(storage, p, set_key, kind) for kind in KINDS]
+    evaluation = load_evaluation(storage, p, set_key)
     current = pointer.read_current(storage, keys, p.tenant, p.surface)
     decision = decide_publish(
         p,
@@ -65,15 +83,19 @@ def publish_partition(
         evaluation,
         current.manifest if current else None,
         options,
-        gate_margin=gate_margin,
+        gate_margin=resolved.gate_margin,
         signals_configured=bool(signals_dsn),
+        inputs=inputs,
+        own_canonical=own_canonical,
         hold=holds.read_hold_state(storage, keys, p.tenant, p.surface),
     )
     if not decision.publish:
         raise ValidationGateError(decision.message)
-    (log.info if decision.gate.passed else log.warning)(decision.message)
+    (log.info if decision.gate.passed else log.warning)(decision.message + decision.omitted_note)
     blobs = [
-        load_staged_blob(storage, p, kind, meta) for kind, meta in zip(KINDS, staged, strict=True)
+        load_staged_blob(storage, p, set_key, meta.kind, meta)
+        for meta in staged
+        if meta.omitted is None
     ]
     outcome = registry.publish(
         storage,
@@ -90,6 +112,9 @@ def publish_partition(
         allow_rewind=options.allow_rewind,
     )
     (log.info if outcome.swapped else log.warning)(f"{p.label}: {outcome.message}")
+    # Sets of other inputs are stale now; a run still computing one finds it gone and loses
+    # (exit 6) or writes it again whole. Never a mix: publish reads one set only.
+    drop_other_sets(storage, p, set_key)
     signals = decision.signals_skipped(outcome.swapped)
     if signals is None:
         # After the object store: the manifest is the source of truth; on failure the run

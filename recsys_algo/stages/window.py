@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 
 from recsys_algo.contracts import layout
 from recsys_algo.contracts.canonical import from_parquet_bytes
-from recsys_algo.contracts.errors import DataSourceError, NotFoundError
-from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.errors import ConfigError, DataSourceError, NotFoundError
+from recsys_algo.contracts.names import Partition, parse_day
 from recsys_algo.store.storage import Storage
 
 
@@ -34,14 +34,48 @@ def parquet_rows(data: bytes) -> int:
     return int(pq.read_metadata(io.BytesIO(data)).num_rows)
 
 
-def prior_rows(storage: Storage, p: Partition, days: int) -> list[int]:
-    """Row counts of the canonical days before p.day, newest first; days never built are absent."""
+def canonical_days(storage: Storage, tenant: str, surface: str) -> list[dt.date]:
+    """Every day of the scope with canonical events, oldest first (one listing)."""
+    prefix = layout.canonical_prefix(tenant, surface)
+    days = []
+    for key in storage.list(prefix):
+        name = key[len(prefix) :].removesuffix(".parquet")
+        if "/" not in name and key.endswith(".parquet"):
+            try:
+                days.append(parse_day(name))
+            except ConfigError:
+                continue  # not a file the pipeline wrote
+    return sorted(days)
+
+
+def prior_rows(storage: Storage, p: Partition, days: int) -> list[tuple[dt.date, int]]:
+    """(day, rows) of the last `days` canonical days that exist before p.day, newest first."""
+    before = [day for day in canonical_days(storage, p.tenant, p.surface) if day < p.day]
     counts = []
-    for back in range(1, days + 1):
-        prior = read_canonical(storage, p.tenant, p.surface, p.day - dt.timedelta(days=back))
+    for day in reversed(before[-days:]):
+        prior = read_canonical(storage, p.tenant, p.surface, day)
         if prior is not None:
-            counts.append(parquet_rows(prior))
+            counts.append((day, parquet_rows(prior)))
     return counts
+
+
+def _window_files(storage: Storage, p: Partition, window_days: int) -> list[tuple[dt.date, bytes]]:
+    """Canonical bytes of the window's days that exist, oldest first; the partition day must."""
+    start = p.day - dt.timedelta(days=window_days - 1)
+    files = []
+    for offset in range(window_days):
+        day = start + dt.timedelta(days=offset)
+        data = read_canonical(storage, p.tenant, p.surface, day)
+        if data is not None:
+            files.append((day, data))
+    if not files or files[-1][0] != p.day:
+        raise DataSourceError(f"{p.label}: canonical_events for the partition day is missing")
+    return files
+
+
+def window_fingerprints(storage: Storage, p: Partition, window_days: int) -> dict[str, str]:
+    """Day -> sha256 of the canonical events of the window's days that exist (not decoded)."""
+    return {day.isoformat(): sha256(data) for day, data in _window_files(storage, p, window_days)}
 
 
 @dataclass
@@ -63,15 +97,10 @@ def read_window(
 
     columns: keep only these (a 28-day window is tens of millions of rows: memory matters).
     """
-    start = p.day - dt.timedelta(days=window_days - 1)
     frames, inputs = [], {}
-    for offset in range(window_days):
-        day = start + dt.timedelta(days=offset)
-        data = read_canonical(storage, p.tenant, p.surface, day)
-        if data is not None:
-            day_frame = from_parquet_bytes(data)
-            frames.append(day_frame if columns is None else day_frame.select(columns))
-            inputs[day.isoformat()] = sha256(data)
-    if p.day.isoformat() not in inputs:
-        raise DataSourceError(f"{p.label}: canonical_events for the partition day is missing")
+    for day, data in _window_files(storage, p, window_days):
+        day_frame = from_parquet_bytes(data)
+        frames.append(day_frame if columns is None else day_frame.select(columns))
+        inputs[day.isoformat()] = sha256(data)
+    start = p.day - dt.timedelta(days=window_days - 1)
     return EventWindow(start, p.day, pl.concat(frames, how="vertical"), inputs)

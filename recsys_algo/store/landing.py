@@ -23,6 +23,16 @@ def write_landing_file(
     return key
 
 
+def landing_names(storage: Storage, tenant: str, surface: str, day: dt.date) -> list[str]:
+    """Names of the day's *.jsonl files, sorted; other files and sub-folders are ignored."""
+    prefix = f"{raw_prefix(tenant, surface, day)}/"
+    return sorted(
+        key[len(prefix) :]
+        for key in storage.list(prefix)
+        if key.startswith(prefix) and "/" not in key[len(prefix) :] and key.endswith(LANDING_SUFFIX)
+    )
+
+
 @dataclass
 class LandingDay:
     files: list[tuple[str, bytes]] = field(default_factory=list)  # (name, bytes), by name
@@ -38,11 +48,7 @@ def read_landing_day(storage: Storage, tenant: str, surface: str, day: dt.date) 
 
     A day folder that is itself a link raises LinkRefused (a DataSourceError)."""
     prefix = f"{raw_prefix(tenant, surface, day)}/"
-    names = sorted(
-        key[len(prefix) :]
-        for key in storage.list(prefix)
-        if key.startswith(prefix) and "/" not in key[len(prefix) :] and key.endswith(LANDING_SUFFIX)
-    )
+    names = landing_names(storage, tenant, surface, day)
     landing = LandingDay()
     for name in names:
         try:

@@ -67,8 +67,16 @@ class PipelineSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     max_duplicate_ratio: float = Field(default=0.5, ge=0, le=1)
     volume_low_ratio: float = Field(default=0.2, ge=0)
     volume_high_ratio: float = Field(default=5.0, gt=0)
-    volume_history_days: int = Field(default=7, ge=1)
+    volume_history_days: int = Field(
+        default=7, ge=1, description="The volume gate compares with this many last days that exist."
+    )
     volume_min_history: int = Field(default=3, ge=1)
+    min_window_coverage: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of the window's days (since the scope's first) that must have events.",
+    )
     signals_dsn: str = Field(
         default="",
         description="PostgreSQL DSN that publish also writes signals to (DB-only serving); "

@@ -47,6 +47,7 @@ def manifest_view(
         loaded_at=iso(loaded.loaded_at),
         request_id=request_id,
         hold=msgspec.convert(held, HoldView) if held is not None else None,
+        missing_kinds=loaded.missing_kinds,
     )
 
 

@@ -75,6 +75,7 @@ def answer(loaded: LoadedScope, data: RecommendRequest, request_id: str) -> Reco
         manifest_version=loaded.manifest.manifest_version,
         request_id=request_id,
         blend_weights=dict(sorted(params.weights.items())),
+        missing_kinds=loaded.missing_kinds,
     )
 
 

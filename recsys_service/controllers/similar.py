@@ -72,6 +72,7 @@ class SimilarController(Controller):
             data.k,
             frozenset(data.exclude_items),
             loaded.blend,
+            loaded.missing_kinds,
         )
         response = _response(request, loaded, found)
         body = response.content

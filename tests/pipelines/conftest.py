@@ -13,7 +13,7 @@ import pytest
 
 from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
 from recsys_algo.store.catalog import write_catalog
-from recsys_algo.store.storage import Storage, open_storage
+from recsys_algo.store.storage import FileStorage, Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
 from recsys_pipelines.runner import DayOutcome, register_scope, run_day
@@ -86,16 +86,36 @@ class Env:
         return run_day(job, self.instance, TENANT, SURFACE, day, allow_rewind, override_reason)
 
 
+def new_env(storage: Storage, instance: dg.DagsterInstance) -> Env:
+    """An Env over `storage` (the test catalog written) with the scope registered."""
+    write_catalog(storage, TENANT, catalog_rows())
+    register_scope(instance, TENANT, SURFACE)
+    return Env(
+        storage,
+        parse_signing_keys(KEY_SPEC),
+        instance,
+        PipelineSettings(model_params=SMALL_DATA_PARAMS),
+    )
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    storage = open_storage((tmp_path / "store").as_uri())
-    write_catalog(storage, TENANT, catalog_rows())
     with dg.DagsterInstance.ephemeral() as instance:
-        register_scope(instance, TENANT, SURFACE)
-        yield Env(
-            storage,
-            parse_signing_keys(KEY_SPEC),
-            instance,
-            PipelineSettings(model_params=SMALL_DATA_PARAMS),
-        )
+        yield new_env(open_storage((tmp_path / "store").as_uri()), instance)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FileStorage:
+    """A file:// storage with the test catalog, and the environment the CLI reads pointing
+    at it (keys, small-data parameters, no DAGSTER_HOME)."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("RECSYS_SIGNING_KEYS_FILE", raising=False)
+    url = (tmp_path / "store").as_uri()
+    monkeypatch.setenv("RECSYS_STORAGE_URL", url)
+    monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
+    monkeypatch.setenv("RECSYS_MODEL_PARAMS", SMALL_DATA_PARAMS)
+    storage = open_storage(url)
+    assert isinstance(storage, FileStorage)
+    write_catalog(storage, TENANT, catalog_rows())
+    return storage

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,32 +11,15 @@ from click.testing import CliRunner, Result
 from recsys_algo.contracts.errors import ConcurrentPublishError
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_algo.store import registry
-from recsys_algo.store.catalog import write_catalog
-from recsys_algo.store.storage import FileStorage, open_storage
+from recsys_algo.store.storage import FileStorage
 from recsys_pipelines.cli import main
 from tests.pipelines.conftest import (
     DAY0,
     KEY_SPEC,
-    SMALL_DATA_PARAMS,
     SURFACE,
     TENANT,
-    catalog_rows,
     event_lines,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FileStorage:
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.delenv("RECSYS_SIGNING_KEYS_FILE", raising=False)
-    url = (tmp_path / "store").as_uri()
-    monkeypatch.setenv("RECSYS_STORAGE_URL", url)
-    monkeypatch.setenv("RECSYS_SIGNING_KEYS", KEY_SPEC)
-    monkeypatch.setenv("RECSYS_MODEL_PARAMS", SMALL_DATA_PARAMS)
-    storage = open_storage(url)
-    assert isinstance(storage, FileStorage)
-    write_catalog(storage, TENANT, catalog_rows())
-    return storage
 
 
 def write_days(store: FileStorage, days: int, per_day: int = 30) -> None:

@@ -50,6 +50,9 @@ def _expect_blocked(
     with pytest.raises(ValidationGateError, match=match) as info:
         env.run(DAY0)
     assert check in str(info.value)
+    # Every gate says what keeps serving while the day is held back.
+    day_before = DAY0 - dt.timedelta(days=1)
+    assert str(info.value).endswith(f"{baseline} (as_of {day_before}) keeps serving")
     assert _serving(env) == baseline
     versions = {
         e.manifest.as_of
@@ -119,9 +122,55 @@ def test_volume_check_blocks_a_collapse_against_the_trailing_median(env: Env) ->
         env.write_day(day, event_lines(day, 100))
         env.run(day)
     env.write_day(DAY0, event_lines(DAY0, 10))
-    _expect_blocked(env, checks.VOLUME, r"10 events is 0\.\d+x the trailing 5-day median")
+    _expect_blocked(
+        env,
+        checks.VOLUME,
+        r"10 events is 0\.\d+x the median 100 of the last 5 days that exist \(2026-10-31, ",
+    )
 
 
 def test_volume_check_passes_without_enough_history(env: Env) -> None:
     env.write_day(DAY0, event_lines(DAY0, 5))
+    assert env.run(DAY0).serving
+
+
+def _days_before_a_gap(env: Env, gap: int, days: int, events: int = 100) -> None:
+    """`days` published days, the last of them `gap` + 1 days before DAY0."""
+    for back in range(gap + days, gap, -1):
+        day = DAY0 - dt.timedelta(days=back)
+        env.write_day(day, event_lines(day, events))
+        env.run(day)
+
+
+def test_a_small_day_after_a_long_gap_is_held_by_volume_and_window_coverage(env: Env) -> None:
+    _days_before_a_gap(env, gap=18, days=5)
+    serving = _serving(env)
+    env.write_day(DAY0, event_lines(DAY0, 15))
+    with pytest.raises(ValidationGateError) as info:
+        env.run(DAY0)
+    message = str(info.value)
+    # The volume gate compares with the last days that exist, not the empty calendar days.
+    assert (
+        "15 events is 0.15x the median 100 of the last 5 days that exist (2026-10-13, " in message
+    )
+    # The window holds 6 of the 24 days since the scope's first: too thin to build on.
+    assert (
+        "canonical_events_window_coverage: canonical_events for acme/home 2026-11-01: the "
+        "window 2026-10-09..2026-11-01 holds 6 of its 24 days since the scope's first day "
+        "2026-10-09 (25%), min_window_coverage is 50%" in message
+    )
+    assert message.count(f"{serving} (as_of 2026-10-13) keeps serving") == 2
+    assert _serving(env) == serving
+
+
+def test_window_coverage_blocks_a_thin_window_and_a_lower_threshold_lets_it_through(
+    env: Env,
+) -> None:
+    first = DAY0 - dt.timedelta(days=27)
+    env.write_day(first, event_lines(first, 30))
+    env.run(first)
+    env.write_day(DAY0, event_lines(DAY0, 30))
+    with pytest.raises(ValidationGateError, match="holds 2 of its 28 days"):
+        env.run(DAY0)
+    env.settings = PipelineSettings(min_window_coverage=0.05)
     assert env.run(DAY0).serving

@@ -16,7 +16,7 @@ from recsys_algo.evaluation.evaluate import (
     metric_table,
     split_window,
 )
-from recsys_algo.evaluation.gate import GATE_METRIC, quality_gate, se_key
+from recsys_algo.evaluation.gate import GATE_METRIC, SESSION_GATE_METRIC, quality_gate, se_key
 from recsys_algo.evaluation.metrics import evaluate
 from recsys_algo.loading.model import build_model
 from recsys_algo.serving.recommender import BlendParams
@@ -143,9 +143,27 @@ def test_too_few_users_means_nothing_is_measured_and_the_gate_says_so() -> None:
     data = holdout(split_window(WINDOW, DAY_END, EvalParams()), EvalParams())
     found = evaluate_model(model, data, EvalParams(min_users=2), BlendParams(), catalog_size=4)
     assert found == {"users": 1.0}
-    decision = quality_gate(found, {GATE_METRIC: 0.5}, 0.1)
-    assert decision.passed
-    assert "not measured (1 held-out users)" in decision.message
+    for baseline in (None, {}, {"users": 3.0}):  # nothing serving, or nothing measured there
+        decision = quality_gate(found, baseline, 0.1)
+        assert decision.passed
+        assert decision.message == (
+            f"{GATE_METRIC} not measured (1 held-out users); "
+            f"{SESSION_GATE_METRIC} not measured (0 held-out session positions)"
+        )
+
+
+def test_not_measured_is_not_passed_when_the_serving_manifest_was_measured() -> None:
+    decision = quality_gate({"users": 1.0}, {GATE_METRIC: 0.5}, 0.1)
+    assert not decision.passed
+    assert decision.message == (
+        f"{GATE_METRIC} not measured (1 held-out users) while the serving manifest measured 0.5000"
+    )
+    # A metric neither side measured says nothing; the one the serving manifest measured holds.
+    both = quality_gate({"users": 1.0}, {GATE_METRIC: 0.5, "users": 30.0}, 0.1, {"min_users": 20})
+    assert both.message == (
+        f"{GATE_METRIC} not measured (1 held-out users, needs 20) while the serving manifest "
+        "measured 0.5000"
+    )
 
 
 def test_gate_blocks_a_drop_beyond_the_margin_and_passes_within_it() -> None:

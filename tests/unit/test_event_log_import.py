@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys_algo.contracts.errors import ConfigError, DataSourceError
@@ -276,6 +276,7 @@ rows = st.lists(
 )
 
 
+@settings(deadline=None, max_examples=25)  # each example writes files: timing is noise
 @given(rows=rows)
 def test_every_valid_row_becomes_one_event_the_pipeline_accepts(
     tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int]]

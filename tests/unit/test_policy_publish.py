@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError
+from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, DataSourceError
 from recsys_algo.contracts.hold import HOLD_RECORD, Hold, HoldState
 from recsys_algo.contracts.manifest import Manifest, Window
 from recsys_algo.contracts.names import Partition
@@ -32,43 +32,56 @@ P = Partition("demo", "home", DAY)
 MARGIN = 0.1
 
 
-def staged(name: str, **inputs: str) -> StagedMeta:
+INPUTS = {"2026-11-20": "aa", "catalog": "cc"}
+SERVING_NOTE = "20261120T060000000Z-00000000 (as_of {}) keeps serving"
+
+
+def staged(name: str, omitted: str | None = None, **inputs: str) -> StagedMeta:
     return StagedMeta(
         kind=name,
-        rows=3,
+        rows=0 if omitted else 3,
         schema_version=1,
         window_start="2026-11-14",
         window_end="2026-11-20",
         window_days=7,
-        inputs=inputs,
+        inputs=inputs or INPUTS,
         parameters={name: {"knob": 1}, "window_days": 7},
-        metrics={f"{name}.rows": 3.0},
+        metrics={f"{name}.rows": 0.0 if omitted else 3.0},
+        omitted=omitted,
     )
 
 
-STAGED = [staged("first", **{"2026-11-20": "aa", "catalog": "cc"}), staged("second")]
+STAGED = [staged("popularity"), staged("second")]
 
 
-def evaluation(ndcg: float | None = 0.5) -> EvaluationReport:
+def evaluation(ndcg: float | None = 0.5, **inputs: str) -> EvaluationReport:
     metrics = {"users": 40.0} if ndcg is None else {"users": 40.0, GATE_METRIC: ndcg}
-    return EvaluationReport(metrics=metrics, parameters={"evaluation": {"gate_margin": MARGIN}})
+    return EvaluationReport(
+        metrics=metrics,
+        parameters={"evaluation": {"gate_margin": MARGIN}},
+        inputs=inputs or INPUTS,
+    )
 
 
 def decide(
     candidate: float | None = 0.5,
     current: Manifest | None = None,
     signals: bool = False,
+    staged_metas: list[StagedMeta] | None = None,
+    own_canonical: str | None = None,
     hold: HoldState | None = None,
     **options: Any,
 ) -> Any:
     return decide_publish(
         P,
-        STAGED,
+        STAGED if staged_metas is None else staged_metas,
         evaluation(candidate),
         current,
         PublishOptions(**options),
         gate_margin=MARGIN,
         signals_configured=signals,
+        inputs=INPUTS,
+        own_canonical=own_canonical,
         hold=hold,
     )
 
@@ -90,8 +103,9 @@ def test_a_worse_blend_is_refused_with_a_message_saying_how_to_force_it() -> Non
     assert not decision.publish and not decision.gate.passed
     assert decision.message == (
         f"manifest for demo/home 2026-11-20: quality gate failed: {GATE_METRIC}=0.4000, "
-        "published 0.5000, floor 0.4500 (margin 10%); nothing was published "
-        "(run config quality_override + override_reason to force)"
+        "published 0.5000, floor 0.4500 (margin 10%); nothing was published, "
+        f"{SERVING_NOTE.format('2026-11-19')} (--override-quality-gate REASON, or the run "
+        "config quality_override + override_reason, publishes anyway)"
     )
 
 
@@ -134,10 +148,64 @@ def test_a_rerun_of_the_serving_day_serves_and_is_gated() -> None:
     assert not decide(candidate=0.0, current=serving(DAY)).publish
 
 
-def test_an_unmeasured_candidate_passes_saying_so() -> None:
-    decision = decide(candidate=None, current=serving(DAY - dt.timedelta(days=1)))
+def test_an_unmeasured_candidate_passes_only_when_nothing_measured_serves() -> None:
+    decision = decide(candidate=None)
     assert decision.publish
-    assert decision.gate.message == f"{GATE_METRIC} not measured (40 held-out users)"
+    assert decision.gate.message.startswith(f"{GATE_METRIC} not measured (40 held-out users")
+
+
+def test_an_unmeasured_candidate_is_held_when_the_serving_manifest_was_measured() -> None:
+    decision = decide(candidate=None, current=serving(DAY - dt.timedelta(days=1)))
+    assert not decision.publish
+    assert decision.message.startswith(
+        f"manifest for demo/home 2026-11-20: quality gate failed: {GATE_METRIC} not measured "
+        "(40 held-out users) while the serving manifest measured 0.5000; nothing was "
+        f"published, {SERVING_NOTE.format('2026-11-19')} (--override-quality-gate REASON"
+    )
+    overridden = decide(
+        candidate=None,
+        current=serving(DAY - dt.timedelta(days=1)),
+        quality_override=True,
+        override_reason="quiet day",
+    )
+    assert overridden.publish
+
+
+def test_kinds_without_enough_data_are_left_out_with_their_reason_in_the_lineage() -> None:
+    metas = [staged("popularity"), staged("second", omitted="0 sessions hold two items")]
+    decision = decide(staged_metas=metas)
+    assert decision.publish and decision.kinds == ("popularity",)
+    assert decision.lineage.omitted_kinds == {"second": "0 sessions hold two items"}
+    assert decision.omitted_note == "; left out: second (0 sessions hold two items)"
+
+
+def test_without_popularity_nothing_is_published_as_a_data_condition() -> None:
+    metas = [staged("popularity", omitted="no event with a positive weight"), staged("second")]
+    with pytest.raises(DataSourceError) as info:
+        decide(staged_metas=metas)
+    assert str(info.value) == (
+        "manifest for demo/home 2026-11-20: nothing to publish: popularity, which every "
+        "manifest holds, has nothing to say: no event with a positive weight; nothing is "
+        "served for demo/home yet"
+    )
+
+
+def test_artifacts_from_other_inputs_than_the_window_holds_are_refused_as_a_lost_race() -> None:
+    other = {"2026-11-20": "bb", "catalog": "cc"}
+    metas = [staged("popularity"), staged("second", **other)]
+    with pytest.raises(ConcurrentPublishError) as info:
+        decide(staged_metas=metas, current=serving(DAY - dt.timedelta(days=1)))
+    assert str(info.value) == (
+        "manifest for demo/home 2026-11-20: second were computed from other inputs than the "
+        "window holds now (differing: 2026-11-20); another run of this partition changed "
+        f"them; nothing was published, {SERVING_NOTE.format('2026-11-19')}; rerun"
+    )
+
+
+def test_a_run_whose_canonical_events_were_rewritten_by_another_run_loses() -> None:
+    assert decide(own_canonical="aa").publish
+    with pytest.raises(ConcurrentPublishError, match="rewritten by another run after this run"):
+        decide(own_canonical="zz")
 
 
 def test_lineage_merges_every_staged_step_then_the_evaluation() -> None:
@@ -145,12 +213,12 @@ def test_lineage_merges_every_staged_step_then_the_evaluation() -> None:
     assert decision.lineage.inputs == {"2026-11-20": "aa", "catalog": "cc"}
     assert decision.lineage.code_version == CODE_VERSION
     parameters = decision.lineage.parameters
-    assert parameters["first"] == parameters["second"] == {"knob": 1}
+    assert parameters["popularity"] == parameters["second"] == {"knob": 1}
     assert parameters["evaluation"] == {"gate_margin": MARGIN}
     assert parameters["allow_rewind"] is False
     assert parameters["quality_gate"]["margin"] == MARGIN
     assert decision.metrics == {
-        "first.rows": 3.0,
+        "popularity.rows": 3.0,
         "second.rows": 3.0,
         "users": 40.0,
         GATE_METRIC: 0.5,
@@ -159,11 +227,18 @@ def test_lineage_merges_every_staged_step_then_the_evaluation() -> None:
 
 
 def test_the_evaluation_has_the_last_word_on_a_metric_a_step_also_staged() -> None:
-    report = EvaluationReport(metrics={"first.rows": 7.0}, parameters={})
+    report = EvaluationReport(metrics={"popularity.rows": 7.0}, parameters={}, inputs=INPUTS)
     decision = decide_publish(
-        P, STAGED, report, None, PublishOptions(), gate_margin=MARGIN, signals_configured=False
+        P,
+        STAGED,
+        report,
+        None,
+        PublishOptions(),
+        gate_margin=MARGIN,
+        signals_configured=False,
+        inputs=INPUTS,
     )
-    assert decision.metrics["first.rows"] == 7.0
+    assert decision.metrics["popularity.rows"] == 7.0
 
 
 def test_the_signals_database_follows_the_pointer_only_when_configured() -> None:
@@ -243,11 +318,25 @@ def test_a_run_whose_steps_used_different_recipes_publishes_nothing() -> None:
     )
     same = [with_recipe(meta, v1) for meta in STAGED]
     decision = decide_publish(
-        P, same, report, None, PublishOptions(), gate_margin=MARGIN, signals_configured=False
+        P,
+        same,
+        report,
+        None,
+        PublishOptions(),
+        gate_margin=MARGIN,
+        signals_configured=False,
+        inputs=INPUTS,
     )
     assert decision.lineage.parameters["recipe"] == {"default": None, "scope": v1}
     mixed = [with_recipe(STAGED[0], v1), with_recipe(STAGED[1], v2)]
     with pytest.raises(ConcurrentPublishError, match="the recipe changed during the run"):
         decide_publish(
-            P, mixed, report, None, PublishOptions(), gate_margin=MARGIN, signals_configured=False
+            P,
+            mixed,
+            report,
+            None,
+            PublishOptions(),
+            gate_margin=MARGIN,
+            signals_configured=False,
+            inputs=INPUTS,
         )

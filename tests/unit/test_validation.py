@@ -5,6 +5,8 @@ import math
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recsys_algo.policy import gates as validation
 from tests.support.builders import DAY, DAY_START, canonical_frame
@@ -107,10 +109,18 @@ def test_duplicate_ratio(staged: int, canonical: int, passed: bool, shown: str) 
     assert result.metadata["max"] == 0.5
 
 
-def test_volume_passes_without_comparison_when_history_is_short() -> None:
-    result = validation.volume(1, [100, 100], 0.2, 5.0, 3, LABEL)
+def days_back(*counts: int, gap: int = 0) -> list[tuple[dt.date, int]]:
+    """(day, rows) newest first, the newest `gap` days before DAY missing."""
+    return [(DAY - dt.timedelta(days=gap + 1 + i), n) for i, n in enumerate(counts)]
+
+
+def test_volume_passes_without_comparison_only_in_the_scopes_first_days() -> None:
+    result = validation.volume(1, days_back(100, 100), 0.2, 5.0, 3, LABEL)
     assert result.passed
-    assert "2 prior days, volume gate needs 3; passed without comparison" in result.message
+    assert result.message == (
+        f"canonical_events for {LABEL}: the scope's first days: 2 earlier days exist "
+        "(2026-11-19, 2026-11-18), the volume gate compares from 3; passed without comparison"
+    )
     assert result.metadata == {"rows": 1, "history_days": 2}
 
 
@@ -124,23 +134,68 @@ def test_volume_passes_without_comparison_when_history_is_short() -> None:
         (501, False, "5.01"),
     ],
 )
-def test_volume_compares_with_the_trailing_median(rows: int, passed: bool, ratio: str) -> None:
-    result = validation.volume(rows, [90, 100, 1000], 0.2, 5.0, 3, LABEL)
+def test_volume_compares_with_the_median_of_the_last_days_that_exist(
+    rows: int, passed: bool, ratio: str
+) -> None:
+    # 18 days without events before DAY: the comparison is with the days before the gap.
+    result = validation.volume(rows, days_back(90, 100, 1000, gap=18), 0.2, 5.0, 3, LABEL)
     assert result.passed is passed
     assert result.message == (
-        f"canonical_events for {LABEL}: {rows} events is {ratio}x the trailing "
-        "3-day median 100; allowed 0.2..5.0x"
+        f"canonical_events for {LABEL}: {rows} events is {ratio}x the median 100 of the last "
+        "3 days that exist (2026-11-01, 2026-10-31, 2026-10-30); allowed 0.2..5.0x"
     )
     assert result.metadata["median"] == 100
 
 
 def test_volume_median_of_even_history_averages_the_middle() -> None:
-    result = validation.volume(150, [100, 200, 0, 300], 0.2, 5.0, 3, LABEL)
+    result = validation.volume(150, days_back(100, 200, 0, 300), 0.2, 5.0, 3, LABEL)
     assert result.metadata["median"] == 150
     assert result.passed
 
 
 def test_volume_with_zero_median_fails_as_infinite_ratio() -> None:
-    result = validation.volume(10, [0, 0, 0], 0.2, 5.0, 3, LABEL)
+    result = validation.volume(10, days_back(0, 0, 0), 0.2, 5.0, 3, LABEL)
     assert not result.passed
     assert math.isinf(float(result.metadata["ratio"]))
+
+
+def window(*offsets: int) -> list[dt.date]:
+    return [DAY - dt.timedelta(days=o) for o in offsets]
+
+
+def test_window_coverage_blocks_a_window_that_holds_too_few_of_its_days() -> None:
+    # 9 of 28 days: the day itself after an 18-day gap, and 8 days before the gap.
+    present = window(0, *range(19, 27), 60)
+    result = validation.window_coverage(present, DAY, 28, present[-1], 0.5, LABEL)
+    assert not result.passed
+    assert result.message == (
+        f"canonical_events for {LABEL}: the window 2026-10-24..2026-11-20 holds 9 of its 28 "
+        "days (32%), min_window_coverage is 50%"
+    )
+    assert result.metadata == {"days_present": 9, "days": 28, "coverage": 9 / 28}
+
+
+def test_window_coverage_counts_only_days_since_the_scopes_first_day() -> None:
+    present = window(2, 1, 0)
+    result = validation.window_coverage(present, DAY, 28, present[0], 0.5, LABEL)
+    assert result.passed
+    assert result.message == (
+        f"canonical_events for {LABEL}: the window 2026-11-18..2026-11-20 holds 3 of its 3 "
+        "days since the scope's first day 2026-11-18 (100%), min_window_coverage is 50%"
+    )
+
+
+@given(
+    offsets=st.sets(st.integers(1, 60), max_size=40),
+    window_days=st.integers(1, 40),
+    minimum=st.floats(0, 1),
+)
+def test_window_coverage_passes_exactly_when_the_share_reaches_the_minimum(
+    offsets: set[int], window_days: int, minimum: float
+) -> None:
+    present = sorted(window(0, *offsets))
+    result = validation.window_coverage(present, DAY, window_days, present[0], minimum, LABEL)
+    start = max(DAY - dt.timedelta(days=window_days - 1), present[0])
+    inside = [d for d in present if d >= start]
+    assert result.metadata["days"] == (DAY - start).days + 1
+    assert result.passed is (len(inside) / ((DAY - start).days + 1) >= minimum)

@@ -1,4 +1,5 @@
-"""Artifact assets: each kind computed over the trailing window and staged for publishing."""
+"""Artifact assets: each kind computed over the trailing window and staged for publishing, or
+left out (with a warning check saying why) when its inputs fall short of its minimum."""
 # Dagster reads these annotations at definition time, so no `from __future__ import annotations`.
 
 import dagster as dg
@@ -12,7 +13,14 @@ from recsys_pipelines.defs.partitions import ROW_COUNT, partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
 
 
+def enough_data_check(kind: Kind) -> str:
+    """The name of the kind's non-blocking check: did its inputs support an artifact?"""
+    return f"{kind.value}_has_enough_data"
+
+
 def build_artifact_asset(kind: Kind) -> dg.AssetsDefinition:
+    check = enough_data_check(kind)
+
     @dg.asset(
         name=kind.value,
         partitions_def=partitions,
@@ -21,6 +29,13 @@ def build_artifact_asset(kind: Kind) -> dg.AssetsDefinition:
         deps=[canonical_events],
         kinds={"arrow"},
         description=INFO[kind].description,
+        check_specs=[
+            dg.AssetCheckSpec(
+                check,
+                asset=kind.value,
+                description="Warns when the kind's inputs fall short and it is left out.",
+            )
+        ],
     )
     def artifact(
         context: dg.AssetExecutionContext, storage: StorageResource, settings: PipelineSettings
@@ -28,17 +43,30 @@ def build_artifact_asset(kind: Kind) -> dg.AssetsDefinition:
         report = build_artifact(
             storage.open(), partition_of(context), kind, settings.params(), settings.window_days
         )
+        if report.warning:
+            context.log.warning(report.warning)
         blob = report.blob
+        outcome = "left out: " + report.omitted if report.omitted else "built"
         return dg.MaterializeResult(
             metadata={
-                ROW_COUNT: blob.rows,
-                "bytes": len(blob.data),
-                "digest": blob.sha256,
+                "status": outcome,
+                ROW_COUNT: blob.rows if blob else 0,
+                "bytes": len(blob.data) if blob else 0,
+                "digest": blob.sha256 if blob else "",
                 "uri": report.uri,
+                "staged_set": report.set_key,
                 "window_days_present": report.window_days_present,
                 "window_events": report.window_events,
             },
-            data_version=dg.DataVersion(blob.sha256),
+            data_version=dg.DataVersion(blob.sha256 if blob else f"omitted-{report.set_key}"),
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=check,
+                    passed=report.omitted is None,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=outcome,
+                )
+            ],
         )
 
     return artifact

@@ -6,8 +6,8 @@ import dagster as dg
 from recsys_algo import CODE_VERSION
 from recsys_algo.policy.publish import PublishOptions
 from recsys_algo.stages.publish import publish_partition
-from recsys_algo.stages.recipes import scope_params
 from recsys_pipelines.defs.evaluation.assets import evaluation
+from recsys_pipelines.defs.ingest.assets import canonical_events
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
 
@@ -18,6 +18,20 @@ class PublishConfig(dg.Config):
     quality_override: bool = False
     """Publish even if the quality gate fails; needs override_reason, recorded in the lineage."""
     override_reason: str = ""
+
+
+def own_canonical_digest(context: dg.AssetExecutionContext) -> str | None:
+    """The digest of the canonical events this run wrote, if it wrote them (not a re-execution
+    of a later step): publish refuses when another run has rewritten them since."""
+    entries = context.instance.all_logs(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    for entry in reversed(entries):
+        event = entry.asset_materialization
+        if event is not None and event.asset_key == canonical_events.key:
+            digest = event.metadata.get("digest")
+            return str(digest.value) if digest is not None else None
+    return None
 
 
 @dg.asset(
@@ -41,9 +55,11 @@ def manifest(
         signing.signing_keys(),
         p,
         PublishOptions(config.allow_rewind, config.quality_override, config.override_reason),
-        gate_margin=scope_params(store, p.tenant, p.surface, settings.params()).gate_margin,
+        params=settings.params(),
+        window_days=settings.window_days,
         signals_dsn=settings.resolved_signals_dsn(),
         log=context.log,
+        own_canonical=own_canonical_digest(context),
     )
     outcome = report.outcome
     published = outcome.manifest
@@ -57,6 +73,8 @@ def manifest(
             "hold": dg.MetadataValue.json(outcome.hold.view() or {}),
             "message": outcome.message,
             "quality_gate": report.decision.gate.message,
+            "kinds": ", ".join(report.decision.kinds),
+            "omitted_kinds": dg.MetadataValue.json(report.decision.omitted),
             "signals_db": report.signals,
             "artifacts": dg.MetadataValue.json(
                 {k: {"sha256": a.sha256, "rows": a.rows} for k, a in published.artifacts.items()}
