@@ -25,8 +25,10 @@ from recsys_algo.contracts.names import scope_key
 from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.storage import open_storage
 from recsys_pipelines.definitions import DAILY_JOB
+from tests.integration.conftest import BUCKET
 from tests.integration.dagster_procs import DagsterStack, prepare_home, start_webserver
 from tests.integration.postgres import PostgresServer
+from tests.integration.seaweed import SeaweedServer
 from tests.integration.serving_probe import launch_run
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
 
@@ -96,7 +98,7 @@ def wait_for(what: str, check: Any, timeout: float, stack: DagsterStack) -> Any:
 
 
 def test_a_killed_cli_run_stops_blocking_its_scope_after_one_monitoring_pass(
-    postgres_server: PostgresServer, tmp_path: Path
+    postgres_server: PostgresServer, seaweed_server: SeaweedServer, tmp_path: Path
 ) -> None:
     storage = open_storage((tmp_path / "store").as_uri())
     write_catalog(storage, TENANT, catalog_rows())
@@ -113,6 +115,7 @@ def test_a_killed_cli_run_stops_blocking_its_scope_after_one_monitoring_pass(
     postgres_server.create_database(dbname)
     env = {
         **postgres_server.env(dbname),
+        **seaweed_server.compute_logs_env(BUCKET, f"logs-{dbname}"),
         "RECSYS_STORAGE_URL": storage.url,
         "RECSYS_SIGNING_KEYS": KEY_SPEC,
         "RECSYS_MODEL_PARAMS": SMALL_DATA_PARAMS,
