@@ -1,4 +1,4 @@
-"""The `recsys` command line: generate, import, materialize, rollback, manifests, serve."""
+"""The `recsys` command line: generate, import, materialize, rollback, manifests, query, serve."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
 from recsys_algo.store.landing import first_landing_day
 from recsys_algo.store.storage import Storage, open_storage
-from recsys_pipelines import cli_gc, cli_manifests, cli_ops, cli_status
+from recsys_pipelines import cli_gc, cli_manifests, cli_ops, cli_query, cli_status
 from recsys_pipelines.cli_import import import_commands
 from recsys_pipelines.cli_recipe import recipe_group
 from recsys_pipelines.cli_support import (
@@ -272,7 +272,8 @@ def serve(host: str, port: int) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 (fixed argv, no shell)
 
 
-for _command in [*cli_ops.COMMANDS, cli_manifests.manifests, cli_status.status, cli_gc.gc]:
+_OPS = [cli_manifests.manifests, cli_status.status, cli_gc.gc, cli_query.query]
+for _command in [*cli_ops.COMMANDS, *_OPS]:
     main.add_command(_command)
 
 
