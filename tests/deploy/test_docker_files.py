@@ -372,6 +372,19 @@ def test_instance_queues_one_run_per_scope(tmp_path: Path) -> None:
         assert {"key": tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
 
 
+@pytest.mark.parametrize("path", [REPO / "dagster.yaml", DOCKER / "dagster.yaml"])
+def test_queued_runs_start_within_a_second_of_a_free_slot(path: Path, tmp_path: Path) -> None:
+    """A backfill's next partition waits one dequeue pass (docs/benchmarks.md, UI backfill)."""
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    load_instance_config(tmp_path / "home", config)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+        with dg.DagsterInstance.get() as instance:
+            coordinator = instance.run_coordinator
+            assert isinstance(coordinator, dg.QueuedRunCoordinator)
+            assert coordinator.dequeue_interval_seconds == 1
+
+
 def test_a_misspelled_instance_setting_fails_the_load(tmp_path: Path) -> None:
     # The check above is only worth something if Dagster refuses what it does not know.
     config = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
