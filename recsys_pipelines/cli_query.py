@@ -20,7 +20,9 @@ import click
 import pyarrow as pa
 
 from recsys_algo.config import SharedEnv
+from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.names import is_valid_name
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.store import registry, tables
 from recsys_algo.store.pointer import list_published_scopes, pointer_state
@@ -34,11 +36,14 @@ HISTORY_ROOT = "registry/"
 
 def manifest_rows(storage: Storage, keys: SigningKeys, selection: tables.Selection) -> pa.Table:
     """One row per history record of the selected scopes: verified or not (and why), serving."""
-    scopes = {
-        (key.split("/")[1], key.split("/")[2])
-        for key in storage.list(HISTORY_ROOT)
-        if key.count("/") == 4 and key.split("/")[3] == "manifests"
-    } | set(list_published_scopes(storage))
+    scopes = set(list_published_scopes(storage))
+    for key in storage.list(HISTORY_ROOT):
+        parts = key.split("/")
+        # A history record's key, not one in the pointers' folder (registry/current/...).
+        pointer = key.startswith(f"{layout.POINTER_ROOT}/")
+        named = len(parts) == 5 and all(map(is_valid_name, parts[1:3]))
+        if named and not pointer and key.startswith(layout.history_prefix(*parts[1:3])):
+            scopes.add((parts[1], parts[2]))
     rows = []
     for tenant, surface in sorted(s for s in scopes if selection.wants(*s)):
         state = pointer_state(storage, keys, tenant, surface)

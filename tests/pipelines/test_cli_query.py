@@ -148,3 +148,15 @@ def test_bounds_on_bytes_read_and_rows_printed(store: FileStorage) -> None:
     assert len(rows_of(small)) == 3
     total = sum(len(pl.read_parquet(store.read_bytes(k))) for k in store.list("canonical/"))
     assert small.stderr.splitlines() == [f"... {total - 3} more rows (raise --max-rows)"]
+
+
+def test_manifests_lists_history_scopes_and_never_the_pointers_folder(store: FileStorage) -> None:
+    # A surface named like the history folder puts its pointer at
+    # registry/current/beta/manifests/manifest.json: not a history record of tenant "current".
+    publish_popularity(store, tenant="beta", surface="manifests", now=T0)
+    sql = "SELECT DISTINCT tenant, surface, valid FROM manifests ORDER BY ALL"
+    found = rows_of(query(sql, "--format", "csv"))
+    assert [(r["tenant"], r["surface"], r["valid"]) for r in found] == [
+        ("acme", "home", "True"),
+        ("beta", "manifests", "True"),
+    ]
