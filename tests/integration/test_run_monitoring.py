@@ -104,7 +104,8 @@ def test_a_killed_cli_run_stops_blocking_its_scope_after_one_monitoring_pass(
     write_catalog(storage, TENANT, catalog_rows())
     for i in range(2):
         day = DAY0 + dt.timedelta(days=i)
-        lines = "\n".join(event_lines(day, 3000, offset=i)) + "\n"
+        # Enough that the CLI run is still computing when it is killed, seconds after it starts.
+        lines = "\n".join(event_lines(day, 20_000, offset=i)) + "\n"
         storage.write_bytes(f"raw/{TENANT}/{SURFACE}/{day}/e.jsonl", lines.encode())
     home = prepare_home(tmp_path / "dagster_home")
     config = yaml.safe_load((home / "dagster.yaml").read_text())
@@ -135,15 +136,16 @@ def test_a_killed_cli_run_stops_blocking_its_scope_after_one_monitoring_pass(
             180,
             stack,
         )
-        os.kill(cli.pid, signal.SIGKILL)
-        cli.wait(timeout=30)
-        killed_at = time.monotonic()
-
         # The next run of the scope, as the schedule or the UI launches one: queued behind it.
         day = DAY0 + dt.timedelta(days=1)
         queued = launch_partition_run(stack, f"{day}|{SCOPE}", str(day))
-        time.sleep(2)
-        assert runs(stack)[queued]["status"] == "QUEUED"  # the dead run holds the slot
+        time.sleep(2)  # two dequeue passes (dequeue_interval_seconds: 1)
+        assert runs(stack)[queued]["status"] == "QUEUED"  # the CLI run holds the scope's slot
+        # Killed, its run would stay STARTED forever (nothing else ends it) and keep the slot;
+        # the run monitoring finds its process gone, fails it, and the queued run may start.
+        os.kill(cli.pid, signal.SIGKILL)
+        cli.wait(timeout=30)
+        killed_at = time.monotonic()
 
         wait_for(
             "the queued run leaving the queue",
