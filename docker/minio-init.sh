@@ -23,4 +23,22 @@ case "$info" in
   *"$policy"*) ;;
   *) mc admin policy attach store "$policy" --user "$RECSYS_S3_ACCESS_KEY" ;;
 esac
-echo "bucket $RECSYS_BUCKET ready; user $RECSYS_S3_ACCESS_KEY has policy $policy"
+# The step-log account (docker/dagster.yaml compute_logs): its prefix only.
+: "${DAGSTER_LOGS_ACCESS_KEY:?}" "${DAGSTER_LOGS_SECRET_KEY:?}"
+logs_policy=recsys-dagster-logs
+cat > /tmp/logs-policy.json <<JSON
+{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::$RECSYS_BUCKET"],
+   "Condition": {"StringLike": {"s3:prefix": ["dagster-logs/*"]}}},
+  {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+   "Resource": ["arn:aws:s3:::$RECSYS_BUCKET/dagster-logs/*"]}]}
+JSON
+mc admin policy create store "$logs_policy" /tmp/logs-policy.json
+mc admin user add store "$DAGSTER_LOGS_ACCESS_KEY" "$DAGSTER_LOGS_SECRET_KEY" >/dev/null
+info=$(mc admin user info store "$DAGSTER_LOGS_ACCESS_KEY")
+case "$info" in
+  *"$logs_policy"*) ;;
+  *) mc admin policy attach store "$logs_policy" --user "$DAGSTER_LOGS_ACCESS_KEY" ;;
+esac
+echo "bucket $RECSYS_BUCKET ready; user $RECSYS_S3_ACCESS_KEY has policy $policy;" \
+  "user $DAGSTER_LOGS_ACCESS_KEY has policy $logs_policy"

@@ -1,4 +1,4 @@
-"""The `recsys` command line: generate, import, materialize, rollback, manifests, serve."""
+"""The `recsys` command line: generate, import, materialize, rollback, manifests, query, serve."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from recsys_algo.config import FIRST_DAY_ENV, PipelineEnv, SharedEnv
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store.landing import first_landing_day
 from recsys_algo.store.storage import Storage, open_storage
-from recsys_pipelines import cli_gc, cli_manifests, cli_materialize, cli_ops, cli_status
+from recsys_pipelines import cli_gc, cli_manifests, cli_materialize, cli_ops, cli_query, cli_status
 from recsys_pipelines.cli_import import import_commands
 from recsys_pipelines.cli_recipe import recipe_group
 from recsys_pipelines.cli_support import (
@@ -176,6 +176,7 @@ for _command in [
     cli_materialize.materialize,
     cli_status.status,
     cli_gc.gc,
+    cli_query.query,
 ]:
     main.add_command(_command)
 

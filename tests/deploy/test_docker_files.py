@@ -54,6 +54,11 @@ CODE_LOCATION_ENV = variables(PipelineEnv, S3Env) | {"OPENBLAS_NUM_THREADS"}
 PG_FIELDS = {"hostname": "HOST", "port": "PORT", "username": "USER", "password": "PASSWORD",
              "db_name": "DB"}  # fmt: skip
 DAGSTER_PG_ENV = {f"DAGSTER_PG_{name}" for name in PG_FIELDS.values()}
+# docker/dagster.yaml's compute_logs (S3ComputeLogManager): where step logs go, and boto3's
+# own variables for the account limited to them.
+LOGS_ENV = {f"DAGSTER_COMPUTE_LOGS_{n}" for n in ("BUCKET", "PREFIX", "ENDPOINT")}
+LOGS_ENV |= {"AWS_DEFAULT_REGION"}
+LOGS_CREDENTIALS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
 def run(
@@ -249,12 +254,18 @@ def test_services_get_exactly_the_settings_they_read(compose_model: dict[str, An
     # The image binds 0.0.0.0, where the service refuses to start without API keys.
     assert service_settings.API_KEYS_ENV in service_env
     code_env = set(services["code-location"]["environment"])
-    assert code_env <= CODE_LOCATION_ENV | DAGSTER_PG_ENV, code_env - CODE_LOCATION_ENV
-    assert code_env >= DAGSTER_PG_ENV
+    instance_env = DAGSTER_PG_ENV | LOGS_ENV
+    assert code_env <= CODE_LOCATION_ENV | instance_env | LOGS_CREDENTIALS, (
+        code_env - CODE_LOCATION_ENV
+    )
+    assert code_env >= instance_env | LOGS_CREDENTIALS  # runs write their step logs
     assert code_env & service_env >= {algo_config.STORAGE_URL_ENV, algo_config.S3_ENDPOINT_ENV}
-    for name in ("dagster-webserver", "dagster-daemon"):
-        # The UI and the daemon reach user code over gRPC and never hold storage credentials.
-        assert set(services[name]["environment"]) == DAGSTER_PG_ENV, name
+    # The UI and the daemon reach user code over gRPC and never hold the artifact store's
+    # credentials; the UI reads step logs with the account limited to their prefix.
+    assert set(services["dagster-webserver"]["environment"]) == instance_env | LOGS_CREDENTIALS
+    assert set(services["dagster-daemon"]["environment"]) == instance_env
+    logs_key = services["dagster-webserver"]["environment"]["AWS_ACCESS_KEY_ID"]
+    assert logs_key != services["code-location"]["environment"][algo_config.S3_ACCESS_KEY_ENV]
     for name in ("service", "code-location"):
         secrets = services[name]["secrets"]
         target = services[name]["environment"][algo_config.SIGNING_KEYS_FILE_ENV]
@@ -274,7 +285,8 @@ def test_docs_name_every_variable_the_code_reads() -> None:
     )
     # And none that nothing reads: the others are compose's (docker/.env) or Dagster's own.
     others = {"RECSYS_BUCKET", "RECSYS_PREFIX", "RECSYS_IMAGE_TAG", "RECSYS_SERVICE_BIND"}
-    others |= {"DAGSTER_UI_BIND", "DAGSTER_HOME"} | DAGSTER_PG_ENV
+    others |= {"DAGSTER_UI_BIND", "DAGSTER_HOME", "DAGSTER_LOGS_ACCESS_KEY"}
+    others |= {"DAGSTER_LOGS_SECRET_KEY"} | DAGSTER_PG_ENV | LOGS_ENV
     assert deploy <= SERVICE_ENV | CODE_LOCATION_ENV | others, deploy - SERVICE_ENV - others
 
 
@@ -333,10 +345,13 @@ def load_instance_config(home: Path, config: dict[str, Any]) -> None:
     )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DAGSTER_HOME", str(home))
+        for name in LOGS_ENV | LOGS_CREDENTIALS:  # building the log manager connects nowhere
+            env.setenv(name, "http://127.0.0.1:1" if name.endswith("ENDPOINT") else "x")
         with dg.DagsterInstance.get() as instance:
             # Built on first use, so ask for each to have it built (and its config checked).
             assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
             assert instance.run_launcher is not None and instance.scheduler is not None
+            assert instance.compute_log_manager is not None
 
 
 def test_instance_queues_one_run_per_scope(tmp_path: Path) -> None:
@@ -355,6 +370,19 @@ def test_instance_queues_one_run_per_scope(tmp_path: Path) -> None:
     limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
     for tag in SCOPE_TAGS:
         assert {"key": tag, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+
+
+@pytest.mark.parametrize("path", [REPO / "dagster.yaml", DOCKER / "dagster.yaml"])
+def test_queued_runs_start_within_a_second_of_a_free_slot(path: Path, tmp_path: Path) -> None:
+    """A backfill's next partition waits one dequeue pass (docs/benchmarks.md, UI backfill)."""
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    load_instance_config(tmp_path / "home", config)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+        with dg.DagsterInstance.get() as instance:
+            coordinator = instance.run_coordinator
+            assert isinstance(coordinator, dg.QueuedRunCoordinator)
+            assert coordinator.dequeue_interval_seconds == 1
 
 
 def test_a_misspelled_instance_setting_fails_the_load(tmp_path: Path) -> None:
@@ -482,3 +510,23 @@ def test_the_dagster_image_carries_the_run_launcher_its_instance_names() -> None
         in stage
     )
     assert "ENV PYTHONPATH=/opt/dagster/lib" in stage
+
+
+def test_the_dagster_image_installs_every_library_its_instance_loads() -> None:
+    """docker/dagster.yaml names classes by module (the S3 step logs, the Postgres storage); the
+    webserver and daemon load them at start, so the image's install line must hold each one."""
+    config = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
+    modules = {
+        section["module"].split(".")[0]
+        for section in config.values()
+        if isinstance(section, dict) and "module" in section
+    }
+    loaded = {name.replace("_", "-") for name in modules - {"dagster", "recsys_pipelines"}}
+    if "postgres" in config["storage"]:
+        loaded.add("dagster-postgres")
+    assert loaded >= {"dagster-aws", "dagster-postgres"}  # what the file names today
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    stage = dockerfile.split("AS dagster-builder", 1)[1].split("FROM ", 1)[0]
+    install = stage.split("uv pip install", 1)[1]
+    installed = set(install.replace("\\\n", " ").split("\n", 1)[0].split())
+    assert loaded <= installed, loaded - installed

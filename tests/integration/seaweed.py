@@ -40,6 +40,17 @@ class SeaweedServer:
             "RECSYS_S3_SECURE": "false",
         }
 
+    def compute_logs_env(self, bucket: str, prefix: str) -> dict[str, str]:
+        """What docker/dagster.yaml's S3ComputeLogManager reads (boto3's own credentials)."""
+        return {
+            "DAGSTER_COMPUTE_LOGS_BUCKET": bucket,
+            "DAGSTER_COMPUTE_LOGS_PREFIX": prefix,
+            "DAGSTER_COMPUTE_LOGS_ENDPOINT": f"http://{self.endpoint}",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
 
 def weed_binary() -> str:
     local = Path(sys.executable).parent / "weed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +17,9 @@ from recsys_algo.store.storage import open_storage
 from recsys_pipelines.definitions import DAILY_JOB, build_definitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
 from recsys_pipelines.runner import register_scope, run_day
+from tests.integration.conftest import BUCKET
 from tests.integration.postgres import PostgresServer
+from tests.integration.seaweed import SeaweedServer
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,16 +32,21 @@ def _query(dsn: str, sql: str) -> list[tuple[object, ...]]:
         return list(cur.fetchall())
 
 
-def test_a_materialization_on_the_production_instance_lands_in_postgres(
+def test_a_materialization_on_the_production_instance_lands_in_postgres_and_s3(
     postgres_server: PostgresServer,
     postgres_dsn: str,
+    seaweed_server: SeaweedServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "docker" / "dagster.yaml", home / "dagster.yaml")
-    for name, value in postgres_server.env(postgres_dsn.rsplit("/", 1)[1]).items():
+    logs_prefix = f"dagster-logs-{uuid.uuid4().hex[:8]}"
+    for name, value in {
+        **postgres_server.env(postgres_dsn.rsplit("/", 1)[1]),
+        **seaweed_server.compute_logs_env(BUCKET, logs_prefix),
+    }.items():
         monkeypatch.setenv(name, value)
     storage = open_storage((tmp_path / "store").as_uri())
     write_catalog(storage, TENANT, catalog_rows())
@@ -77,3 +85,13 @@ def test_a_materialization_on_the_production_instance_lands_in_postgres(
     assert '["manifest"]' in materialized and '["canonical_events"]' in materialized
     partitions = _query(postgres_dsn, "SELECT partition FROM dynamic_partitions")
     assert partitions == [(f"{TENANT}.{SURFACE}",)]
+    # Step logs went to the object store through dagster-aws: one stderr file per step (the
+    # empty stdout files are skipped), holding what each step logged.
+    client = seaweed_server.client()
+    logs = {
+        o.object_name: client.get_object(BUCKET, o.object_name).read()
+        for o in client.list_objects(BUCKET, prefix=f"{logs_prefix}/", recursive=True)
+    }
+    stderr = {key: data for key, data in logs.items() if key.endswith(".err")}
+    assert stderr, sorted(logs)
+    assert any(f"serving {outcome.manifest_version}".encode() in data for data in stderr.values())

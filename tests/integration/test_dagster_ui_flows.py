@@ -29,8 +29,10 @@ from recsys_pipelines.definitions import DAILY_JOB
 from recsys_pipelines.defs.automation.schedules import DAILY_SCHEDULE
 from recsys_pipelines.defs.automation.settings import SCOPE_TAG
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
+from tests.integration.conftest import BUCKET
 from tests.integration.dagster_procs import DagsterStack, prepare_home, start_webserver
 from tests.integration.postgres import PostgresServer
+from tests.integration.seaweed import SeaweedServer
 from tests.integration.serving_probe import launch_run, running_service, scheduled_run_request
 from tests.pipelines.conftest import DAY0, KEY_SPEC, catalog_rows, event_lines
 
@@ -202,7 +204,11 @@ class Ops:
 
 
 @pytest.fixture(scope="module")
-def ops(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
+def ops(
+    postgres_server: PostgresServer,
+    seaweed_server: SeaweedServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Ops]:
     root = tmp_path_factory.mktemp("ui_flows")
     dbname = f"ui_{uuid.uuid4().hex[:12]}"
     postgres_server.create_database(dbname)
@@ -214,6 +220,7 @@ def ops(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactor
         storage.write_bytes(key, ("\n".join(lines) + "\n").encode())
     env = {
         **postgres_server.env(dbname),
+        **seaweed_server.compute_logs_env(BUCKET, f"logs-{dbname}"),
         "RECSYS_STORAGE_URL": storage.url,
         "RECSYS_SIGNING_KEYS": KEY_SPEC,
         "RECSYS_MODEL_PARAMS": MODEL_PARAMS,

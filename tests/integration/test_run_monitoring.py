@@ -25,8 +25,10 @@ from recsys_algo.contracts.names import scope_key
 from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.storage import open_storage
 from recsys_pipelines.definitions import DAILY_JOB
+from tests.integration.conftest import BUCKET
 from tests.integration.dagster_procs import DagsterStack, prepare_home, start_webserver
 from tests.integration.postgres import PostgresServer
+from tests.integration.seaweed import SeaweedServer
 from tests.integration.serving_probe import launch_run
 from tests.pipelines.conftest import DAY0, KEY_SPEC, SMALL_DATA_PARAMS, catalog_rows, event_lines
 
@@ -96,13 +98,14 @@ def wait_for(what: str, check: Any, timeout: float, stack: DagsterStack) -> Any:
 
 
 def test_a_killed_cli_run_stops_blocking_its_scope_after_one_monitoring_pass(
-    postgres_server: PostgresServer, tmp_path: Path
+    postgres_server: PostgresServer, seaweed_server: SeaweedServer, tmp_path: Path
 ) -> None:
     storage = open_storage((tmp_path / "store").as_uri())
     write_catalog(storage, TENANT, catalog_rows())
     for i in range(2):
         day = DAY0 + dt.timedelta(days=i)
-        lines = "\n".join(event_lines(day, 3000, offset=i)) + "\n"
+        # Enough that the CLI run is still computing when it is killed, seconds after it starts.
+        lines = "\n".join(event_lines(day, 20_000, offset=i)) + "\n"
         storage.write_bytes(f"raw/{TENANT}/{SURFACE}/{day}/e.jsonl", lines.encode())
     home = prepare_home(tmp_path / "dagster_home")
     config = yaml.safe_load((home / "dagster.yaml").read_text())
@@ -113,6 +116,7 @@ def test_a_killed_cli_run_stops_blocking_its_scope_after_one_monitoring_pass(
     postgres_server.create_database(dbname)
     env = {
         **postgres_server.env(dbname),
+        **seaweed_server.compute_logs_env(BUCKET, f"logs-{dbname}"),
         "RECSYS_STORAGE_URL": storage.url,
         "RECSYS_SIGNING_KEYS": KEY_SPEC,
         "RECSYS_MODEL_PARAMS": SMALL_DATA_PARAMS,
@@ -132,15 +136,16 @@ def test_a_killed_cli_run_stops_blocking_its_scope_after_one_monitoring_pass(
             180,
             stack,
         )
-        os.kill(cli.pid, signal.SIGKILL)
-        cli.wait(timeout=30)
-        killed_at = time.monotonic()
-
         # The next run of the scope, as the schedule or the UI launches one: queued behind it.
         day = DAY0 + dt.timedelta(days=1)
         queued = launch_partition_run(stack, f"{day}|{SCOPE}", str(day))
-        time.sleep(2)
-        assert runs(stack)[queued]["status"] == "QUEUED"  # the dead run holds the slot
+        time.sleep(2)  # two dequeue passes (dequeue_interval_seconds: 1)
+        assert runs(stack)[queued]["status"] == "QUEUED"  # the CLI run holds the scope's slot
+        # Killed, its run would stay STARTED forever (nothing else ends it) and keep the slot;
+        # the run monitoring finds its process gone, fails it, and the queued run may start.
+        os.kill(cli.pid, signal.SIGKILL)
+        cli.wait(timeout=30)
+        killed_at = time.monotonic()
 
         wait_for(
             "the queued run leaving the queue",

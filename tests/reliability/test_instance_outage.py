@@ -3,11 +3,11 @@ with one clear line and exit 1, nothing is half-published, and a rerun succeeds.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from recsys_algo.contracts.signing import parse_signing_keys
@@ -76,7 +76,10 @@ def instance_env(
     """DAGSTER_HOME with docker/dagster.yaml on the server, and the CLI's RECSYS_ settings."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO / "docker" / "dagster.yaml", home / "dagster.yaml")
+    config = yaml.safe_load((REPO / "docker" / "dagster.yaml").read_text(encoding="utf-8"))
+    # Step logs go to S3 in production; this test is about the database, so they stay local.
+    del config["compute_logs"]
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     server.create_database("recsys")
     for name, value in server.env("recsys").items():
         monkeypatch.setenv(name, value)
