@@ -18,6 +18,11 @@ from recsys_pipelines.defs.resources import (
     StorageResource,
     resources_from_env,
 )
+from recsys_pipelines.defs.tuning.assets import (
+    tune_scope_job,
+    tuned_recipe,
+    weekly_tuning_schedule,
+)
 
 ASSETS = [raw_events, canonical_events, *ARTIFACT_ASSETS, evaluation, manifest]
 DAILY_JOB = "daily_partition"
@@ -43,10 +48,10 @@ def build_definitions(
         signing = signing or defaults.signing
         settings = settings or defaults.settings
     return dg.Definitions(
-        assets=ASSETS,
+        assets=[*ASSETS, tuned_recipe],
         asset_checks=[*CHECKS, *AUTOMATION.checks],
-        jobs=[daily_partition, rollback, *AUTOMATION.jobs],
-        schedules=AUTOMATION.schedules,
+        jobs=[daily_partition, rollback, tune_scope_job, *AUTOMATION.jobs],
+        schedules=[*AUTOMATION.schedules, weekly_tuning_schedule],
         sensors=AUTOMATION.sensors,
         resources={
             "storage": storage,

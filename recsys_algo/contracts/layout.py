@@ -28,8 +28,12 @@ def staging_key(tenant: str, surface: str, day: dt.date, name: str) -> str:
     return f"staging/{_scope(tenant, surface)}/{day.isoformat()}/{name}"
 
 
+def canonical_prefix(tenant: str, surface: str) -> str:
+    return f"canonical/{_scope(tenant, surface)}"
+
+
 def canonical_key(tenant: str, surface: str, day: dt.date) -> str:
-    return f"canonical/{_scope(tenant, surface)}/{day.isoformat()}.parquet"
+    return f"{canonical_prefix(tenant, surface)}/{day.isoformat()}.parquet"
 
 
 def quarantine_key(tenant: str, surface: str, day: dt.date) -> str:

@@ -62,7 +62,7 @@ def recall_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
     return float(np.mean(hits.sum(axis=1) / np.minimum(sizes, k)))
 
 
-def _ndcg(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
+def ndcg_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
     if not hits.shape[0]:
         return 0.0
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
@@ -110,7 +110,7 @@ def evaluate(
     for k in ks:
         hits = all_hits[:, :k]
         result[f"recall@{k}"] = recall_of(hits, sizes, k)
-        result[f"ndcg@{k}"] = _ndcg(hits, sizes, k)
+        result[f"ndcg@{k}"] = ndcg_of(hits, sizes, k)
         result[f"mrr@{k}"] = mrr_of(hits)
         result[f"coverage@{k}"] = coverage_at_k(recs, k, catalog_size)
     users = all_hits.shape[0]

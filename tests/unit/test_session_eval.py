@@ -103,7 +103,7 @@ def test_too_few_session_cases_measure_nothing_and_the_gate_names_the_need() -> 
     )
     assert (
         decision.message
-        == f"{SESSION_GATE_METRIC} not measured (1 held-out session positions, needs 50)"
+        == f"{SESSION_GATE_METRIC} not measured (1 held-out session positions, needs 100)"
     )
 
 
