@@ -33,8 +33,11 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 # Dependencies are pinned by uv.lock; --frozen refuses to run if it is out of date.
+# --compile-bytecode: every library's .pyc is written once here, as the image does
+# (UV_COMPILE_BYTECODE); otherwise, with PYTHONDONTWRITEBYTECODE set, every process compiles
+# dagster, sqlalchemy, polars' Python part... again (seconds of each CLI run and test child).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.synced

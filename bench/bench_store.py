@@ -15,7 +15,6 @@ from typing import ClassVar, Self
 
 import polars as pl
 
-from recsys_algo.contracts import catalog
 from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
@@ -26,7 +25,7 @@ from recsys_algo.recipes.params import ModelParams
 from recsys_algo.sources.synthetic import generator as synthetic
 from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
 from recsys_algo.stages.model_inputs import read_model_inputs
-from recsys_algo.store import landing, registry
+from recsys_algo.store import catalog, landing, registry
 from recsys_algo.store.storage import FileStorage
 
 TENANT, SURFACE = "bench", "home"

@@ -195,6 +195,11 @@ def describe(args: argparse.Namespace) -> str:
         f"{'~' + str(args.sessions) if args.sessions else '3-20'} events; through {args.through}; "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        + (
+            "; PYTHONDONTWRITEBYTECODE is set: modules without a .pyc compile at every start"
+            if os.environ.get("PYTHONDONTWRITEBYTECODE")
+            else ""
+        )
     )
 
 

@@ -50,9 +50,12 @@ async def serving_lifespan(app: Litestar) -> AsyncIterator[None]:
             "open mode: no API keys are configured (RECSYS_API_KEYS is unset), so anyone who "
             "reaches this process reads tenant 'demo' without a key; for local demos only"
         )
-    await anyio.to_thread.run_sync(serving.refresh)
-    async with running(poll_forever(serving, settings.watch_interval), "recsys-poller"):
-        yield
+    try:
+        await anyio.to_thread.run_sync(serving.refresh)
+        async with running(poll_forever(serving, settings.watch_interval), "recsys-poller"):
+            yield
+    finally:
+        serving.loader.close()  # a spare loader child started ahead (process_loader)
 
 
 async def flush_logs_forever(interval: float) -> None:

@@ -1,14 +1,17 @@
 """`python -m recsys_service.loader_child`: the child ProcessLoader runs to build one version.
 
-Reads one JSON request on stdin (source, signing keys, tenant, surface, directory), verifies the
-scope's current version exactly as an in-process load does, writes its prepared file and prints
-one JSON line: {"path": ...} or {"type": <exception class>, "message": ...} (exit 1).
-Keys arrive on stdin, never in arguments or the environment of other processes.
+Imports what a build needs first, then reads one JSON request on stdin (source, signing keys,
+tenant, surface, directory), verifies the scope's current version exactly as an in-process load
+does, writes its prepared file and prints one JSON line: {"path": ...} or
+{"type": <exception class>, "message": ...} (exit 1). Keys arrive on stdin, never in arguments
+or the environment of other processes. A spare child (recsys_service.loader_spare) does its
+imports before its request exists; an empty stdin (a spare not needed after all) exits 0.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import os
 import sys
@@ -22,6 +25,18 @@ from recsys_algo.serving.model_file import model_arrays, write_prepared
 from recsys_algo.serving.precomputed import with_plain_answers
 from recsys_service.process_loader import model_key, prepared_name
 from recsys_service.scope_sources import source_from_spec
+
+# Imported by a load, on demand (scope_sources): imported before the request instead.
+BUILD_MODULES = (
+    "recsys_algo.loading.model",
+    "recsys_algo.store.registry",
+    "recsys_algo.store.signals_read",
+)
+
+
+def warm_up() -> None:
+    for name in BUILD_MODULES:
+        importlib.import_module(name)
 
 
 def prepare(request: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +60,11 @@ def prepare(request: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     try:
-        request = json.loads(sys.stdin.buffer.read())
+        warm_up()
+        raw = sys.stdin.buffer.read()
+        if not raw.strip():
+            return 0  # a spare whose parent closed it (or exited) before it was needed
+        request = json.loads(raw)
         # Serving processes share the cores: an operator may let them win (RECSYS_LOADER_NICE).
         os.nice(int(request.get("nice", 0)))
         result = prepare(request)

@@ -41,6 +41,7 @@ from recsys_algo.serving.model_file import FORMAT_VERSION, model_from_arrays, re
 from recsys_algo.serving.precomputed import PLAIN_K
 from recsys_algo.serving.recommender import BlendParams
 from recsys_service.loaded_scope import LoadedScope
+from recsys_service.loader_spare import Children
 from recsys_service.scope_sources import ScopeSource
 from recsys_service.serving_state import LoadDeferred
 
@@ -155,10 +156,19 @@ def _failure(result: dict[str, Any]) -> RecsysError:
 class ProcessLoader:
     """Verify and build each new version in a child process; map the file it writes."""
 
-    def __init__(self, directory: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0) -> None:
+    def __init__(
+        self, directory: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0, spare: bool = False
+    ) -> None:
         self.directory = directory
         self.timeout = timeout
         self.nice = nice
+        # spare: one child started ahead, imports done, for the next version (loader_spare);
+        # whoever asks for it calls close() at the end.
+        self.children = Children(lambda: [sys.executable, "-m", LOADER_CHILD], spare)
+
+    def close(self) -> None:
+        """Stop the spare child (the service's shutdown)."""
+        self.children.close()
 
     def load(
         self,
@@ -171,6 +181,8 @@ class ProcessLoader:
         wait: bool = True,
     ) -> LoadedScope:
         private_directory(self.directory)
+        # Started now if there is none, so the first version to build finds it warm.
+        self.children.replenish()
         with _locked(self.directory / f"{tenant}.{surface}.lock", wait):
             current = source.current(keys, tenant, surface)
             if current is not None:
@@ -223,13 +235,7 @@ class ProcessLoader:
             "nice": self.nice,
         }
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", LOADER_CHILD],
-                input=json.dumps(request).encode(),
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
-            )
+            done = self.children.run(json.dumps(request).encode(), self.timeout)
         except subprocess.TimeoutExpired:
             raise LoaderFailed(
                 "LoaderTimeout", f"the loader process took more than {self.timeout:.0f} s"

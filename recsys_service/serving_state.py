@@ -81,6 +81,10 @@ class Loader(Protocol):
         scope (it serves a version meanwhile)."""
         ...
 
+    def close(self) -> None:
+        """Release what the loader keeps between loads (the service's shutdown)."""
+        ...
+
 
 class ThreadLoader:
     """Verify, decode and build in the calling (polling) thread of this process."""
@@ -96,6 +100,9 @@ class ThreadLoader:
         wait: bool = True,
     ) -> LoadedScope:
         return source.load(keys, tenant, surface, now)
+
+    def close(self) -> None:
+        pass
 
 
 def release_unused_memory() -> None:

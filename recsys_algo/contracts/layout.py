@@ -67,6 +67,14 @@ def pointer_key(tenant: str, surface: str) -> str:
     return f"{POINTER_ROOT}/{_scope(tenant, surface)}/manifest.json"
 
 
+HOLD_FILE = "hold.json"
+
+
+def hold_key(tenant: str, surface: str) -> str:
+    """Beside the pointer: while it exists, publishing never moves the pointer."""
+    return f"{POINTER_ROOT}/{_scope(tenant, surface)}/{HOLD_FILE}"
+
+
 RECIPE_ROOT = "recipes"
 # The global default's folder: no tenant name can be "_default" (names start with [a-z0-9]).
 DEFAULT_RECIPE_FOLDER = "_default"

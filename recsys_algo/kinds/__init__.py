@@ -2,6 +2,6 @@
 `registry.py` says how each is configured, computed and checked; one module or package per
 kind, plus sessionization and the Arrow artifact format they share.
 
-May import contracts, numpy, polars, pyarrow, scipy, scikit-learn and implicit; never store,
-serving or evaluation (import-linter checks it).
+May import contracts, numpy, polars, pyarrow, scipy and implicit; never store, serving or
+evaluation, nor scikit-learn (a dev dependency; import-linter checks it).
 """

@@ -19,10 +19,12 @@ from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import Query
-from recsys_algo.store.registry import publish, rollback
+from recsys_algo.store.registry import publish
+from recsys_algo.store.rollback import rollback
 from recsys_algo.store.storage import FileStorage
 from recsys_service import loader_child
 from recsys_service.app import create_app
+from recsys_service.loader_spare import Children, Finished
 from recsys_service.process_loader import ProcessLoader, _failure, private_directory
 from recsys_service.scope_sources import load_scope
 from recsys_service.serving_state import ServingState
@@ -250,7 +252,9 @@ from pathlib import Path
 from litestar.testing import TestClient
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_service.app import create_app
+from recsys_service.loader_spare import Children, Finished
 from recsys_service.settings import Settings
+import time
 store, prep, spec, user, item = sys.argv[1:]
 settings = Settings(storage_url=Path(store).as_uri(), signing_keys=parse_signing_keys(spec),
                     loader="process", prepared_dir=Path(prep))
@@ -264,7 +268,7 @@ calls = [
     ("post", "/v1/recommend/batch", {"requests": [{"surface": "home"}, {"surface": "x"}]}),
     ("post", "/v1/similar", {"surface": "home", "item_id": item}),
     ("post", "/v1/similar", {"surface": "home", "item_id": item, "kind": "content"}),
-    ("post", "/v1/events", {"events": [{"ts": 1764547200000, "item_id": item,
+    ("post", "/v1/events", {"events": [{"ts": int(time.time() * 1000), "item_id": item,
                                         "event_type": "click", "surface": "home"}]}),
 ]
 with TestClient(create_app(settings)) as client:
@@ -307,13 +311,13 @@ def test_the_configured_niceness_reaches_the_child_and_is_applied_first(
 ) -> None:
     publish_popularity(storage, "acme", "home", item_ids("a", 5))
     seen: list[int] = []
-    real_run = subprocess.run
+    real_run = Children.run
 
-    def spy(cmd: list[str], **kwargs: object) -> object:
-        seen.append(json.loads(kwargs["input"])["nice"])  # type: ignore[arg-type]
-        return real_run(cmd, **kwargs)  # type: ignore[call-overload]
+    def spy(self: Children, request: bytes, timeout: float) -> Finished:
+        seen.append(json.loads(request)["nice"])
+        return real_run(self, request, timeout)
 
-    monkeypatch.setattr(subprocess, "run", spy)
+    monkeypatch.setattr(Children, "run", spy)
     loader = ProcessLoader(tmp_path / "prep", nice=7)
     ServingState(storage, signing_keys(), loader=loader).refresh()
     assert seen == [7]

@@ -114,14 +114,17 @@ def test_loader_and_prepared_dir_come_from_the_environment(
     monkeypatch.delenv("RECSYS_LOADER", raising=False)
     monkeypatch.delenv("RECSYS_PREPARED_DIR", raising=False)
     monkeypatch.delenv("RECSYS_LOADER_NICE", raising=False)
+    monkeypatch.delenv("RECSYS_LOADER_SPARE", raising=False)
     defaults = Settings.from_env()
     assert (defaults.loader, defaults.prepared_dir) == ("process", None)
     monkeypatch.setenv("RECSYS_LOADER", "thread")
     monkeypatch.setenv("RECSYS_PREPARED_DIR", "/var/cache/recsys")
     monkeypatch.setenv("RECSYS_LOADER_NICE", "10")
+    monkeypatch.setenv("RECSYS_LOADER_SPARE", "false")
     settings = Settings.from_env()
     assert (settings.loader, str(settings.prepared_dir)) == ("thread", "/var/cache/recsys")
     assert (defaults.loader_nice, settings.loader_nice) == (0, 10)
+    assert (defaults.loader_spare, settings.loader_spare) == (True, False)
 
 
 @pytest.mark.parametrize(
@@ -132,6 +135,7 @@ def test_loader_and_prepared_dir_come_from_the_environment(
         ("RECSYS_LOADER_NICE", "20", "RECSYS_LOADER_NICE='20' is invalid: input should be less"),
         ("RECSYS_LOADER_NICE", "-1", "RECSYS_LOADER_NICE='-1' is invalid: input should be great"),
         ("RECSYS_LOADER_NICE", "low", "RECSYS_LOADER_NICE='low' is invalid: input should be a"),
+        ("RECSYS_LOADER_SPARE", "maybe", "RECSYS_LOADER_SPARE='maybe' is invalid: input should be"),
     ],
 )
 def test_bad_loader_settings_are_config_errors(
@@ -153,7 +157,10 @@ SERVICE_VARIABLES = {
     "RECSYS_LOADER",
     "RECSYS_PREPARED_DIR",
     "RECSYS_LOADER_NICE",
+    "RECSYS_LOADER_SPARE",
     "RECSYS_LOG_LEVEL",
+    "RECSYS_MAX_HEADER_BYTES",
+    "RECSYS_MAX_HEADERS",
 }
 SHARED_VARIABLES = {
     "RECSYS_STORAGE_URL",
@@ -165,6 +172,9 @@ EVENT_LOG_VARIABLES = {
     "RECSYS_EVENTS_FLUSH_INTERVAL",
     "RECSYS_EVENTS_FLUSH_EVENTS",
     "RECSYS_EVENTS_BUFFER_MAX",
+    "RECSYS_EVENTS_MAX_PAST_DAYS",
+    "RECSYS_EVENTS_MAX_FUTURE_MINUTES",
+    "RECSYS_EVENTS_SCOPE_MAX",
 }
 
 

@@ -14,17 +14,13 @@ the item-by-item matrix, and content_sim searches them instead.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
 from recsys_algo.contracts.errors import ValidationGateError
+from recsys_algo.kinds.content_sim import tfidf
 
 _BLOCK_WORK = 5_000_000  # multiply-adds of one block of the group similarity product
 _BLOCK_ROWS = 4096  # rows of one block (bounds the per-row histograms)
@@ -80,26 +76,6 @@ class ContentGroups:
     p: SideMatrix  # tag part of the score between a-groups
     q: SideMatrix  # title part of the score between b-groups
     tag_presence: sp.csr_matrix  # item x tag, 1 where the item has the tag
-
-
-def _tags_as_tokens(tags: list[str]) -> list[str]:
-    # Each tag is one token, whatever characters it holds; repeats count once.
-    return sorted(set(tags))
-
-
-def _tfidf(docs: list[Any], make: Callable[[], TfidfVectorizer], n: int) -> sp.csr_matrix:
-    """L2-normalised TF-IDF rows; a corpus without any token gives 0 columns."""
-    from sklearn.preprocessing import normalize
-
-    try:
-        matrix = make().fit_transform(docs).tocsr()
-    except ValueError as exc:  # sklearn: empty vocabulary (no tokens anywhere)
-        if "empty vocabulary" not in str(exc):
-            raise
-        return sp.csr_matrix((n, 0), dtype=np.float64)
-    matrix = normalize(matrix).tocsr()
-    matrix.sort_indices()
-    return matrix
 
 
 def _row_groups(matrix: sp.csr_matrix, flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,25 +190,8 @@ def build_groups(
     top_n: int,
     max_pairs: int,
 ) -> ContentGroups:
-    # sklearn costs ~2 s of import: only runs that compute content_sim pay it, not every
-    # process that reads or verifies artifacts (service, publish, rollback).
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    n = len(tags)
-    tag_rows = _tfidf(
-        tags,
-        lambda: TfidfVectorizer(
-            analyzer=_tags_as_tokens, binary=True, max_features=max_features, dtype=np.float64
-        ),
-        n,
-    )
-    title_rows = _tfidf(
-        titles,
-        lambda: TfidfVectorizer(
-            lowercase=True, stop_words=stop_words, max_features=max_features, dtype=np.float64
-        ),
-        n,
-    )
+    tag_rows = tfidf.tag_rows(tags, max_features)
+    title_rows = tfidf.title_rows(titles, stop_words, max_features)
     has_t = np.diff(tag_rows.indptr) > 0
     has_w = (np.diff(title_rows.indptr) > 0) & (title_weight > 0)
     norm = np.sqrt(has_t + title_weight**2 * has_w)

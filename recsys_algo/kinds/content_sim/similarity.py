@@ -77,7 +77,7 @@ def compute_content_sim(catalog: pl.DataFrame, params: ContentSimParams) -> pl.D
     catalog = catalog.sort("item_id")
     if catalog.height < 2:
         return empty_neighbors()
-    # Imported here: TF-IDF and the sparse search need scipy and scikit-learn, the artifact's
+    # Imported here: TF-IDF and the sparse search need scipy, the artifact's
     # check (which every loader runs) needs neither.
     from recsys_algo.kinds.content_sim.features import build_groups
     from recsys_algo.kinds.content_sim.search import neighbor_lists

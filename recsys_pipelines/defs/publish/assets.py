@@ -51,7 +51,10 @@ def manifest(
         metadata={
             "manifest_version": published.manifest_version,
             "previous_version": published.previous_version or "",
+            # At this run; later rollbacks and holds add an observation saying what serves.
             "serving": outcome.swapped,
+            "held": outcome.hold.held,
+            "hold": dg.MetadataValue.json(outcome.hold.view() or {}),
             "message": outcome.message,
             "quality_gate": report.decision.gate.message,
             "signals_db": report.signals,
