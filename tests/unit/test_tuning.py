@@ -4,14 +4,12 @@ parameters on the tuning split; the step that writes its recipe; the weekly runs
 from __future__ import annotations
 
 import datetime as dt
-import io
 import itertools
 from typing import Any
 
 import polars as pl
 import pytest
 
-from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import ConfigError, DataSourceError
 from recsys_algo.kinds.registry import Inputs
 from recsys_algo.policy.schedule import weekly_tuning_runs
@@ -19,9 +17,9 @@ from recsys_algo.recipes.params import ModelParams
 from recsys_algo.recipes.tuning import TrialRecord, TuneParams, tune
 from recsys_algo.stages.recipes import set_recipe
 from recsys_algo.stages.tune import holdout_days_split, tune_scope
-from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.recipes import read_current_recipe
 from recsys_algo.store.storage import Storage
+from tests.support.builders import write_canonical_days
 from tests.unit.session_events import END, zipf_events
 
 CATALOG = pl.DataFrame(
@@ -155,16 +153,6 @@ def test_a_search_that_beats_nothing_writes_no_recipe_version(
     assert report.result.overrides == {}
     assert report.result.message.startswith("kept the current parameters")
     assert read_current_recipe(storage, ("demo", "home")) == own
-
-
-def write_canonical_days(storage: Storage, events: pl.DataFrame) -> None:
-    """events as the scope demo/home's canonical days, with an empty catalog."""
-    days = events.with_columns(day=pl.col("ts").dt.date())
-    for (day,), frame in days.group_by("day"):
-        buffer = io.BytesIO()
-        frame.drop("day").write_parquet(buffer)
-        storage.write_bytes(layout.canonical_key("demo", "home", day), buffer.getvalue())
-    write_catalog(storage, "demo", [])
 
 
 def test_weekly_runs_are_one_per_scope_and_iso_week() -> None:
