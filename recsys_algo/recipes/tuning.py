@@ -4,7 +4,9 @@ trials one at a time) as long as the trial budget, not the clock, ends each sear
 
 Kinds are tuned one at a time, each judged alone (recipes.judge), in kinds.search.SPACES order,
 starting from the current parameters (their value is the first trial, so a kind never gets
-worse on the tuning split); then the blend is tuned over the best kinds. The result is the
+worse on the tuning split), each within an equal share of the kinds' time left; a kind that
+scores 0 with its current parameters is not searched. Then the blend is tuned over the best
+kinds. The result is the
 overrides that beat the current parameters, or none.
 """
 
@@ -114,9 +116,15 @@ def tune(
     baseline = run.blend_model(run.tables, base).value(judge, base.blend)
     result.baseline = baseline
     run.record(BASELINE, 0, baseline, {}, 0.0)
-    for kind, space in SPACES.items():
-        if kind in run.tables and clock() < start + KIND_SHARE * params.time_budget_seconds:
-            run.tune_kind(kind, space, start + KIND_SHARE * params.time_budget_seconds)
+    kinds = [(kind, space) for kind, space in SPACES.items() if kind in run.tables]
+    kinds_end = start + KIND_SHARE * params.time_budget_seconds
+    for i, (kind, space) in enumerate(kinds):
+        now = clock()
+        if now >= kinds_end:
+            result.stopped_by_time = True
+            break
+        # An equal share of the time left: one slow kind cannot starve the kinds after it.
+        run.tune_kind(kind, space, now + (kinds_end - now) / (len(kinds) - i))
     run.tune_blend(start + params.time_budget_seconds)
     if result.best is None or result.best <= baseline:
         result.overrides = {}
@@ -181,6 +189,9 @@ class _Run:
         began = self.clock()
         best, best_table = self._kind_value(kind, self.chosen)
         self.record(kind, 0, best, {}, self.clock() - began)
+        if best == 0.0:  # e.g. revisit when users' seen items are excluded: no knob helps
+            self.result.left_out[str(kind)] = f"{kind}: scores 0 on the held-out cases"
+            return
         best_overrides: dict[str, Any] = {}
 
         def objective(trial: optuna.Trial) -> float:

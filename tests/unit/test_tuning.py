@@ -52,9 +52,11 @@ def tuned(events: pl.DataFrame) -> Any:
     return run(events, on_trial=seen.append), seen
 
 
-def run(events: pl.DataFrame, params: TuneParams = SMALL, **kw: Any) -> Any:
+def run(
+    events: pl.DataFrame, params: TuneParams = SMALL, base: ModelParams = BASE, **kw: Any
+) -> Any:
     split = holdout_days_split(events, END, params.holdout_days)
-    return tune(Inputs(events, CATALOG, END), split, BASE, params, **kw)
+    return tune(Inputs(events, CATALOG, END), split, base, params, **kw)
 
 
 def test_every_trial_is_recorded_and_the_result_never_loses_to_the_current_parameters(
@@ -97,6 +99,19 @@ def test_the_time_budget_stops_the_search_and_says_so(events: pl.DataFrame) -> N
     )
     assert result.stopped_by_time
     assert len(result.trials) < 1 + 5 * SMALL.kind_trials + SMALL.blend_trials
+
+
+def test_a_kind_that_scores_nothing_is_not_searched(events: pl.DataFrame) -> None:
+    # Users only (too few session positions to count): revisit answers with the user's own
+    # items, which users' queries exclude, so it scores 0 whatever its knobs.
+    users_only = BASE.with_overrides(
+        {"evaluation": {"min_session_cases": 5000, "max_session_cases": 5000}}
+    )
+    result = run(events, base=users_only)
+    stages = [t.stage for t in result.trials]
+    assert stages.count("revisit") == 1
+    assert result.left_out["revisit"] == "revisit: scores 0 on the held-out cases"
+    assert stages.count("session_knn") == SMALL.kind_trials
 
 
 def test_too_few_held_out_cases_tune_nothing_and_say_what_was_needed(events: pl.DataFrame) -> None:
