@@ -1,20 +1,22 @@
-"""Offline quality of every artifact kind and of the served blend on MovieLens, time split.
+"""The product's served answers next to the published simple baselines, same split, same run.
 
-    .venv/bin/python bench/quality.py                                 # ml-latest-small
-    .venv/bin/python bench/quality.py ../shared/data/ml-100k
-    .venv/bin/python bench/quality.py --params '{"implicit": {"factors": 32}}'
-    .venv/bin/python bench/quality.py --origins 5                     # 5 rolling origins
-    .venv/bin/python bench/quality.py --split per-user                # each user's last 10 %
+    .venv/bin/python bench/quality.py ../shared/data/diginetica-sample             # sessions
+    .venv/bin/python bench/quality.py ../shared/data/diginetica-sample --origin 2  # the 20 % before
+    .venv/bin/python bench/quality.py ../shared/data/ml-100k                       # users, global
+    .venv/bin/python bench/quality.py ../shared/data/ml-latest-small --split per-user
+    ... --tune    # the product tunes its recipe on the training part first (recsys tune's search)
 
-The data set is imported into a temporary file:// store (the data's licence forbids
-redistribution, so nothing derived from it is written anywhere else), every day is parsed and
-canonicalized as the pipeline's ingest does, and one global time split holds out the last
---holdout-fraction of events (--origins N: N consecutive such windows, users pooled).
---split per-user instead holds out each user's own last --holdout-fraction of ratings
-(temporal leave-last-out; other users' later ratings stay in training). Every kind
-is trained on the training part and scored with recsys_algo.evaluation.evaluate.evaluate_split,
-the same code the pipeline's evaluation asset runs.
-Prints Markdown: the split, the held-out users, one table of kinds x metrics, the runtime.
+The data set goes into the landing zone of a temporary file:// store with the product's
+importer (its licence forbids redistribution: nothing derived is written anywhere else); each
+day's files are parsed and the whole is canonicalized with the functions ingest calls. One split
+(global: the last --fraction of events by time, --origin 2 the window before it; per-user: each
+user's last --fraction) trains every kind as the artifact assets do; the model is written to and
+read back from the service's prepared format (model_arrays / model_from_arrays) and answers with
+ScopeModel.recommend, the call behind POST /v1/recommend. The baselines (bench/baselines.py) are
+trained on the same training events and answer the same queries; all rows are scored by the
+same functions as the pipeline's evaluation asset. Sessions (DIGINETICA): every held-out position
+predicted from its prefix, nothing excluded. Users (MovieLens): each held-out user's training
+items are the query and are excluded. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -23,211 +25,257 @@ import argparse
 import datetime as dt
 import json
 import platform
-import sys
+import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from baselines import Training, session_baselines, user_baselines
 
 from recsys_algo.contracts.canonical import canonicalize
 from recsys_algo.contracts.events import parse_files
-from recsys_algo.evaluation.evaluate import BLEND, Split, evaluate_split
-from recsys_algo.evaluation.split import (
-    INTERACTIONS,
-    MIN_USER_EVENTS,
-    MIN_USER_TRAIN,
-    per_user_split,
-    time_splits,
+from recsys_algo.evaluation.evaluate import (
+    BLEND,
+    rank_queries,
+    session_scores,
+    user_scores,
 )
-from recsys_algo.kinds.kind import KINDS
-from recsys_algo.kinds.registry import Inputs
+from recsys_algo.evaluation.sessions import SessionCases, session_cases
+from recsys_algo.evaluation.split import Holdout, Split, holdout, per_user_split, time_splits
+from recsys_algo.kinds.registry import SPECS, Inputs
+from recsys_algo.loading.model import load_model
 from recsys_algo.recipes.params import ModelParams
+from recsys_algo.recipes.tuning import TuneParams, TuneResult, tune
+from recsys_algo.serving.model_file import model_arrays, model_from_arrays
+from recsys_algo.serving.precomputed import with_plain_answers
+from recsys_algo.serving.recommender import Query, ScopeModel
+from recsys_algo.sources.diginetica.importer import import_diginetica
 from recsys_algo.sources.movielens.importer import import_movielens
-from recsys_algo.store.catalog import read_catalog
+from recsys_algo.store.catalog import read_catalog, write_catalog
 from recsys_algo.store.landing import read_landing_files
 from recsys_algo.store.storage import Storage, open_storage
 
-TENANT, SURFACE = "movielens", "ratings"
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ml-latest-small"
-# The shop defaults (popularity 7 d, the rest 14 d) forget a ratings history of years within
-# weeks; these suit MovieLens. See docs/quality.md for why each was chosen.
-MOVIELENS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "popularity": {"half_life_days": 365.0},
-    "cooc": {"half_life_days": 3650.0},
-    "session_seq": {"half_life_days": 3650.0},
-    "implicit": {"half_life_days": 3650.0, "regularization": 100.0},
-    "blend": {"recent_items": 10, "recency_decay": 0.9},
-    "evaluation": {"max_users": 100_000},
+TENANT, SURFACE = "bench", "quality"
+K = 20
+SERVED = "served blend"
+STARTING = "served blend, starting recipe (untuned)"
+# The product's starting recipe per data set, what an operator sets with `recsys recipe set`:
+# decay measured in years for a 20-year ratings history (the shop defaults forget it in weeks).
+RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "movielens": {
+        "popularity": {"half_life_days": 365.0},
+        "cooc": {"half_life_days": 3650.0},
+        "session_seq": {"half_life_days": 3650.0},
+        "session_knn": {"half_life_days": 3650.0},
+        "item_model": {"half_life_days": 3650.0},
+        "implicit": {"half_life_days": 3650.0, "regularization": 100.0},
+        "blend": {"recent_items": 10, "recency_decay": 0.9},
+    },
+    "diginetica": {},
 }
-COLUMNS = (
-    ("Recall@10", "recall@10"),
-    ("Recall@20", "recall@20"),
-    ("NDCG@10", "ndcg@10"),
-    ("NDCG@20", "ndcg@20"),
-    ("MRR@20", "mrr@20"),
-    ("coverage@20", "coverage@20"),
-    ("next-item hit@20", "next_hit@20"),
+EVALUATION = {"max_users": 100_000, "max_session_cases": 100_000, "ks": [10, 20]}
+SESSION_COLUMNS = (
+    ("HR@20", f"session_hr@{K}"),
+    ("MRR@20", f"session_mrr@{K}"),
+    ("HR@20 repeat targets", f"session_hr_repeat@{K}"),
+    ("HR@20 new targets", f"session_hr_new@{K}"),
+    ("HR@10", "session_hr@10"),
+    ("MRR@10", "session_mrr@10"),
+)
+USER_COLUMNS = (
+    ("Recall@20", f"recall@{K}"),
+    ("NDCG@20", f"ndcg@{K}"),
+    ("MRR@20", f"mrr@{K}"),
+    ("next-item hit@20", f"next_hit@{K}"),
+    ("coverage@20", f"coverage@{K}"),
 )
 
 
-def merge(base: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Mapping[str, Any]]) -> dict:
-    """Per-section overrides: extra's keys win within a section, other sections are kept."""
+def merge(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out = {name: dict(values) for name, values in base.items()}
     for name, values in extra.items():
         out.setdefault(name, {}).update(values)
     return out
 
 
-def canonical_events(storage: Storage, first: dt.date, last: dt.date) -> pl.DataFrame:
-    """Every day's landing files parsed (as ingest does), concatenated, then canonicalized."""
+def load(path: Path, storage: Storage) -> tuple[str, pl.DataFrame, pl.DataFrame]:
+    """Import into the landing zone, parse every day as ingest does, canonicalize."""
+    if (path / "u.data").exists() or (path / "ratings.csv").exists():
+        kind, summary = "movielens", import_movielens(path, storage, TENANT, SURFACE)
+    else:
+        kind, summary = "diginetica", import_diginetica(path, storage, TENANT, SURFACE)
+        write_catalog(storage, TENANT, [])  # no catalog in the data: the pipeline needs one
     frames = []
-    for offset in range((last - first).days + 1):
-        day = first + dt.timedelta(days=offset)
+    for offset in range((summary.last_day - summary.first_day).days + 1):
+        day = summary.first_day + dt.timedelta(days=offset)
         files = read_landing_files(storage, TENANT, SURFACE, day)
         if files:
             parsed = parse_files(files, TENANT, SURFACE, day)
             if parsed.rejected:
                 raise SystemExit(f"{day}: {len(parsed.rejected)} lines rejected: {parsed.reasons}")
             frames.append(parsed.frame())
-    frame, duplicates = canonicalize(pl.concat(frames, how="vertical"))
-    if duplicates:
-        print(f"  canonicalize removed {duplicates} duplicate events", file=sys.stderr)
-    return frame
+    events, _ = canonicalize(pl.concat(frames, how="vertical"))
+    return kind, events, read_catalog(storage, TENANT)
 
 
-def continuity(split: Split) -> tuple[float, dt.timedelta]:
-    """Per-user split diagnostics over users with held-out interactions: the share whose first
-    held-out interaction is in the same session as their last training one, and the median gap
-    between those two interactions.
-    """
-    interactions = pl.col("event_type").is_in(INTERACTIONS) & pl.col("user_id").is_not_null()
-    order = ["user_id", "ts", "event_id"]
-    last = split.train.filter(interactions).sort(order).group_by("user_id").last()
-    first = split.test.filter(interactions).sort(order).group_by("user_id").first()
-    pairs = first.join(last, on="user_id", suffix="_train")
-    same = (pairs["session_id"] == pairs["session_id_train"]).fill_null(False).mean()
-    gap = (pairs["ts"] - pairs["ts_train"]).median()
-    assert isinstance(gap, dt.timedelta)
-    return float(same or 0.0), gap
+def make_split(events: pl.DataFrame, how: str, fraction: float, origin: int) -> Split:
+    if how == "per-user":
+        return per_user_split(events, fraction)
+    return time_splits(events, fraction, origin)[origin - 1]
 
 
-def pooled(results: list[dict[str, float]]) -> dict[str, float]:
-    """Per-user means pooled over splits: each split's means weighted by its users.
-
-    Splits with too few users (nothing measured) are left out. Coverage pools the same way,
-    so with several origins it is the mean coverage of one split, not of their union.
-    """
-    measured = [r for r in results if len(r) > 1]
-    users = sum(r["users"] for r in measured)
-    out = {"users": users}
-    for key in measured[0] if measured else ():
-        if key != "users":
-            out[key] = sum(r[key] * r["users"] for r in measured) / users
-    return out
+def served_model(inputs: Inputs, params: ModelParams) -> tuple[ScopeModel, ScopeModel]:
+    """Every kind trained as the artifact assets do; the model as loaded from the artifacts and
+    as the service holds it (written to its prepared format and read back)."""
+    tables = {k: spec.compute(inputs, params.of(k)).to_arrow() for k, spec in SPECS.items()}
+    model = load_model({k: t for k, t in tables.items() if t.num_rows}, params.kinds_as_dict())
+    description, arrays = model_arrays(with_plain_answers(model, params.blend))
+    return model, model_from_arrays(description, arrays)
 
 
-def table(values: Mapping[str, float]) -> str:
+def queries_of(target: Holdout | SessionCases) -> list[tuple[tuple[str, ...], frozenset[str]]]:
+    """(items, excluded) per case: users exclude their history, session prefixes nothing."""
+    if isinstance(target, Holdout):
+        return [(h, frozenset(h)) for h in target.histories]
+    return [(prefix, frozenset()) for prefix in target.prefixes]
+
+
+class Bench:
+    """One split's held-out cases, the queries they ask and how an answer list is scored."""
+
+    def __init__(self, kind: str, split: Split, catalog: pl.DataFrame, params: ModelParams):
+        self.split, self.catalog = split, catalog
+        self.target: Holdout | SessionCases = (
+            holdout(split, params.evaluation)
+            if kind == "movielens"
+            else session_cases(split, params.evaluation)
+        )
+        self.asked = queries_of(self.target)
+        users = self.target.users if isinstance(self.target, Holdout) else [None] * len(self)
+        self.queries = [
+            Query(k=K, user_id=user, session_items=items, exclude=excluded)
+            for user, (items, excluded) in zip(users, self.asked, strict=True)
+        ]
+        self.catalog_size = int(pl.concat([split.train["item_id"], catalog["item_id"]]).n_unique())
+        self.baselines = user_baselines if kind == "movielens" else session_baselines
+
+    def __len__(self) -> int:
+        return len(self.asked)
+
+    def score(self, recs: list[list[str]]) -> dict[str, float]:
+        if isinstance(self.target, Holdout):
+            return user_scores(recs, self.target, EVALUATION["ks"], self.catalog_size)
+        return session_scores(recs, self.target, EVALUATION["ks"])
+
+    def baseline_rows(self) -> dict[str, dict[str, float]]:
+        data = Training.of(self.split.train)
+        return {
+            f"baseline: {b.name}": self.score(
+                [b.recommend(items, K, excluded) for items, excluded in self.asked]
+            )
+            for b in self.baselines(data)
+        }
+
+    def product_rows(self, params: ModelParams, served_as: str) -> dict[str, dict[str, float]]:
+        """Each kind alone, then the blend as the service answers (the row named served_as)."""
+        train = Inputs(self.split.train, self.catalog, self.split.holdout_start)
+        model, served = served_model(train, params)
+        ranked = rank_queries(model, self.queries, params.blend, K)
+        out = {f"product kind: {s}": self.score(r) for s, r in ranked.items() if s != BLEND}
+        answers = [[r.item_id for r in served.recommend(q, params.blend)] for q in self.queries]
+        if answers != ranked[BLEND]:
+            raise SystemExit("the served model answers differently from the loaded one")
+        out[served_as] = self.score(answers)
+        return out
+
+
+def tuned(split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any) -> TuneResult:
+    """The product's own search, on the training part only (its last --fraction held out)."""
+    inner = make_split(split.train, args.split, args.fraction, 1)
+    budget = TuneParams(
+        seed=args.seed,
+        kind_trials=args.kind_trials,
+        blend_trials=60,
+        time_budget_seconds=args.time_budget,
+    )
+    inputs = Inputs(split.train, catalog, split.holdout_start)
+    return tune(inputs, inner, base, budget)
+
+
+def repeat_share(target: Holdout | SessionCases) -> str:
+    if isinstance(target, Holdout):
+        return ""
+    repeats = sum(target.repeats)
+    return f", {repeats:,} of them repeat targets ({repeats / max(len(target), 1):.0%})"
+
+
+def table(results: dict[str, dict[str, float]], columns: tuple[tuple[str, str], ...]) -> str:
     lines = [
-        "| source | " + " | ".join(title for title, _ in COLUMNS) + " |",
-        "|---" + "|---:" * len(COLUMNS) + "|",
+        "| source | " + " | ".join(title for title, _ in columns) + " |",
+        "|---" + "|---:" * len(columns) + "|",
     ]
-    for source in (*KINDS, BLEND):
-        cells = [f"{values.get(f'{source}.{key}', float('nan')):.4f}" for _, key in COLUMNS]
-        lines.append(f"| {source} | " + " | ".join(cells) + " |")
+    for source, values in results.items():
+        cells = [f"{values[key]:.4f}" for _, key in columns]
+        name = f"**{source}**" if source.startswith(SERVED) and source != STARTING else source
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
-    parser.add_argument("--holdout-fraction", type=float, default=0.1)
-    parser.add_argument(
-        "--origins",
-        type=int,
-        default=1,
-        help="rolling origins: this many consecutive holdout windows, users pooled",
-    )
-    parser.add_argument(
-        "--split",
-        choices=("global", "per-user"),
-        default="global",
-        help="global: one time split point for everyone (default); per-user: each user's own "
-        "last --holdout-fraction of ratings by time (leaks other users' later ratings)",
-    )
-    parser.add_argument(
-        "--params", default="{}", help="JSON overrides per section, on top of MovieLens defaults"
-    )
-    parser.add_argument(
-        "--shop-defaults", action="store_true", help="start from ModelParams() defaults instead"
-    )
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--split", choices=("global", "per-user"), default="global")
+    parser.add_argument("--fraction", type=float, default=0.2, help="share of events held out")
+    parser.add_argument("--origin", type=int, default=1, help="global: 2 = the window before")
+    parser.add_argument("--params", default="{}", help="JSON overrides on the data set's recipe")
+    parser.add_argument("--tune", action="store_true", help="tune on the training part first")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--kind-trials", type=int, default=12)
+    parser.add_argument("--time-budget", type=float, default=480.0, help="the search's seconds")
     args = parser.parse_args(argv)
-    if not 0 < args.holdout_fraction < 1:
-        parser.error(f"--holdout-fraction must be in (0, 1), got {args.holdout_fraction}")
-    if not 1 <= args.origins < 1 / args.holdout_fraction:
-        parser.error("--origins times --holdout-fraction must stay below 1")
-    if args.split == "per-user" and args.origins != 1:
-        parser.error("--origins applies to --split global only")
-    overrides = merge({} if args.shop_defaults else MOVIELENS_DEFAULTS, json.loads(args.params))
-    params = ModelParams.from_overrides(overrides)
-
+    if not 0 < args.fraction < 0.5 or args.origin not in (1, 2):
+        parser.error("--fraction must be in (0, 0.5) and --origin 1 or 2")
+    if args.split == "per-user" and args.origin != 1:
+        parser.error("--origin applies to --split global only")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="recsys-quality-") as root:
-        storage = open_storage(f"file://{root}")
-        summary = import_movielens(args.path, storage, TENANT, SURFACE)
-        events = canonical_events(storage, summary.first_day, summary.last_day)
-        catalog = read_catalog(storage, TENANT)
+        kind, events, catalog = load(args.path, open_storage(f"file://{root}"))
+    overrides = merge(merge(RECIPES[kind], {"evaluation": EVALUATION}), json.loads(args.params))
+    params = ModelParams.from_overrides(overrides)
+    split = make_split(events, args.split, args.fraction, args.origin)
     loaded = time.perf_counter()
-    last = events["ts"].max()
-    assert isinstance(last, dt.datetime)
-    inputs = Inputs(events, catalog, last + dt.timedelta(milliseconds=1))
-    if args.split == "per-user":
-        splits = [per_user_split(events, args.holdout_fraction)]
-    else:
-        splits = time_splits(events, args.holdout_fraction, args.origins)
-    results = [evaluate_split(inputs, split, params) for split in splits]
-    values = pooled(results)
-    finished = time.perf_counter()
-
-    print(f"## {summary.format}: {args.path.resolve().name}\n")
-    print(
-        f"- events {events.height:,} ({summary.users:,} users, {summary.items:,} catalog items, "
-        f"{summary.first_day} .. {summary.last_day})"
-    )
-    for split, result in zip(splits, results, strict=True):
-        if args.split == "per-user":
-            test_ts = split.test["ts"]
-            same, gap = continuity(split)
-            print(
-                f"- split: per user, each user's last {args.holdout_fraction:.0%} of ratings "
-                f"(>= 1, users with >= {MIN_USER_EVENTS}, >= {MIN_USER_TRAIN} kept): "
-                f"train {split.train.height:,}, test {split.test.height:,} events of "
-                f"{split.test['user_id'].n_unique():,} users; held-out ratings "
-                f"{test_ts.min().isoformat()} .. {test_ts.max().isoformat()}; training "
-                f"as_of_end {split.holdout_start.isoformat()}; {int(result['users'])} users"
-                + ("" if len(result) > 1 else " (too few: skipped)")
-            )
-            print(
-                f"- first held-out rating in the same session as the last training one: "
-                f"{same:.0%} of users; median gap between them {gap}"
-            )
-            continue
-        print(
-            f"- split: holdout {split.holdout_start.isoformat()} .. "
-            f"{split.test['ts'].max().isoformat()} ({args.holdout_fraction:.0%} of events): "
-            f"train {split.train.height:,}, test {split.test.height:,} events, "
-            f"{int(result['users'])} users" + ("" if len(result) > 1 else " (too few: skipped)")
+    bench = Bench(kind, split, catalog, params)
+    results = bench.baseline_rows()
+    note = ""
+    if args.tune:
+        results[STARTING] = bench.product_rows(params, STARTING)[STARTING]
+        result = tuned(split, catalog, params, args)
+        params = params.with_overrides(result.overrides or {})
+        cut = ", stopped by its time budget" if result.stopped_by_time else ""
+        note = f"tuned ({len(result.trials)} trials{cut}, seed {args.seed}): {result.message}; " + (
+            f"overrides `{json.dumps(result.overrides, sort_keys=True)}`"
         )
-    print(f"- users evaluated: {int(values['users']):,}")
-    print(f"- overrides: `{json.dumps(overrides, sort_keys=True)}`")
+    results.update(bench.product_rows(params, f"{SERVED} (tuned)" if args.tune else SERVED))
+    finished = time.perf_counter()
+    test = split.test["ts"]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(f"## {args.path.resolve().name}, {args.split} split\n")
     print(
-        f"- runtime: {finished - started:.1f} s (import + parse {loaded - started:.1f} s, "
-        f"train + evaluate {finished - loaded:.1f} s) on {platform.machine()}, "
-        f"Python {platform.python_version()}\n"
+        f"- events {events.height:,}: train {split.train.height:,}, test {split.test.height:,} "
+        f"({test.min()} .. {test.max()}); {len(bench):,} held-out "
+        + ("users" if kind == "movielens" else "session positions")
+        + repeat_share(bench.target)
     )
-    print(table(values))
+    print(f"- recipe: `{json.dumps(overrides, sort_keys=True)}`" + (f"; {note}" if note else ""))
+    print(
+        f"- {finished - started:.0f} s (import {loaded - started:.0f} s), commit {commit}, "
+        f"{platform.machine()} Python {platform.python_version()}\n"
+    )
+    print(table(results, USER_COLUMNS if kind == "movielens" else SESSION_COLUMNS))
 
 
 if __name__ == "__main__":

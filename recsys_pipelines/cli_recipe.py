@@ -1,4 +1,4 @@
-"""`recsys recipe get|set|history`: a scope's (or the global default's) model parameters.
+"""`recsys recipe get|set|history|tune`: a scope's (or the global default's) model parameters.
 
 Built by `recipe_group`, which takes the CLI's error handler and name check from
 recsys_pipelines.cli, so this module never imports cli (no import loop).
@@ -16,10 +16,12 @@ import click
 import msgspec
 
 from recsys_algo.config import PipelineEnv
-from recsys_algo.contracts.errors import ConfigError, NotFoundError
+from recsys_algo.contracts.errors import ConfigError, NotFoundError, ValidationGateError
 from recsys_algo.contracts.recipe import MAX_RECIPE_BYTES, Recipe, scope_name
 from recsys_algo.recipes.params import ModelParams
+from recsys_algo.recipes.tuning import TrialRecord, TuneParams
 from recsys_algo.stages.recipes import scope_params, set_recipe
+from recsys_algo.stages.tune import tune_scope
 from recsys_algo.store.recipes import (
     Scope,
     read_current_recipe,
@@ -153,5 +155,60 @@ def recipe_group(
             recipe = read_recipe_version(store, scope, version)
             mark = "*" if current is not None and current.version == version else " "
             click.echo(f"{mark} {version}  {recipe.source:6}  {recipe.note}")
+
+    defaults = TuneParams()
+
+    @group.command(name="tune")
+    @click.option("--tenant", required=True, callback=name("tenant"))
+    @click.option("--surface", required=True, callback=name("surface"))
+    @click.option("--seed", type=int, default=defaults.seed, show_default=True)
+    @click.option("--kind-trials", type=int, default=defaults.kind_trials, show_default=True)
+    @click.option("--blend-trials", type=int, default=defaults.blend_trials, show_default=True)
+    @click.option(
+        "--time-budget",
+        type=float,
+        default=defaults.time_budget_seconds,
+        show_default=True,
+        help="Seconds for the whole search.",
+    )
+    @click.option("--holdout-days", type=int, default=defaults.holdout_days, show_default=True)
+    @click.option("--window-days", type=click.IntRange(1, 366), default=28, show_default=True)
+    @click.option("--trials", "show_trials", is_flag=True, help="Print every trial.")
+    @handle_errors
+    def tune(
+        tenant: str,
+        surface: str,
+        seed: int,
+        kind_trials: int,
+        blend_trials: int,
+        time_budget: float,
+        holdout_days: int,
+        window_days: int,
+        show_trials: bool,
+    ) -> None:
+        """Search the scope's parameters on its latest days, as the tune_scope job does, and
+        store the winner as its recipe only when it beats the current parameters."""
+        budget = TuneParams(seed, kind_trials, blend_trials, time_budget, holdout_days)
+
+        def echo(trial: TrialRecord) -> None:
+            click.echo(f"{trial.stage} #{trial.number}: {trial.value:.4f} {trial.params}")
+
+        report = tune_scope(
+            storage(),
+            tenant,
+            surface,
+            _base_params(),
+            window_days,
+            budget,
+            echo if show_trials else None,
+        )
+        result = report.result
+        if result.overrides is None:  # too few held-out cases to judge anything
+            raise ValidationGateError(f"{tenant}/{surface} up to {report.day}: {result.message}")
+        click.echo(f"{tenant}/{surface} up to {report.day}: {result.message}")
+        if report.recipe is None:
+            click.echo("no new recipe version")
+        else:
+            click.echo(f"recipe {report.recipe.scope}: {report.recipe.version}")
 
     return group

@@ -19,12 +19,20 @@ from recsys_pipelines.defs.resources import (
     StorageResource,
     resources_from_env,
 )
+from recsys_pipelines.defs.tuning.assets import (
+    tune_scope_job,
+    tuned_recipe,
+    weekly_tuning_schedule,
+)
 
 # Who answers for the assets (the catalog's Owner column and filter): one team owns the graph.
 OWNERS = ["team:recsys"]
 ASSETS = dg.map_asset_specs(
     lambda spec: spec.replace_attributes(owners=OWNERS),
     [raw_events, canonical_events, *ARTIFACT_ASSETS, evaluation, manifest],
+)
+TUNING_ASSETS = dg.map_asset_specs(
+    lambda spec: spec.replace_attributes(owners=OWNERS), [tuned_recipe]
 )
 DAILY_JOB = "daily_partition"
 
@@ -50,10 +58,10 @@ def build_definitions(
         settings = settings or defaults.settings
     resources = {"storage": storage, "signing": signing, "settings": settings}
     return dg.Definitions(
-        assets=ASSETS,
+        assets=[*ASSETS, *TUNING_ASSETS],
         asset_checks=[*CHECKS, manifest_not_held, *AUTOMATION.checks],
-        jobs=[daily_partition, *build_jobs(resources), *AUTOMATION.jobs],
-        schedules=AUTOMATION.schedules,
+        jobs=[daily_partition, tune_scope_job, *build_jobs(resources), *AUTOMATION.jobs],
+        schedules=[*AUTOMATION.schedules, weekly_tuning_schedule],
         sensors=AUTOMATION.sensors,
         resources=resources,
         # Every job runs its steps in the run's own process: the multiprocess default starts a

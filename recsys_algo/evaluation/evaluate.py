@@ -59,10 +59,40 @@ def user_metrics(
     ]
     out: dict[str, float] = {"users": float(len(data.users))}
     for source, recs in rank_queries(model, queries, blend_params, top).items():
-        scores = metrics.evaluate(recs, data.truth, params.ks, catalog_size=catalog_size)
-        out.update({f"{source}.{name}": value for name, value in scores.items() if name != "users"})
-        for k in params.ks:
-            out[f"{source}.next_hit@{k}"] = metrics.recall_at_k(recs, data.next_item, k)
+        scores = user_scores(recs, data, params.ks, catalog_size)
+        out.update({f"{source}.{name}": value for name, value in scores.items()})
+    return out
+
+
+def user_scores(
+    recs: Sequence[Sequence[str]], data: Holdout, ks: Sequence[int], catalog_size: int
+) -> dict[str, float]:
+    """One source's lists for data's users: Recall, NDCG, MRR, coverage and next-item hit rate
+    at each k."""
+    scores = metrics.evaluate(recs, data.truth, ks, catalog_size=catalog_size)
+    out = {name: value for name, value in scores.items() if name != "users"}
+    for k in ks:
+        out[f"next_hit@{k}"] = metrics.recall_at_k(recs, data.next_item, k)
+    return out
+
+
+def session_scores(
+    recs: Sequence[Sequence[str]], cases: SessionCases, ks: Sequence[int]
+) -> dict[str, float]:
+    """One source's lists for the session cases: HR and MRR at each k, and the hit rate at the
+    largest k on repeat targets and on new ones apart."""
+    top = max(ks)
+    hits, sizes = metrics.hit_matrix(recs, [{target} for target in cases.targets], top)
+    out = {}
+    for k in ks:
+        out[f"session_hr@{k}"] = metrics.recall_of(hits[:, :k], sizes, k)
+        out[f"session_mrr@{k}"] = metrics.mrr_of(hits[:, :k])
+        out[f"session_mrr_se@{k}"] = metrics.mrr_se_of(hits[:, :k])
+    found = np.asarray(hits.any(axis=1), dtype=bool)
+    repeats = np.asarray(cases.repeats, dtype=bool)
+    for name, part in ((REPEAT_TARGETS, repeats), ("new", ~repeats)):
+        chosen = found[part]
+        out[f"session_hr_{name}@{top}"] = float(chosen.mean()) if chosen.size else 0.0
     return out
 
 
@@ -81,18 +111,9 @@ def session_metrics(
         return out  # too few to measure; the gate says so
     top = max(params.ks)
     queries = [Query(k=top, session_items=prefix) for prefix in cases.prefixes]
-    truth = [{target} for target in cases.targets]
-    repeats = np.asarray(cases.repeats, dtype=bool)
     for source, recs in rank_queries(model, queries, blend_params, top).items():
-        hits, sizes = metrics.hit_matrix(recs, truth, top)
-        for k in params.ks:
-            out[f"{source}.session_hr@{k}"] = metrics.recall_of(hits[:, :k], sizes, k)
-            out[f"{source}.session_mrr@{k}"] = metrics.mrr_of(hits[:, :k])
-            out[f"{source}.session_mrr_se@{k}"] = metrics.mrr_se_of(hits[:, :k])
-        found = np.asarray(hits.any(axis=1), dtype=bool)
-        for name, part in ((REPEAT_TARGETS, repeats), ("new", ~repeats)):
-            chosen = found[part]
-            out[f"{source}.session_hr_{name}@{top}"] = float(chosen.mean()) if chosen.size else 0.0
+        scores = session_scores(recs, cases, params.ks)
+        out.update({f"{source}.{name}": value for name, value in scores.items()})
     return out
 
 

@@ -62,6 +62,12 @@ def recall_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
     return float(np.mean(hits.sum(axis=1) / np.minimum(sizes, k)))
 
 
+def ndcg_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
+    """Mean NDCG@k over the cases (0 without cases)."""
+    values = _ndcg_values(hits, sizes, k)
+    return float(np.mean(values)) if values.shape[0] else 0.0
+
+
 def _ndcg_values(hits: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.cumsum(discounts)[np.minimum(sizes, k) - 1]

@@ -44,3 +44,17 @@ def schedule_tick_passed(day: dt.date, now: dt.datetime, hour: int) -> bool:
     """Past the day's schedule tick (the next day at hour UTC), which reads that day's files."""
     tick = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(hour), tzinfo=dt.UTC)
     return now >= tick
+
+
+@dataclass(frozen=True)
+class TuningRun:
+    """One run of the tuning job; run_key names the ISO week, so a retried tick launches once."""
+
+    scope: str
+    run_key: str
+
+
+def weekly_tuning_runs(registered: Iterable[str], tick: dt.datetime) -> list[TuningRun]:
+    """One tuning run per registered scope for the tick's ISO week, sorted by scope."""
+    year, week, _ = tick.astimezone(dt.UTC).isocalendar()
+    return [TuningRun(scope, f"tune:{scope}:{year}-W{week:02d}") for scope in sorted(registered)]

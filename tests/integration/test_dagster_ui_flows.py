@@ -8,6 +8,7 @@ environment, so what they publish is read back here with recsys_algo.store.regis
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import uuid
@@ -203,27 +204,34 @@ class Ops:
         ]
 
 
-@pytest.fixture(scope="module")
-def ops(
+def write_raw_days(
+    storage: Storage, tenant: str, surface: str, days: list[dt.date], n: int
+) -> None:
+    """The tenant's catalog and n events a day in the landing zone of (tenant, surface)."""
+    write_catalog(storage, tenant, catalog_rows())
+    for i, day in enumerate(days):
+        lines = event_lines(day, n, offset=i)
+        key = f"raw/{tenant}/{surface}/{day.isoformat()}/events.jsonl"
+        storage.write_bytes(key, ("\n".join(lines) + "\n").encode())
+
+
+@contextlib.contextmanager
+def running_ops(
     postgres_server: PostgresServer,
     seaweed_server: SeaweedServer,
-    tmp_path_factory: pytest.TempPathFactory,
+    root: Path,
+    storage: Storage,
+    model_params: str,
 ) -> Iterator[Ops]:
-    root = tmp_path_factory.mktemp("ui_flows")
+    """The webserver on a fresh PostgreSQL database, reading storage; stopped on exit."""
     dbname = f"ui_{uuid.uuid4().hex[:12]}"
     postgres_server.create_database(dbname)
-    storage = open_storage((root / "store").as_uri())
-    write_catalog(storage, TENANT, catalog_rows())
-    for i, day in enumerate(DAYS):
-        lines = event_lines(day, 60, offset=i)
-        key = f"raw/{TENANT}/{SURFACE}/{day.isoformat()}/events.jsonl"
-        storage.write_bytes(key, ("\n".join(lines) + "\n").encode())
     env = {
         **postgres_server.env(dbname),
         **seaweed_server.compute_logs_env(BUCKET, f"logs-{dbname}"),
         "RECSYS_STORAGE_URL": storage.url,
         "RECSYS_SIGNING_KEYS": KEY_SPEC,
-        "RECSYS_MODEL_PARAMS": MODEL_PARAMS,
+        "RECSYS_MODEL_PARAMS": model_params,
     }
     stack = start_webserver(prepare_home(root / "dagster_home"), env, timeout=240)
     try:
@@ -236,6 +244,19 @@ def ops(
         yield Ops(stack, storage, parse_signing_keys(KEY_SPEC), repository)
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def ops(
+    postgres_server: PostgresServer,
+    seaweed_server: SeaweedServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Ops]:
+    root = tmp_path_factory.mktemp("ui_flows")
+    storage = open_storage((root / "store").as_uri())
+    write_raw_days(storage, TENANT, SURFACE, DAYS, 60)
+    with running_ops(postgres_server, seaweed_server, root, storage, MODEL_PARAMS) as ops:
+        yield ops
 
 
 def test_backfill_then_rollback_over_graphql_publish_and_move_the_pointer_back(ops: Ops) -> None:

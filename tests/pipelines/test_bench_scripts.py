@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from recsys_algo.kinds.kind import KINDS
+from tests.support.shared_data import DIGINETICA, shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
@@ -49,3 +50,23 @@ def test_pipeline_bench_runs_the_cli_end_to_end_on_the_click_mix() -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["wall"] > 0 and result["peak_rss_mb"] > 50
     assert result["metrics"]["users"] > 0
+
+
+def test_quality_bench_prints_baselines_and_the_served_blend_on_the_session_log() -> None:
+    path = shared_data(DIGINETICA)
+    done = run("bench/quality.py", str(path), "--fraction", "0.1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {
+        row.split("|")[1].strip(): [float(c) for c in row.split("|")[2:-1]]
+        for row in done.stdout.splitlines()
+        if row.startswith("| ") and not row.startswith("| source")
+    }
+    baselines = ["popularity", "sequential rules", "item-kNN", "session-kNN"]
+    assert [name for name in rows if name.startswith("baseline: ")] == [
+        f"baseline: {name}" for name in baselines
+    ]
+    assert {f"product kind: {kind}" for kind in KINDS if kind != "content_sim"} <= set(rows)
+    served = rows["**served blend**"]
+    assert len(served) == 6 and all(0 <= value <= 1 for value in served)
+    # HR@20 of the served blend: far above popularity's on a session log with repeats.
+    assert served[0] > rows["baseline: popularity"][0]

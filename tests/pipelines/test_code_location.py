@@ -12,15 +12,17 @@ from recsys_algo.config import DEFAULT_FIRST_DAY, FIRST_DAY_ENV
 from recsys_algo.serving.recommender import KINDS
 from recsys_pipelines.definitions import DAILY_JOB, defs
 from recsys_pipelines.defs.artifacts.assets import enough_data_check
+from recsys_pipelines.defs.tuning.assets import TUNE_JOB, TUNE_SCHEDULE
 
 ROOT = Path(__file__).resolve().parents[2]
-JOBS = (DAILY_JOB, "rollback", "hold", "release", "manifest_freshness")
+JOBS = (DAILY_JOB, "rollback", "hold", "release", "manifest_freshness", TUNE_JOB)
 
 
 def test_every_job_asset_and_check_resolves() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"raw_events", "canonical_events", *KINDS, "evaluation", "manifest"}
+    daily = {"raw_events", "canonical_events", *KINDS, "evaluation", "manifest"}
+    assert keys == {*daily, "tuned_recipe"}
     # The graph the design card draws: ingest -> canonical -> kinds -> evaluation -> publish.
     upstream = {
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
@@ -29,6 +31,7 @@ def test_every_job_asset_and_check_resolves() -> None:
     assert all(upstream[kind] == {"canonical_events"} for kind in KINDS)
     assert upstream["evaluation"] == set(KINDS)
     assert upstream["manifest"] == {"evaluation"}
+    assert upstream["tuned_recipe"] == set()  # it reads canonical days of any age from storage
     checks = {k.name for k in graph.asset_check_keys} - {"manifest_fresh", "manifest_not_held"}
     gates = {c for c in checks if c.startswith("canonical_events_")}
     assert len(gates) == 7  # blocking; one warning check per kind besides
@@ -38,7 +41,7 @@ def test_every_job_asset_and_check_resolves() -> None:
     for name in JOBS:
         # One process per run (a UI backfill costs what the CLI costs), not one per step.
         assert defs.resolve_job_def(name).executor_def.name == "in_process", name
-    for schedule in ("daily_partition_schedule", "manifest_freshness_hourly"):
+    for schedule in ("daily_partition_schedule", "manifest_freshness_hourly", TUNE_SCHEDULE):
         assert defs.resolve_schedule_def(schedule).name == schedule
     for sensor in ("landing_files", "landing_scopes"):
         assert defs.resolve_sensor_def(sensor).name == sensor

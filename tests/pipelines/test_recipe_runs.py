@@ -14,6 +14,8 @@ from recsys_algo.store.recipes import read_current_recipe
 from recsys_algo.store.storage import open_storage
 from recsys_pipelines.cli import main
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
+from tests.support.builders import write_canonical_days
+from tests.unit.session_events import zipf_events
 
 
 def test_the_daily_run_uses_the_scope_recipe_and_names_its_version(env: Env) -> None:
@@ -97,3 +99,40 @@ def test_bad_recipes_exit_2_with_one_line_and_write_nothing(
     assert needle in err
     storage = open_storage((cli_store / "store").as_uri())
     assert read_current_recipe(storage, (TENANT, SURFACE)) is None
+
+
+def test_recipe_tune_writes_the_winner_and_prints_its_trials(cli_store: Path) -> None:
+    scope = ["--tenant", TENANT, "--surface", SURFACE]
+    code, _, err = run("recipe", "tune", *scope)
+    assert code == 3 and "no canonical events to tune on" in err
+    storage = open_storage((cli_store / "store").as_uri())
+    write_canonical_days(storage, zipf_events(4_000, 80, 60, seed=5), TENANT, SURFACE)
+    # Kinds keep their current knobs (one trial each); the blend gets four.
+    budget = ["--kind-trials", "1", "--blend-trials", "4", "--holdout-days", "2", "--trials"]
+    code, out, err = run("recipe", "tune", *scope, *budget)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("baseline #0: ")
+    assert sum(line.startswith("blend #") for line in lines) == 4
+    recipe = read_current_recipe(storage, (TENANT, SURFACE))
+    assert recipe is not None and recipe.source == "tuning"
+    assert lines[-1] == f"recipe {TENANT}/{SURFACE}: {recipe.version}"
+    assert recipe.tuning is not None and recipe.tuning["seed"] == 42
+    assert set(recipe.parameters) == {"blend"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "needle"),
+    [
+        ("--kind-trials", "0", "kind_trials"),
+        ("--time-budget", "nan", "time_budget_seconds"),
+        ("--seed", "-1", "seed"),
+        ("--window-days", "0", "--window-days"),
+    ],
+)
+def test_recipe_tune_refuses_bad_budgets_with_exit_2(
+    cli_store: Path, option: str, value: str, needle: str
+) -> None:
+    code, _, err = run("recipe", "tune", "--tenant", TENANT, "--surface", SURFACE, option, value)
+    assert code == 2
+    assert needle in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,14 @@ from typing import Any
 import msgspec
 import polars as pl
 
+from recsys_algo.contracts import layout
 from recsys_algo.contracts.events import CANONICAL_SCHEMA, STAGING_SCHEMA
 from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
 from recsys_algo.kinds.artifacts import ArtifactBlob, encode_artifact
 from recsys_algo.kinds.neighbors import NEIGHBOR_SCHEMA
 from recsys_algo.kinds.popularity import SCHEMA_VERSION as POPULARITY_SCHEMA_VERSION
+from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.registry import PublishOutcome, publish
 from recsys_algo.store.storage import FileStorage, Storage
 
@@ -93,6 +96,17 @@ def _row(i: int, fields: Mapping[str, Any], staging: bool) -> dict[str, Any]:
         row.update(source_file="a.jsonl", source_line=i + 1)
     row.update(fields)
     return row
+
+
+def write_canonical_days(
+    storage: Storage, events: pl.DataFrame, tenant: str = TENANT, surface: str = SURFACE
+) -> None:
+    """events as the scope's canonical day files (by UTC day of ts) and an empty catalog."""
+    for (day,), frame in events.with_columns(_day=pl.col("ts").dt.date()).group_by("_day"):
+        buffer = io.BytesIO()
+        frame.drop("_day").write_parquet(buffer)
+        storage.write_bytes(layout.canonical_key(tenant, surface, day), buffer.getvalue())
+    write_catalog(storage, tenant, [])
 
 
 def canonical_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:

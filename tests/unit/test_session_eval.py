@@ -104,7 +104,7 @@ def test_too_few_session_cases_measure_nothing_and_the_gate_names_the_need() -> 
     # The serving manifest measured it: "not measured" holds the day (issue 14), naming the need.
     assert not decision.passed
     assert decision.message == (
-        f"{SESSION_GATE_METRIC} not measured (1 held-out session positions, needs 50) while "
+        f"{SESSION_GATE_METRIC} not measured (1 held-out session positions, needs 100) while "
         "the serving manifest measured 0.3000"
     )
 

@@ -1,0 +1,1 @@
+"""The tuning job: per scope, on demand and weekly, search parameters and write a recipe."""
