@@ -36,6 +36,7 @@ from tests.support.processes import stop_process
 REPO = Path(__file__).resolve().parents[1]
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 API_KEY = "bench-load-key"  # a throwaway key for a loopback server; never a real secret
+ADMIN_KEY = "bench-admin-key"  # reads /readyz details (scopes and versions)
 
 
 def machine_info() -> str:
@@ -94,7 +95,8 @@ class Server:
         return total / os.sysconf("SC_CLK_TCK")
 
     def served_versions(self) -> set[str]:
-        body = httpx.get(f"{self.base}/readyz", timeout=5).json()
+        admin = {"X-API-Key": ADMIN_KEY}
+        body = httpx.get(f"{self.base}/readyz", headers=admin, timeout=5).json()
         return {s["manifest_version"] for s in body["scopes"] if s["manifest_version"]}
 
 
@@ -121,7 +123,8 @@ def pss_mb(pid: int) -> float:
 
 
 def api_keys_env() -> str:
-    return f"bench:{TENANT}:{hashlib.sha256(API_KEY.encode()).hexdigest()}"
+    admin = hashlib.sha256(ADMIN_KEY.encode()).hexdigest()
+    return f"bench:{TENANT}:{hashlib.sha256(API_KEY.encode()).hexdigest()},ops:*:{admin}"
 
 
 @contextmanager

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
+import signal
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from recsys_algo.config import SharedEnv
-from recsys_algo.contracts.errors import ConfigError, NotFoundError, RecsysError
-from recsys_algo.contracts.names import check_name, parse_day
+from recsys_algo.config import FIRST_DAY_ENV, PipelineEnv, SharedEnv
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.names import Partition
+from recsys_algo.policy.landing import day_outside
 from recsys_algo.stages.rollback import rollback_scope
 from recsys_algo.store import registry
+from recsys_algo.store.landing import first_landing_day
 from recsys_algo.store.storage import Storage, open_storage
+from recsys_pipelines import cli_gc, cli_manifests, cli_ops, cli_status
 from recsys_pipelines.cli_import import import_commands
+from recsys_pipelines.cli_recipe import recipe_group
+from recsys_pipelines.cli_support import (
+    RecsysGroup,
+    by_option,
+    day_option,
+    handle_errors,
+    name_callback,
+    operator,
+    surface_option,
+    tenant_option,
+    verbose,
+    version_option,
+)
+from recsys_pipelines.local_defaults import apply_local_defaults
 
-F = TypeVar("F", bound=Callable[..., Any])
 MAX_DAYS = 20_000
 
 
@@ -29,54 +43,7 @@ def _storage() -> Storage:
     return open_storage(SharedEnv.load().storage_url)
 
 
-def handle_errors(fn: F) -> F:
-    """One clear line and the documented exit code; a traceback only with --verbose."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except RecsysError as exc:
-            _fail(str(exc), exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            _fail(f"unexpected {type(exc).__name__}: {exc}", 1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _fail(message: str, code: int) -> None:
-    if click.get_current_context().find_root().params.get("verbose"):
-        traceback.print_exc()
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _name(kind: str) -> Callable[[click.Context, click.Parameter, str], str]:
-    def callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
-        try:
-            return check_name(kind, value)
-        except ConfigError as exc:
-            raise click.BadParameter(str(exc)) from None
-
-    return callback
-
-
-def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return parse_day(value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-tenant_option = click.option("--tenant", required=True, callback=_name("tenant"))
-surface_option = click.option("--surface", required=True, callback=_name("surface"))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RecsysGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", is_flag=True, help="Show tracebacks on errors.")
 def main(verbose: bool) -> None:
     """Recommendation artifacts: build, publish, roll back and serve.
@@ -88,9 +55,9 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.option("--tenant", default="demo", show_default=True, callback=_name("tenant"))
-@click.option("--surface", default="home", show_default=True, callback=_name("surface"))
-@click.option("--start", default="2026-11-01", show_default=True, callback=_day)
+@click.option("--tenant", default="demo", show_default=True, callback=name_callback("tenant"))
+@click.option("--surface", default="home", show_default=True, callback=name_callback("surface"))
+@click.option("--start", default="2026-11-01", show_default=True, callback=day_option)
 @click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366))
 @click.option(
     "--events-per-day", default=50_000, show_default=True, type=click.IntRange(1, 10_000_000)
@@ -116,8 +83,8 @@ def import_group() -> None:
 
 @import_group.command(name="movielens")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--tenant", default="movielens", show_default=True, callback=_name("tenant"))
-@click.option("--surface", default="home", show_default=True, callback=_name("surface"))
+@click.option("--tenant", default="movielens", show_default=True, callback=name_callback("tenant"))
+@click.option("--surface", default="home", show_default=True, callback=name_callback("surface"))
 @handle_errors
 def import_movielens(path: Path, tenant: str, surface: str) -> None:
     """Import ml-latest-small or ml-100k from PATH (never commit the data)."""
@@ -133,18 +100,30 @@ def _register(tenant: str, surface: str) -> None:
 
     with dagster_instance() as instance:
         register_scope(instance, tenant, surface)
+    # Days before the partitions' first date cannot be materialized: say so now, with the fix.
+    first_landed = first_landing_day(_storage(), tenant, surface)
+    first_day = PipelineEnv.load().first_day
+    if first_landed is not None and first_landed < first_day:
+        click.echo(
+            f"warning: {tenant}/{surface} has landing files from {first_landed}, before the "
+            f"partitions' first date {first_day}: set {FIRST_DAY_ENV}={first_landed} where "
+            "the CLI and the code location run (and reload the code location) to process them",
+            err=True,
+        )
 
 
-for _command in import_commands(handle_errors, _name, _storage, _register):
+for _command in import_commands(handle_errors, name_callback, _storage, _register):
     import_group.add_command(_command)
+
+main.add_command(recipe_group(handle_errors, name_callback, _storage))
 
 
 @main.command()
 @tenant_option
 @surface_option
-@click.option("--date", "date_", callback=_day, help="One day, YYYY-MM-DD.")
-@click.option("--start", callback=_day, help="First day of a range.")
-@click.option("--end", callback=_day, help="Last day of a range (inclusive).")
+@click.option("--date", "date_", callback=day_option, help="One day, YYYY-MM-DD.")
+@click.option("--start", callback=day_option, help="First day of a range.")
+@click.option("--end", callback=day_option, help="Last day of a range (inclusive).")
 @click.option("--allow-rewind", is_flag=True, help="Serve an older day than the one serving.")
 @click.option(
     "--override-quality-gate",
@@ -176,8 +155,17 @@ def materialize(
         raise click.UsageError("--override-quality-gate needs a non-empty REASON")
     if len(days) > MAX_DAYS:
         raise click.UsageError(f"{len(days)} days requested, at most {MAX_DAYS}")
+    from recsys_algo.stages.publish import check_serving_pointer
+    from recsys_pipelines.defs.partitions import partition_days
+
+    # Before any work: Dagster knows no partition for such a day (and would fail with exit 1).
+    for day in (first, last):
+        if (why := day_outside(day, partition_days(dt.datetime.now(dt.UTC)))) is not None:
+            raise ConfigError(f"--date/--start/--end: {why}; nothing was run")
     env = SharedEnv.load()
     keys = env.signing_keys()  # fail fast, before any work
+    # And a pointer that does not verify: the publish at the end of each day would refuse it.
+    check_serving_pointer(open_storage(env.storage_url), keys, Partition(tenant, surface, first))
     from tqdm import tqdm
 
     from recsys_pipelines.definitions import DAILY_JOB, build_definitions
@@ -212,6 +200,9 @@ def materialize(
             allow_rewind,
             on_day=report,
             override_reason=override_reason,
+            # Dagster's console log (a page per failed step, with its traceback) only with
+            # --verbose: without it each day is one line and a failure one `error:` line.
+            console_log_level="DEBUG" if verbose() else "CRITICAL",
         )
     current = registry.read_current(open_storage(env.storage_url), keys, tenant, surface)
     if current is not None:
@@ -224,11 +215,26 @@ def materialize(
 @main.command()
 @tenant_option
 @surface_option
-@click.option("--to", "to_version", help="Manifest version to serve (default: previous).")
-@click.option("--reason", default="", help="Recorded in the audit record.")
+@click.option(
+    "--to",
+    "to_version",
+    callback=version_option,
+    help="Manifest version to serve (default: previous).",
+)
+@click.option("--reason", default="", help="Recorded in the audit and hold records.")
+@click.option(
+    "--hold/--no-hold",
+    default=True,
+    show_default=True,
+    help="Hold the scope at the version rolled back to: later runs publish to history only, "
+    "until `recsys release`.",
+)
+@by_option
 @handle_errors
-def rollback(tenant: str, surface: str, to_version: str | None, reason: str) -> None:
-    """Serve an earlier verified manifest; writes an audit record. No retraining."""
+def rollback(
+    tenant: str, surface: str, to_version: str | None, reason: str, hold: bool, by: str | None
+) -> None:
+    """Serve an earlier verified manifest and hold it there; audit records. No retraining."""
     env = SharedEnv.load()
     keys = env.signing_keys()
     outcome = rollback_scope(
@@ -239,42 +245,21 @@ def rollback(tenant: str, surface: str, to_version: str | None, reason: str) -> 
         to_version,
         reason=reason or "recsys rollback",
         signals_dsn=env.signals_dsn,
+        hold_by=(by or operator()) if hold else None,
+        origin="recsys rollback",
     )
-    before, after = outcome.before, outcome.after
+    after = outcome.after
     click.echo(
-        f"rolled back {tenant}/{surface}: {before.manifest_version} -> "
+        f"rolled back {tenant}/{surface}: {outcome.from_label} -> "
         f"{after.manifest_version} (as_of {after.as_of})"
     )
+    if outcome.hold is not None:
+        click.echo(
+            f"held: later runs publish to history, not served, until "
+            f"`recsys release --tenant {tenant} --surface {surface}`"
+        )
     if outcome.signals != "not configured":
         click.echo(f"signals database: {outcome.signals}")
-
-
-@main.command()
-@tenant_option
-@surface_option
-@handle_errors
-def manifests(tenant: str, surface: str) -> None:
-    """Manifest history, newest first; '*' marks the one serving."""
-    env = SharedEnv.load()
-    keys, storage = env.signing_keys(), open_storage(env.storage_url)
-    entries = registry.history(storage, keys, tenant, surface)
-    if not entries:
-        raise NotFoundError(f"{tenant}/{surface}: no manifests published")
-    pointer = registry.read_pointer(storage, tenant, surface)
-    serving = None
-    if pointer is not None:
-        import msgspec
-
-        serving = msgspec.json.decode(pointer[0]).get("manifest_version")
-    click.echo(f"{'':2}{'version':30} {'as_of':10}  {'created_at':24}  artifacts")
-    for e in entries:
-        mark = "*" if e.version == serving else " "
-        if e.manifest is None:
-            click.echo(f"{mark} {e.version:30} INVALID: {e.error}")
-            continue
-        m = e.manifest
-        kinds = ",".join(f"{k}:{r.sha256[:12]}" for k, r in sorted(m.artifacts.items()))
-        click.echo(f"{mark} {e.version:30} {m.as_of:10}  {m.created_at:24}  {kinds}")
 
 
 @main.command()
@@ -287,5 +272,23 @@ def serve(host: str, port: int) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 (fixed argv, no shell)
 
 
-if __name__ == "__main__":
+for _command in [*cli_ops.COMMANDS, cli_manifests.manifests, cli_status.status, cli_gc.gc]:
+    main.add_command(_command)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    # As Ctrl-C: the run in progress is marked failed and the program exits 130, one line.
+    raise KeyboardInterrupt
+
+
+def run() -> None:
+    """The `recsys` program: a checkout's local defaults (saying which), then the command."""
+    signal.signal(signal.SIGTERM, _terminated)
+    note = apply_local_defaults(os.environ, Path.cwd())
+    if note is not None:
+        click.echo(note, err=True)
     main()
+
+
+if __name__ == "__main__":
+    run()

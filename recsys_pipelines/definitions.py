@@ -11,7 +11,8 @@ from recsys_pipelines.defs.evaluation.assets import evaluation
 from recsys_pipelines.defs.ingest.assets import canonical_events, raw_events
 from recsys_pipelines.defs.ingest.checks import CHECKS
 from recsys_pipelines.defs.publish.assets import manifest
-from recsys_pipelines.defs.publish.jobs import rollback
+from recsys_pipelines.defs.publish.jobs import build_jobs
+from recsys_pipelines.defs.publish.serving import manifest_not_held
 from recsys_pipelines.defs.resources import (
     PipelineSettings,
     SigningResource,
@@ -19,7 +20,12 @@ from recsys_pipelines.defs.resources import (
     resources_from_env,
 )
 
-ASSETS = [raw_events, canonical_events, *ARTIFACT_ASSETS, evaluation, manifest]
+# Who answers for the assets (the catalog's Owner column and filter): one team owns the graph.
+OWNERS = ["team:recsys"]
+ASSETS = dg.map_asset_specs(
+    lambda spec: spec.replace_attributes(owners=OWNERS),
+    [raw_events, canonical_events, *ARTIFACT_ASSETS, evaluation, manifest],
+)
 DAILY_JOB = "daily_partition"
 
 daily_partition = dg.define_asset_job(
@@ -42,17 +48,14 @@ def build_definitions(
         storage = storage or defaults.storage
         signing = signing or defaults.signing
         settings = settings or defaults.settings
+    resources = {"storage": storage, "signing": signing, "settings": settings}
     return dg.Definitions(
         assets=ASSETS,
-        asset_checks=[*CHECKS, *AUTOMATION.checks],
-        jobs=[daily_partition, rollback, *AUTOMATION.jobs],
+        asset_checks=[*CHECKS, manifest_not_held, *AUTOMATION.checks],
+        jobs=[daily_partition, *build_jobs(resources), *AUTOMATION.jobs],
         schedules=AUTOMATION.schedules,
         sensors=AUTOMATION.sensors,
-        resources={
-            "storage": storage,
-            "signing": signing,
-            "settings": settings,
-        },
+        resources=resources,
         # Every job runs its steps in the run's own process: the multiprocess default starts a
         # process and imports the code location per step (~10x the compute of a day), and a
         # partition backfill cannot choose another executor. One run = one process, as the CLI.

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import sqlalchemy.exc
@@ -15,6 +16,7 @@ from dagster_postgres.utils import DagsterPostgresException
 from recsys_algo.contracts.errors import ERROR_CLASSES, RecsysError, ValidationGateError
 from recsys_algo.contracts.names import scope_key
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_key
+from recsys_pipelines.run_health import execute_recorded
 
 
 @contextmanager
@@ -47,6 +49,12 @@ class StepFailure(RecsysError):
     """A step failed with an error the platform did not classify (exit 1)."""
 
 
+class Interrupted(RecsysError):
+    """SIGINT or SIGTERM stopped a run (exit 130); its run is marked failed."""
+
+    exit_code = 130
+
+
 class InstanceStorageError(RecsysError):
     """The Dagster instance's database failed during a run (exit 1): the run is not recorded,
     but what it published is complete or absent (the pointer moves last)."""
@@ -71,6 +79,11 @@ def _classify(error: dg.SerializableErrorInfo | None, day: dt.date) -> RecsysErr
     while error is not None:
         chain.append(error)
         error = error.cause or error.context
+    if any(info.cls_name == "DagsterExecutionInterruptedError" for info in chain):
+        return Interrupted(
+            f"{day.isoformat()}: interrupted (SIGINT or SIGTERM); its run is marked failed and "
+            "nothing was half-published (the pointer moves last); rerun the day"
+        )
     for info in chain:
         cls = ERROR_CLASSES.get(info.cls_name or "")
         if cls is not None:
@@ -98,28 +111,34 @@ def run_day(
     day: dt.date,
     allow_rewind: bool = False,
     override_reason: str | None = None,
+    console_log_level: str | None = None,
 ) -> DayOutcome:
     """Materialize every asset (and check) of one partition; raise a classified error on failure.
 
     override_reason, when given, publishes even if the quality gate fails (recorded in lineage).
+    console_log_level sets what Dagster's console logger prints (None: its default, DEBUG); the
+    run's events are recorded in the instance either way.
     """
     config: dict[str, object] = {"allow_rewind": allow_rewind}
     if override_reason is not None:
         config.update(quality_override=True, override_reason=override_reason)
+    run_config: dict[str, Any] = {"ops": {"manifest": {"config": config}}}
+    if console_log_level is not None:
+        run_config["loggers"] = {"console": {"config": {"log_level": console_log_level}}}
     try:
-        result = job.execute_in_process(
-            partition_key=partition_key(tenant, surface, day),
-            instance=instance,
-            run_config={"ops": {"manifest": {"config": config}}},
-            raise_on_error=False,
-        )
+        result = execute_recorded(job, instance, partition_key(tenant, surface, day), run_config)
     except _INSTANCE_FAILURES as exc:
         raise InstanceStorageError(
             f"{tenant}/{surface} {day}: the Dagster instance's database failed during the run "
             f"({_one_line(exc)}); the run is not recorded, and what it published "
             "is complete or absent (see `recsys manifests`); rerun once the database is back"
         ) from None
-    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    # Warnings (the hold check) are reported by the manifest's own message, not as a failure.
+    failed_checks = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
     if failed_checks:
         reasons = "; ".join(
             f"{e.check_name}: {e.description or 'failed'}"
@@ -149,11 +168,14 @@ def run_days(
     allow_rewind: bool = False,
     on_day: Callable[[DayOutcome], None] | None = None,
     override_reason: str | None = None,
+    console_log_level: str | None = None,
 ) -> list[DayOutcome]:
     """Every day in order; stops at the first failure (later windows would read a gap)."""
     outcomes = []
     for day in days:
-        outcome = run_day(job, instance, tenant, surface, day, allow_rewind, override_reason)
+        outcome = run_day(
+            job, instance, tenant, surface, day, allow_rewind, override_reason, console_log_level
+        )
         outcomes.append(outcome)
         if on_day is not None:
             on_day(outcome)

@@ -11,6 +11,7 @@ from litestar import Litestar
 
 from recsys_algo.contracts.errors import ConfigError
 from recsys_service.app import create_app
+from recsys_service.http_limits import LimitedHttpToolsProtocol
 from recsys_service.logs import configure_logging
 from recsys_service.settings import API_KEYS_ENV, Settings
 
@@ -55,6 +56,7 @@ def worker_app() -> Litestar:
     The supervisor checked the same environment before starting any worker."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    LimitedHttpToolsProtocol.limits = settings.head_limits
     return create_app(settings)
 
 
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     # JSON lines on stderr for every logger, uvicorn's included (log_config=None below).
     configure_logging(settings.log_level)
+    LimitedHttpToolsProtocol.limits = settings.head_limits
     print(
         f"recsys-service listening on http://{args.host}:{args.port}", file=sys.stderr, flush=True
     )
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         log_config=None,
         access_log=False,
+        # httptools, with bounded request heads (431): uvicorn's own limits neither.
+        http=LimitedHttpToolsProtocol,
     )
     return 0
 

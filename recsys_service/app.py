@@ -17,7 +17,8 @@ from recsys_service.controllers.recommend import RecommendController
 from recsys_service.controllers.similar import SimilarController
 from recsys_service.dependencies import DEPENDENCIES
 from recsys_service.errors import EXCEPTION_HANDLERS
-from recsys_service.event_log import EVENT_LOG_KEY, EventLog, event_log_lifespan
+from recsys_service.event_log import EVENT_LOG_KEY, EventLog
+from recsys_service.event_log_lifespan import event_log_lifespan
 from recsys_service.lifespan import log_flush_lifespan, serving_lifespan
 from recsys_service.metrics import METRICS_KEY, ServiceMetrics
 from recsys_service.observed_app import ObservedApp
@@ -44,7 +45,8 @@ def create_app(settings: Settings) -> Litestar:
         storage, settings.signing_keys, settings.scopes, source=source, loader=loader
     )
     event_log = EventLog(storage, settings.event_log)
-    metrics = serving.observer = ServiceMetrics(serving)
+    metrics = serving.observer = ServiceMetrics(serving, event_log)
+    event_log.on_write_failed = metrics.event_write_failed
     limiter = RateLimiter(settings.rate_limit, settings.rate_limit_tenants)
     app = ObservedApp(
         route_handlers=[

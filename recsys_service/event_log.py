@@ -1,76 +1,44 @@
-"""Event log: buffer landing events, flush them as new landing files off the event loop."""
+"""Event log: buffer landing events, flush them as new landing files off the event loop.
+
+Each landing partition (tenant, surface, day) is written on its own: one that fails waits for
+its retry (event_failures) while every other is written, and a failing scope may hold only
+part of the buffer (settings.failing_scope_max), so it never blocks another tenant.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import itertools
 import logging
 import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Self
 
-import anyio.to_thread
 import msgspec
-from litestar import Litestar
-from pydantic import Field, model_validator
 
-from recsys_algo.config import EnvSettings
-from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.store.landing import write_landing_file
 from recsys_algo.store.storage import Storage
-from recsys_service.background import running
+from recsys_service.event_failures import PartitionFailures, PartitionKey
+from recsys_service.event_log_settings import EventLogEnv, EventLogSettings
 from recsys_service.exposure import Exposure, LandingEvent, day_of, epoch_ms, exposure_lines
-from recsys_service.schemas import EventLogStatus
+from recsys_service.schemas import EventLogStatus, FailingPartition
+from recsys_service.times import iso
+
+__all__ = ["EVENT_LOG_KEY", "EventLog", "EventLogEnv", "EventLogSettings"]
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_ENV = "RECSYS_EVENTS_FLUSH_INTERVAL"
-FLUSH_EVENTS_ENV = "RECSYS_EVENTS_FLUSH_EVENTS"
-BUFFER_MAX_ENV = "RECSYS_EVENTS_BUFFER_MAX"
 EVENT_LOG_KEY = "event_log"
 Clock = Callable[[], dt.datetime]
-PartitionKey = tuple[str, str, dt.date]  # tenant, surface, day
+Scope = tuple[str, str]  # tenant, surface
 _ENCODER = msgspec.json.Encoder()
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class EventLogSettings:
-    """When to flush (every flush_interval seconds or flush_events events) and the buffer bound."""
-
-    flush_interval: float = 5.0
-    flush_events: int = 10_000
-    buffer_max: int = 200_000
-
-    @classmethod
-    def from_env(cls) -> EventLogSettings:
-        """RECSYS_EVENTS_* from the process environment; ConfigError naming what is wrong."""
-        env = EventLogEnv.load()
-        return cls(float(env.flush_interval), env.flush_events, env.buffer_max)
-
-
-class EventLogEnv(EnvSettings):
-    """RECSYS_EVENTS_*: whole seconds between flushes, the early-flush count, the buffer bound."""
-
-    flush_interval: int = Field(default=5, ge=1, le=300, validation_alias=FLUSH_INTERVAL_ENV)
-    flush_events: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias=FLUSH_EVENTS_ENV)
-    buffer_max: int = Field(default=200_000, ge=1, le=10_000_000, validation_alias=BUFFER_MAX_ENV)
-
-    @model_validator(mode="after")
-    def _buffer_holds_a_flush(self) -> Self:
-        if self.buffer_max < self.flush_events:
-            raise ConfigError(
-                f"{BUFFER_MAX_ENV}={self.buffer_max} is below {FLUSH_EVENTS_ENV}="
-                f"{self.flush_events}: the buffer must hold at least one flush"
-            )
-        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,22 +57,30 @@ class EventLog:
     """Bounded in-memory buffer of landing lines, written as new uniquely named files by flush().
 
     add() runs on the event loop and only appends under a short lock; flush() runs in a worker
-    thread. A failed write keeps its chunk (same name, same bytes) for the next flush.
+    thread. A failed write keeps its chunk (same name, same bytes) for a later flush.
     """
 
     def __init__(
-        self, storage: Storage, settings: EventLogSettings, clock: Clock = _utc_now
+        self,
+        storage: Storage,
+        settings: EventLogSettings,
+        clock: Clock = _utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
         self.settings = settings
         self.clock = clock
+        self.monotonic = monotonic
         self.on_threshold: Callable[[], None] = lambda: None
+        self.on_write_failed: Callable[[str, str], None] = lambda tenant, surface: None
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buffer: dict[PartitionKey, list[bytes]] = {}
         self._buffered = 0  # lines in _buffer
         self._pending: list[Chunk] = []
         self._pending_events = 0
+        self._held_by_scope: Counter[Scope] = Counter()
+        self._failures = PartitionFailures(settings.flush_interval)
         self._dropped = 0
         self._full = False
         self._written = 0
@@ -117,27 +93,49 @@ class EventLog:
         """Events accepted but not yet written (buffered plus failed chunks awaiting a retry)."""
         return self._buffered + self._pending_events
 
-    def add(self, events: Sequence[LandingEvent]) -> bool:
-        """Buffer all of the events, or none when that would pass the bound (returns False)."""
+    def add(self, events: Sequence[LandingEvent]) -> str | None:
+        """Buffer all of the events, or none when that would pass a bound: then why, else None."""
         groups: dict[PartitionKey, list[bytes]] = {}
         for event in events:
             key = (event.tenant, event.surface, day_of(event.ts))
             groups.setdefault(key, []).append(_ENCODER.encode(event))
         return self._add_lines(groups, len(events))
 
-    def _add_lines(self, groups: dict[PartitionKey, list[bytes]], count: int) -> bool:
+    def _refusal(self, per_scope: Counter[Scope], count: int) -> str | None:
+        """Why these events cannot be held (called under the lock), else None."""
+        if self.held + count > self.settings.buffer_max:
+            return (
+                f"the event buffer is full ({self.held} events held, limit "
+                f"{self.settings.buffer_max}; storage unreachable?)"
+            )
+        cap = self.settings.failing_scope_max
+        for (tenant, surface), n in sorted(per_scope.items()):
+            held = self._held_by_scope[(tenant, surface)]
+            if held + n > cap and self._failures.scope_failing(tenant, surface):
+                return (
+                    f"writes of {tenant}/{surface} to the landing zone are failing and it holds "
+                    f"{held} events, its limit while they fail is {cap}"
+                )
+        return None
+
+    def _add_lines(self, groups: dict[PartitionKey, list[bytes]], count: int) -> str | None:
+        per_scope: Counter[Scope] = Counter()
+        for (tenant, surface, _), lines in groups.items():
+            per_scope[(tenant, surface)] += len(lines)
         with self._lock:
-            if self.held + count > self.settings.buffer_max:
+            refused = self._refusal(per_scope, count)
+            if refused is not None:
                 self._full = True
-                return False
+                return refused
             before = self._buffered
             for key, lines in groups.items():
                 self._buffer.setdefault(key, []).extend(lines)
+            self._held_by_scope.update(per_scope)
             self._buffered = after = before + count
             self._full = False
         if before < self.settings.flush_events <= after:
             self.on_threshold()
-        return True
+        return None
 
     def add_exposures(self, exposures: Sequence[Exposure]) -> None:
         """Buffer the exposures of responses; when full they are counted and logged, not kept."""
@@ -153,16 +151,15 @@ class EventLog:
         if not count:
             return
         was_full = self._full
-        if self._add_lines(groups, count):
+        refused = self._add_lines(groups, count)
+        if refused is None:
             return
         with self._lock:
             self._dropped += count
         if not was_full:  # one line per episode; /readyz counts every dropped event
             log.error(
-                "event buffer full (%d held, limit %d): exposure events are dropped and "
-                "counted in /readyz until a flush succeeds; is storage reachable?",
-                self.held,
-                self.settings.buffer_max,
+                "exposure events are dropped and counted in /readyz until a flush succeeds: %s",
+                refused,
             )
 
     def _cut(self) -> None:
@@ -181,22 +178,33 @@ class EventLog:
         with self._lock:
             self._pending.extend(chunks)
 
-    def flush(self) -> int:
-        """Write every held event; returns how many were written. Never raises for storage."""
+    def flush(self, *, due_only: bool = False) -> int:
+        """Write every held event; returns how many were written. Never raises for storage.
+
+        Each partition is written on its own: a failed write keeps its chunk for a retry and the
+        next partitions are still written. due_only (the periodic flush): a partition whose last
+        write failed waits out its backoff; otherwise (a direct call, shutdown) all are tried.
+        """
         with self._flush_lock:
             self._cut()
+            now = self.monotonic()
             written = 0
+            failed: set[PartitionKey] = set()
             for chunk in list(self._pending):
+                key = (chunk.tenant, chunk.surface, chunk.day)
+                with self._lock:
+                    waiting = due_only and not self._failures.due(key, now)
+                if key in failed or waiting:
+                    continue
                 try:
                     write_landing_file(
                         self.storage, chunk.tenant, chunk.surface, chunk.day, chunk.name, chunk.data
                     )
                 except Exception as exc:
-                    self._record_error(chunk, exc)
-                    break  # storage is likely down: the rest waits for the next flush
-                with self._lock:
-                    self._pending.remove(chunk)
-                    self._pending_events -= chunk.events
+                    failed.add(key)
+                    self._record_error(chunk, exc, now)
+                    continue
+                self._written_chunk(chunk, key)
                 written += chunk.events
             with self._lock:
                 self._written += written
@@ -205,19 +213,54 @@ class EventLog:
                     self._last_flush_at = self.clock()
             return written
 
-    def _record_error(self, chunk: Chunk, exc: Exception) -> None:
-        reason = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+    def _written_chunk(self, chunk: Chunk, key: PartitionKey) -> None:
         with self._lock:
-            self._last_error = reason
-            self._last_error_at = self.clock()
+            self._pending.remove(chunk)
+            self._pending_events -= chunk.events
+            scope = (chunk.tenant, chunk.surface)
+            self._held_by_scope[scope] -= chunk.events
+            if self._held_by_scope[scope] <= 0:
+                del self._held_by_scope[scope]
+            self._failures.written(key)
+
+    def _record_error(self, chunk: Chunk, exc: Exception, now: float) -> None:
+        key = (chunk.tenant, chunk.surface, chunk.day)
+        with self._lock:
+            failure = self._failures.failed(key, exc, self.clock(), now)
+            self._last_error, self._last_error_at = failure.last_error, failure.last_error_at
+        self.on_write_failed(chunk.tenant, chunk.surface)
         log.warning(
-            "event log flush failed for %s/%s %s (%d events held, kept for retry): %s",
+            "event log write failed for %s/%s %s (%d events of the scope held, retried in %.0f s;"
+            " other partitions are written): %s",
             chunk.tenant,
             chunk.surface,
             chunk.day,
-            self.held,
-            reason,
+            self._held_by_scope[(chunk.tenant, chunk.surface)],
+            failure.retry_at - now,
+            failure.last_error,
         )
+
+    def _failing(self) -> list[FailingPartition]:
+        """The partitions whose last write failed, with what each holds (under the lock)."""
+        held: Counter[PartitionKey] = Counter()
+        for chunk in self._pending:
+            held[(chunk.tenant, chunk.surface, chunk.day)] += chunk.events
+        for key, lines in self._buffer.items():
+            held[key] += len(lines)
+        wall, now = self.clock(), self.monotonic()
+        return [
+            FailingPartition(
+                tenant=tenant,
+                surface=surface,
+                day=day.isoformat(),
+                held=held[(tenant, surface, day)],
+                failures=failure.failures,
+                last_error=failure.last_error,
+                last_error_at=iso(failure.last_error_at),
+                next_retry_at=iso(wall + dt.timedelta(seconds=max(0.0, failure.retry_at - now))),
+            )
+            for (tenant, surface, day), failure in self._failures.items()
+        ]
 
     def status(self) -> EventLogStatus:
         with self._lock:
@@ -230,43 +273,9 @@ class EventLog:
                 last_flush_at=_iso(self._last_flush_at),
                 last_error=self._last_error,
                 last_error_at=_iso(self._last_error_at),
+                failing=self._failing(),
             )
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-async def flush_forever(event_log: EventLog, wake: asyncio.Event) -> None:
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), event_log.settings.flush_interval)
-        wake.clear()
-        await anyio.to_thread.run_sync(event_log.flush)
-
-
-@contextlib.asynccontextmanager
-async def event_log_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Flush every interval or threshold in a thread; on exit, flush what is left."""
-    event_log: EventLog = app.state[EVENT_LOG_KEY]
-    loop = asyncio.get_running_loop()
-    wake = asyncio.Event()
-
-    def wake_up() -> None:  # add() may run on the loop or in a worker thread
-        loop.call_soon_threadsafe(wake.set)
-
-    event_log.on_threshold = wake_up
-    try:
-        async with running(flush_forever(event_log, wake), "recsys-event-flush"):
-            yield
-    finally:
-        event_log.on_threshold = lambda: None
-        await anyio.to_thread.run_sync(event_log.flush)
-        if event_log.held:
-            log.error(
-                "shutdown: %d events could not be written to the landing zone (%s)",
-                event_log.held,
-                event_log.status().last_error,
-            )
+    return None if moment is None else iso(moment)

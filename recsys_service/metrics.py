@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from recsys_service.event_log import EventLog
 from recsys_service.loaded_scope import LoadedScope
 from recsys_service.serving_state import ServingState, failure_reason
 from recsys_service.times import age_seconds
@@ -66,10 +67,31 @@ class ScopeCollector(Collector):
         yield from (age, ready, info)
 
 
+class EventLogCollector(Collector):
+    """Events held per scope whose landing writes are failing, at scrape time."""
+
+    def __init__(self, event_log: EventLog) -> None:
+        self.event_log = event_log
+
+    def collect(self) -> Iterator[Metric]:
+        held = GaugeMetricFamily(
+            "recsys_event_log_failing_held_events",
+            "Events held for a scope whose last landing write failed (other scopes are written)",
+            labels=["tenant", "surface"],
+        )
+        by_scope: dict[tuple[str, str], int] = {}
+        for part in self.event_log.status().failing:
+            scope = (part.tenant, part.surface)
+            by_scope[scope] = by_scope.get(scope, 0) + part.held
+        for (tenant, surface), events in sorted(by_scope.items()):
+            held.add_metric([tenant, surface], events)
+        yield held
+
+
 class ServiceMetrics:
     """The service's metrics in their own registry, so apps (and tests) never share numbers."""
 
-    def __init__(self, serving: ServingState) -> None:
+    def __init__(self, serving: ServingState, event_log: EventLog | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "recsys_http_requests",
@@ -102,8 +124,16 @@ class ServiceMetrics:
             ["tenant"],
             registry=self.registry,
         )
+        self.event_write_failures = Counter(
+            "recsys_event_log_write_failures",
+            "Failed landing writes of the event log by scope (its events are kept for a retry)",
+            ["tenant", "surface"],
+            registry=self.registry,
+        )
         self.serving = serving
         self.registry.register(ScopeCollector(serving))
+        if event_log is not None:
+            self.registry.register(EventLogCollector(event_log))
         # labels() costs ~2 us a request (label checks, a lock, a dict of tuples); a request
         # looks its two children up here instead. Bounded: methods, route templates, statuses.
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -126,6 +156,9 @@ class ServiceMetrics:
 
     def load_failed(self, tenant: str, surface: str, exc: BaseException) -> None:
         self.load_failures.labels(tenant, surface, failure_label(exc)).inc()
+
+    def event_write_failed(self, tenant: str, surface: str) -> None:
+        self.event_write_failures.labels(tenant, surface).inc()
 
     def refused(self, tenant: str) -> None:
         # Admin keys may name any tenant: only tenants that have scopes get their own series.

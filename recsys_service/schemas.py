@@ -186,6 +186,17 @@ class ArtifactSummary(msgspec.Struct, frozen=True, kw_only=True):
     schema_version: int
 
 
+class HoldView(msgspec.Struct, frozen=True, kw_only=True):
+    """The scope's hold: while it exists runs record history and this version keeps serving."""
+
+    version: str | None = None  # held at (the version serving when it was set)
+    reason: str | None = None
+    by: str | None = None
+    at: str | None = None
+    origin: str | None = None
+    error: str | None = None  # the record does not verify: held all the same
+
+
 class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
     tenant: str
     surface: str
@@ -199,6 +210,7 @@ class ManifestResponse(msgspec.Struct, frozen=True, kw_only=True):
     previous_version: str | None
     loaded_at: str
     request_id: str
+    hold: HoldView | None = None  # null: not held
 
 
 class HealthResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -216,6 +228,19 @@ class ScopeReadiness(msgspec.Struct, frozen=True, kw_only=True):
     last_error_at: str | None
 
 
+class FailingPartition(msgspec.Struct, frozen=True, kw_only=True):
+    """A landing partition whose last write failed; its events wait, others are written."""
+
+    tenant: str
+    surface: str
+    day: str
+    held: int  # its events awaiting the retry
+    failures: int  # failed writes in a row
+    last_error: str
+    last_error_at: str
+    next_retry_at: str  # the periodic flush retries it then (shutdown tries at once)
+
+
 class EventLogStatus(msgspec.Struct, frozen=True, kw_only=True):
     held: int  # accepted, not yet written
     buffer_max: int
@@ -225,13 +250,16 @@ class EventLogStatus(msgspec.Struct, frozen=True, kw_only=True):
     last_flush_at: str | None  # last flush that left nothing behind
     last_error: str | None  # cleared by a flush that writes everything
     last_error_at: str | None
+    failing: list[FailingPartition] = []
 
 
+# Only `ready` for callers without an admin key (controllers/health.py): the rest is unset,
+# so left out of the body, while null stays null in the details.
 class ReadinessResponse(msgspec.Struct, frozen=True, kw_only=True):
     ready: bool
-    scopes: list[ScopeReadiness]
-    discovery_error: str | None
-    event_log: EventLogStatus | None = None
+    scopes: list[ScopeReadiness] | msgspec.UnsetType = msgspec.UNSET
+    discovery_error: str | msgspec.UnsetType | None = msgspec.UNSET
+    event_log: EventLogStatus | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,7 +15,8 @@ from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.names import is_valid_name, parse_scope_key
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.store.pg import describe_dsn
-from recsys_service.event_log import EventLogSettings
+from recsys_service.event_log_settings import EventLogSettings
+from recsys_service.http_limits import DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, HeadLimits
 from recsys_service.logs import LOG_LEVEL_ENV, parse_log_level
 from recsys_service.ratelimit import (
     RATE_LIMIT_ENV,
@@ -33,6 +34,8 @@ SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
 LOADER_ENV = "RECSYS_LOADER"
 PREPARED_DIR_ENV = "RECSYS_PREPARED_DIR"
 LOADER_NICE_ENV = "RECSYS_LOADER_NICE"
+MAX_HEADER_BYTES_ENV = "RECSYS_MAX_HEADER_BYTES"
+MAX_HEADERS_ENV = "RECSYS_MAX_HEADERS"
 LOADER_SPARE_ENV = "RECSYS_LOADER_SPARE"
 DEFAULT_LOADER_NICE = 0
 ServingSource = Literal["storage", "postgres"]
@@ -155,6 +158,8 @@ class Settings:
     # swaps land sooner under load, for an idle process per serving process.
     loader_spare: bool = True
     log_level: int = logging.INFO
+    # Request heads over these are refused with 431 by `python -m recsys_service`.
+    head_limits: HeadLimits = field(default_factory=HeadLimits)
 
     def __post_init__(self) -> None:
         if self.metrics_access == "admin" and not any(k.is_admin for k in self.api_keys):
@@ -204,6 +209,7 @@ class Settings:
             loader_nice=env.loader_nice,
             loader_spare=env.loader_spare,
             log_level=env.log_level,
+            head_limits=HeadLimits(env.max_header_bytes, env.max_headers),
         )
 
 
@@ -264,4 +270,13 @@ class ServiceEnv(SharedEnv):
     loader_spare: bool = Field(default=True, validation_alias=LOADER_SPARE_ENV)
     log_level: Annotated[int, PlainValidator(parse_log_level)] = Field(
         default=logging.INFO, validation_alias=LOG_LEVEL_ENV
+    )
+    max_header_bytes: int = Field(
+        default=DEFAULT_MAX_HEADER_BYTES,
+        ge=1024,
+        le=1024 * 1024,
+        validation_alias=MAX_HEADER_BYTES_ENV,
+    )
+    max_headers: int = Field(
+        default=DEFAULT_MAX_HEADERS, ge=10, le=1000, validation_alias=MAX_HEADERS_ENV
     )

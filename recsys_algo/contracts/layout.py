@@ -63,6 +63,37 @@ def pointer_key(tenant: str, surface: str) -> str:
     return f"{POINTER_ROOT}/{_scope(tenant, surface)}/manifest.json"
 
 
+HOLD_FILE = "hold.json"
+
+
+def hold_key(tenant: str, surface: str) -> str:
+    """Beside the pointer: while it exists, publishing never moves the pointer."""
+    return f"{POINTER_ROOT}/{_scope(tenant, surface)}/{HOLD_FILE}"
+
+
+RECIPE_ROOT = "recipes"
+# The global default's folder: no tenant name can be "_default" (names start with [a-z0-9]).
+DEFAULT_RECIPE_FOLDER = "_default"
+
+
+def _recipe_folder(scope: tuple[str, str] | None) -> str:
+    where = DEFAULT_RECIPE_FOLDER if scope is None else _scope(*scope)
+    return f"{RECIPE_ROOT}/{where}"
+
+
+def recipe_pointer_key(scope: tuple[str, str] | None) -> str:
+    """The current recipe of a (tenant, surface) scope, or of the global default (None)."""
+    return f"{_recipe_folder(scope)}/current.json"
+
+
+def recipe_versions_prefix(scope: tuple[str, str] | None) -> str:
+    return f"{_recipe_folder(scope)}/versions"
+
+
+def recipe_version_key(scope: tuple[str, str] | None, version: str) -> str:
+    return f"{recipe_versions_prefix(scope)}/{check_version(version)}.json"
+
+
 LANDING_SUFFIX = ".jsonl"
 LANDING_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,194}\.jsonl$"
 _LANDING_NAME_RE = re.compile(LANDING_NAME_PATTERN)

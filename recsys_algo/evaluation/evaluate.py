@@ -21,6 +21,7 @@ from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
 
 BLEND = "blend"
 SESSION_CASES = "session_cases"
+REPEAT_TARGETS = "repeat"  # the target is in its prefix (session_hr_repeat@k)
 # Kinds that do not read events: the evaluation may reuse the artifact built for publishing.
 EVENT_FREE_KINDS: tuple[Kind, ...] = tuple(k for k in KINDS if not INFO[k].reads_events)
 
@@ -88,7 +89,7 @@ def session_metrics(
             out[f"{source}.session_hr@{k}"] = metrics.recall_of(hits[:, :k], sizes, k)
             out[f"{source}.session_mrr@{k}"] = metrics.mrr_of(hits[:, :k])
         found = np.asarray(hits.any(axis=1), dtype=bool)
-        for name, part in (("repeat", repeats), ("new", ~repeats)):
+        for name, part in ((REPEAT_TARGETS, repeats), ("new", ~repeats)):
             chosen = found[part]
             out[f"{source}.session_hr_{name}@{top}"] = float(chosen.mean()) if chosen.size else 0.0
     return out

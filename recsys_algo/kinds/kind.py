@@ -25,6 +25,9 @@ class Kind(enum.StrEnum):
     IMPLICIT = "implicit"
     CONTENT_SIM = "content_sim"
     SESSION_SEQ = "session_seq"
+    REVISIT = "revisit"
+    SESSION_KNN = "session_knn"
+    ITEM_MODEL = "item_model"
 
 
 class Role(enum.Enum):
@@ -33,6 +36,9 @@ class Role(enum.Enum):
     POPULARITY = enum.auto()  # one ranked list: the cold-start fill, required in every manifest
     NEIGHBORS = enum.auto()  # item -> ranked items, seeded by the session's latest items
     FACTORS = enum.auto()  # user and item factors: known users by lookup, others by fold-in
+    REVISIT = enum.auto()  # the session's own items, by how likely each is to come next
+    SESSIONS = enum.auto()  # past sessions: those sharing the query's items vote for theirs
+    ITEM_WEIGHTS = enum.auto()  # item x item weights: known users by lookup, others fold in
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,30 @@ INFO: Mapping[Kind, KindInfo] = {
         similar_alias="session",
         in_signals_db=True,
     ),
+    Kind.REVISIT: KindInfo(
+        Role.REVISIT,
+        1.0,
+        "Repeat model: how likely the session's own items come next, by recency and count.",
+    ),
+    Kind.SESSION_KNN: KindInfo(
+        Role.SESSIONS,
+        1.0,
+        "Session neighbours (VSKNN): past sessions sharing the current session's items vote.",
+    ),
+    Kind.ITEM_MODEL: KindInfo(
+        Role.ITEM_WEIGHTS,
+        1.0,
+        "Item-item user model (EASE, RP3beta or item-kNN): top-N per known user, fold-in else.",
+    ),
 }
 
 KINDS: tuple[Kind, ...] = tuple(Kind)
 # When two kinds contribute equally to an item, the earlier (more specific) one names it.
 SOURCE_ORDER: tuple[Kind, ...] = (
+    Kind.REVISIT,
+    Kind.SESSION_KNN,
     Kind.IMPLICIT,
+    Kind.ITEM_MODEL,
     Kind.SESSION_SEQ,
     Kind.COOC,
     Kind.CONTENT_SIM,
@@ -99,6 +123,9 @@ def with_role(role: Role) -> tuple[Kind, ...]:
 
 (POPULARITY,) = with_role(Role.POPULARITY)
 (FACTORS,) = with_role(Role.FACTORS)
+(REVISIT,) = with_role(Role.REVISIT)
+(SESSIONS,) = with_role(Role.SESSIONS)
+(ITEM_WEIGHTS,) = with_role(Role.ITEM_WEIGHTS)
 NEIGHBOR_KINDS = with_role(Role.NEIGHBORS)
 DEFAULT_BLEND_WEIGHTS: Mapping[str, float] = {
     kind: INFO[kind].blend_weight for kind in SOURCE_ORDER

@@ -46,14 +46,19 @@ class PopularityParams:
             raise ConfigError(f"half_life_days must be > 0, got {self.half_life_days}")
         if not 1 <= self.top_n <= 1_000_000:
             raise ConfigError(f"top_n must be in 1..1000000, got {self.top_n}")
-        unknown = set(self.weights) - set(EVENT_TYPES)
-        if unknown:
-            raise ConfigError(f"weights name unknown event types: {', '.join(sorted(unknown))}")
-        if any(not (_is_number(w) and w >= 0 and np.isfinite(w)) for w in self.weights.values()):
-            raise ConfigError("event weights must be finite and >= 0")
+        check_event_weights(self.weights)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "weights": dict(sorted(self.weights.items()))}
+
+
+def check_event_weights(weights: Mapping[str, float]) -> None:
+    """Event-type weights (popularity, implicit, item_model): known types, finite and >= 0."""
+    unknown = set(weights) - set(EVENT_TYPES)
+    if unknown:
+        raise ConfigError(f"weights name unknown event types: {', '.join(sorted(unknown))}")
+    if any(not (_is_number(w) and w >= 0 and np.isfinite(w)) for w in weights.values()):
+        raise ConfigError("event weights must be finite and >= 0")
 
 
 def compute_popularity(

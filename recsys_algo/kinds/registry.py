@@ -14,11 +14,13 @@ import polars as pl
 import pyarrow as pa
 
 from recsys_algo.contracts.errors import ArtifactError, ConfigError
-from recsys_algo.kinds import cooc, popularity, session_seq
+from recsys_algo.kinds import cooc, popularity, revisit, session_knn, session_seq
 from recsys_algo.kinds.artifacts import ArtifactBlob, decode_artifact, encode_artifact
 from recsys_algo.kinds.content_sim import similarity as content_sim
 from recsys_algo.kinds.implicit import artifact as implicit_artifact
 from recsys_algo.kinds.implicit import fit as implicit_fit
+from recsys_algo.kinds.item_model import artifact as item_model_artifact
+from recsys_algo.kinds.item_model import fit as item_model_fit
 from recsys_algo.kinds.kind import KINDS, Kind
 
 
@@ -70,6 +72,25 @@ SPECS: Mapping[Kind, KindSpec] = {
         session_seq.SessionSeqParams,
         lambda i, p: session_seq.compute_session_seq(i.events, i.as_of_end, p),
         session_seq.check_session_seq,
+    ),
+    Kind.REVISIT: KindSpec(
+        revisit.SCHEMA_VERSION,
+        revisit.RevisitParams,
+        lambda i, p: revisit.compute_revisit(i.events, i.as_of_end, p),
+        revisit.check_revisit,
+    ),
+    Kind.SESSION_KNN: KindSpec(
+        session_knn.SCHEMA_VERSION,
+        session_knn.SessionKnnParams,
+        lambda i, p: session_knn.compute_session_knn(i.events, i.as_of_end, p),
+        session_knn.check_session_knn,
+    ),
+    Kind.ITEM_MODEL: KindSpec(
+        item_model_artifact.SCHEMA_VERSION,
+        # Two threads, fixed, as for implicit: the products are deterministic for a fixed count.
+        lambda: item_model_fit.ItemModelParams(num_threads=2),
+        lambda i, p: item_model_fit.compute_item_model(i.events, i.as_of_end, p),
+        item_model_artifact.check_item_model,
     ),
 }
 if tuple(SPECS) != KINDS:  # not an assert: -O must not skip it

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Collection
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -15,6 +14,11 @@ import pyarrow.compute as pc
 
 from recsys_algo.contracts.errors import ConfigError, ValidationGateError
 from recsys_algo.contracts.events import EVENT_TYPES
+from recsys_algo.kinds.session_params import (
+    INTERACTION_TYPES,
+    SessionKindParams,
+    SessionParams,
+)
 
 SESSION_SCHEMA: dict[str, pl.DataType] = {
     "session_key": pl.String(),
@@ -24,8 +28,8 @@ SESSION_SCHEMA: dict[str, pl.DataType] = {
     "event_type": pl.String(),
 }
 _MS_PER_DAY = 86_400_000.0
-# Interactions put items in sessions; an exposure is something shown, not something chosen.
-INTERACTION_TYPES = ("add_to_cart", "click", "purchase", "rating")
+# Re-exported: the session kinds import their parameters from here.
+__all__ = ["INTERACTION_TYPES", "SessionKindParams", "SessionParams"]
 
 
 @dataclass(frozen=True)
@@ -218,46 +222,8 @@ def encode_sessions(
     return EncodedSessions(item_ids, item, session, weight)
 
 
-@dataclass(frozen=True)
-class SessionKindParams:
-    """Parameters shared by the item→item kinds built from sessions (cooc, session_seq)."""
-
-    top_n: int = 50
-    min_support: int = 1
-    half_life_days: float = 14.0
-    gap_minutes: float = 30.0
-    max_session_length: int = 200
-    event_types: tuple[str, ...] = INTERACTION_TYPES
-    max_items: int = 2_000_000
-    max_sessions: int = 50_000_000
-    # True: "a a b" is two positions (a b); False keeps all three (docs/algorithms.md).
-    collapse_repeats: bool = True
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.top_n <= 10_000:
-            raise ConfigError(f"top_n must be in 1..10000, got {self.top_n}")
-        if self.min_support < 1:
-            raise ConfigError(f"min_support must be >= 1, got {self.min_support}")
-        if not (math.isfinite(self.half_life_days) and self.half_life_days > 0):
-            raise ConfigError(f"half_life_days must be finite and > 0, got {self.half_life_days}")
-        if not (math.isfinite(self.gap_minutes) and self.gap_minutes > 0):
-            raise ConfigError(f"gap_minutes must be finite and > 0, got {self.gap_minutes}")
-        if self.max_session_length < 2:
-            raise ConfigError(f"max_session_length must be >= 2, got {self.max_session_length}")
-        if not self.event_types or set(self.event_types) - set(EVENT_TYPES):
-            raise ConfigError(
-                f"event_types must be a non-empty subset of {', '.join(EVENT_TYPES)}, "
-                f"got {', '.join(self.event_types) or 'nothing'}"
-            )
-        if self.max_items < 1 or self.max_sessions < 1:
-            raise ConfigError("max_items and max_sessions must be >= 1")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "event_types": sorted(set(self.event_types))}
-
-
 def prepare_sessions(
-    events: pl.DataFrame, as_of_end: dt.datetime, params: SessionKindParams, kind: str
+    events: pl.DataFrame, as_of_end: dt.datetime, params: SessionParams, kind: str
 ) -> tuple[Sessions, EncodedSessions]:
     """Sessionize events before as_of_end and encode them, enforcing the size guardrails."""
     sessions = sessionize(

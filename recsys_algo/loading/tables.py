@@ -12,7 +12,10 @@ from recsys_algo.contracts.errors import ArtifactError
 from recsys_algo.kinds.implicit.artifact import factor_matrix, list_parts
 from recsys_algo.serving.implicit_index import CollabIndex
 from recsys_algo.serving.indexes import NeighborIndex, PopularityIndex
+from recsys_algo.serving.item_model_index import ItemModelArrays, ItemModelIndex
 from recsys_algo.serving.ranking import Codes, ItemVocab
+from recsys_algo.serving.revisit_index import RevisitIndex
+from recsys_algo.serving.session_index import SessionIndex
 
 
 def vocab_from_columns(columns: Sequence[pa.Array | pa.ChunkedArray]) -> ItemVocab:
@@ -77,4 +80,52 @@ def factors_index(
         scores.to_numpy(zero_copy_only=False).astype(np.float32),
         regularization,
         alpha,
+    )
+
+
+def revisit_index(table: pa.Table) -> RevisitIndex:
+    """A checked revisit table (every cell, in order) as its probability grid."""
+    occurrences = int(pc.max(table["occurrences"]).as_py())
+    return RevisitIndex(np.asarray(table["probability"].to_numpy(), np.float64), occurrences)
+
+
+def session_index(
+    table: pa.Table, vocab: ItemVocab, *, neighbors: int, sample: int, recent_items: int, idf: bool
+) -> SessionIndex:
+    """A checked session_knn table (sessions most recent first) as CSR rows of item codes."""
+    items = table["items"].combine_chunks()
+    offsets = np.asarray(items.offsets.to_numpy(), np.int64)
+    offsets = offsets - offsets[0]  # a sliced list array starts past zero
+    codes = encode(vocab, items.flatten())
+    return SessionIndex.build(
+        offsets, codes, len(vocab),
+        neighbors=neighbors, sample=sample, recent_items=recent_items, idf=idf,
+    )  # fmt: skip
+
+
+def item_model_index(table: pa.Table, vocab: ItemVocab) -> ItemModelIndex:
+    """A checked item_model table: item rows' weights and user rows' lists, as vocab codes."""
+    entity = table["entity"].to_pylist()
+    n_items = entity.count("item")
+    item_codes = encode(vocab, table["id"].slice(0, n_items))
+    offsets, items = list_parts(table["top_items"])
+    _, scores = list_parts(table["top_scores"])
+    neighbor = item_codes[items.to_numpy(zero_copy_only=False)]
+    score = scores.to_numpy(zero_copy_only=False)
+    # Item rows are in code order (ids ascending), so each code's row is one span.
+    starts = np.zeros(len(vocab), np.int64)
+    ends = np.zeros(len(vocab), np.int64)
+    starts[item_codes], ends[item_codes] = offsets[:n_items], offsets[1 : n_items + 1]
+    user_offsets = offsets[n_items:] - offsets[n_items]
+    return ItemModelIndex(
+        ItemModelArrays(
+            starts=starts,
+            ends=ends,
+            codes=neighbor[: offsets[n_items]],
+            scores=score[: offsets[n_items]].astype(np.float64),
+            user_ids=table["id"].slice(n_items).to_pylist(),
+            top_offsets=user_offsets,
+            top_codes=neighbor[offsets[n_items] :],
+            top_scores=score[offsets[n_items] :].astype(np.float32),
+        )
     )

@@ -33,6 +33,17 @@ def _digest(items: list[list[object]]) -> str:
     return hashlib.sha256(json.dumps(items, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
+def day_outside(day: dt.date, days: tuple[dt.date, dt.date]) -> str | None:
+    """Why no partition can hold `day` (days: the first and last partition day), else None."""
+    first, last = days
+    if first <= day <= last:
+        return None
+    return (
+        f"{day.isoformat()} is outside the partition range {first.isoformat()}.."
+        f"{last.isoformat()} (RECSYS_FIRST_DAY .. today, UTC)"
+    )
+
+
 def content_counts(day: dt.date, today: dt.date, lookback_days: int) -> bool:
     """Within the lookback a rewritten file counts; older days are compared by names only, so a
     tick does not stat (on file:// even hash) the whole landing history."""

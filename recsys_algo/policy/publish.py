@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.contracts.errors import ConfigError, DataSourceError
+from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, DataSourceError
+from recsys_algo.contracts.hold import HELD_MESSAGE, HoldState
 from recsys_algo.contracts.manifest import Lineage, Manifest, Window, may_replace_serving
 from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.recipe import LINEAGE_KEY
 from recsys_algo.contracts.staging import EvaluationReport, StagedMeta
 from recsys_algo.evaluation.gate import GateDecision, quality_gate
 
@@ -31,13 +33,14 @@ class PublishOptions:
 @dataclass(frozen=True)
 class PublishDecision:
     publish: bool  # False: the quality gate failed and nobody overrode it; write nothing
-    serve: bool  # the pointer may move here: nothing newer serves, or the run allows a rewind
+    serve: bool  # the pointer may move here: nothing newer serves (or a rewind), no hold
     gate: GateDecision
     message: str  # one line: the gate's outcome, or why nothing is published
     window: Window
     lineage: Lineage
     metrics: dict[str, float]
     signals_configured: bool
+    hold: HoldState = field(default_factory=HoldState)  # held: history only, no pointer move
 
     def signals_skipped(self, swapped: bool) -> str | None:
         """None: mirror to the signals database now; else why it is not written.
@@ -66,6 +69,21 @@ def _merged(
     return dict(sorted(inputs.items())), parameters, metrics
 
 
+def _check_one_recipe(
+    p: Partition, staged: Sequence[StagedMeta], evaluation: EvaluationReport
+) -> None:
+    """Every step of the run built with the same recipe versions: a recipe set while the run
+    went on (the tuning job, say) must not give a manifest mixing two parameter sets."""
+    used = {meta.kind: meta.parameters.get(LINEAGE_KEY) for meta in staged}
+    used["evaluation"] = evaluation.parameters.get(LINEAGE_KEY)
+    if len({repr(v) for v in used.values()}) > 1:
+        seen = "; ".join(f"{step} {value}" for step, value in sorted(used.items()))
+        raise ConcurrentPublishError(
+            f"manifest for {p.label}: the recipe changed during the run ({seen}); nothing was "
+            "published: rerun the day to build every step with the current recipe"
+        )
+
+
 def decide_publish(
     p: Partition,
     staged: Sequence[StagedMeta],
@@ -75,21 +93,26 @@ def decide_publish(
     *,
     gate_margin: float,
     signals_configured: bool,
+    hold: HoldState | None = None,
 ) -> PublishDecision:
     """Decide from what was staged and evaluated, what serves now and what the run asks.
 
     The quality gate guards serving: a backfill of an older day (without allow_rewind) is
     recorded without it. A failed gate refuses the publish unless the run overrides it with a
     reason; the override and the reason go into the lineage. A quality_override without a
-    reason is a ConfigError.
+    reason is a ConfigError. While the scope is held (a hold record, or one that does not
+    verify) a run that would serve is gated as usual and recorded in history, not served.
     """
+    hold = hold or HoldState()
     if options.quality_override and not options.override_reason.strip():
         raise ConfigError(f"manifest for {p.label}: quality_override needs an override_reason")
     if not staged:
         raise DataSourceError(f"manifest for {p.label}: no staged artifacts to publish")
+    _check_one_recipe(p, staged, evaluation)
     serving_as_of = serving.as_of if serving is not None else None
-    serve = may_replace_serving(p.day.isoformat(), serving_as_of, options.allow_rewind)
-    if serve:
+    would_serve = may_replace_serving(p.day.isoformat(), serving_as_of, options.allow_rewind)
+    serve = would_serve and not hold.held
+    if would_serve:
         baseline = serving.metrics if serving is not None else None
         gate = quality_gate(
             evaluation.metrics, baseline, gate_margin, evaluation.parameters.get("evaluation")
@@ -105,6 +128,8 @@ def decide_publish(
     else:
         verdict = "passed" if gate.passed else "OVERRIDDEN"
         message = f"{p.label}: quality gate {verdict}: {gate.message}"
+        if would_serve and hold.held:
+            message = f"{message}; {HELD_MESSAGE} ({hold.describe()})"
     inputs, parameters, metrics = _merged(staged, evaluation)
     parameters["quality_gate"] = {
         "passed": gate.passed,
@@ -127,4 +152,5 @@ def decide_publish(
         ),
         metrics=metrics,
         signals_configured=signals_configured,
+        hold=hold,
     )

@@ -2,7 +2,7 @@
 
 Which version is the target (the asked one, else the serving manifest's previous_version) and
 the refusals (nothing published, no previous version, already serving) are decided by
-store.registry.rollback against the pointer it swaps, so no second reading can disagree.
+store.rollback.rollback against the pointer it swaps, so no second reading can disagree.
 """
 
 from __future__ import annotations

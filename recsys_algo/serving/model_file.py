@@ -27,14 +27,22 @@ import numpy.typing as npt
 from recsys_algo.contracts.errors import ArtifactError
 from recsys_algo.serving.implicit_index import CollabArrays, CollabIndex
 from recsys_algo.serving.indexes import NeighborIndex, PopularityIndex
+from recsys_algo.serving.item_model_index import ItemModelArrays, ItemModelIndex
 from recsys_algo.serving.ranking import FusedLists, ItemVocab
 from recsys_algo.serving.recommender import BlendParams, PlainAnswers, ScopeModel
+from recsys_algo.serving.revisit_index import RevisitIndex
+from recsys_algo.serving.session_index import SessionIndex
 
 MAGIC = b"RSPREP01"
-FORMAT_VERSION = 3  # 3: arrays named by role (popular., factors.); 2: model key in metadata
+# 4: the repeat model (revisits.), session neighbours (sessions.), the item model (items.);
+# 3: arrays named by role (popular., factors.); 2: model key
+FORMAT_VERSION = 4
 _ALIGN = 64
 _HEADER_LEN = struct.Struct("<Q")
 Arrays = dict[str, npt.NDArray[Any]]
+_SESSION_ARRAYS = ("offsets", "items", "item_starts", "item_ends", "sessions_of_item")
+_SESSION_KNOBS = ("neighbors", "sample", "recent_items")
+_ITEM_ARRAYS = ("starts", "ends", "codes", "scores", "top_offsets", "top_codes", "top_scores")
 
 
 def _strings_arrays(name: str, values: list[str]) -> Arrays:
@@ -84,7 +92,29 @@ def model_arrays(model: ScopeModel) -> tuple[dict[str, Any], Arrays]:
         }
         for field in ("offsets", "codes", "scores", "sources"):
             arrays[f"plain.{field}"] = getattr(model.plain.lists, field)
-    return {"neighbors": list(model.neighbors), "collab": collab, "plain": plain}, arrays
+    revisits = None
+    if model.revisits is not None:
+        revisits = {"occurrences": model.revisits.occurrences}
+        arrays["revisits.probability"] = model.revisits.probability
+    sessions = None
+    if model.sessions is not None:
+        found = model.sessions
+        sessions = {f: getattr(found, f) for f in _SESSION_KNOBS}
+        for field in _SESSION_ARRAYS:
+            arrays[f"sessions.{field}"] = getattr(found, field)
+        if found.idf is not None:
+            arrays["sessions.idf"] = found.idf
+    item_scores = None
+    if model.item_scores is not None:
+        if not isinstance(model.item_scores, ItemModelIndex):
+            raise TypeError(f"cannot prepare a {type(model.item_scores).__name__} item model")
+        item_scores = True
+        arrays.update(_strings_arrays("items.users", model.item_scores.arrays.user_ids))
+        for field in _ITEM_ARRAYS:
+            arrays[f"items.{field}"] = getattr(model.item_scores.arrays, field)
+    described = {"neighbors": list(model.neighbors), "collab": collab, "plain": plain}
+    extra = {"revisits": revisits, "sessions": sessions, "item_scores": item_scores}
+    return {**described, **extra}, arrays
 
 
 def model_from_arrays(description: Mapping[str, Any], arrays: Mapping[str, Any]) -> ScopeModel:
@@ -121,7 +151,35 @@ def model_from_arrays(description: Mapping[str, Any], arrays: Mapping[str, Any])
         plain = PlainAnswers(
             BlendParams(**given["params"]), int(given["k"]), int(given["users"]), lists
         )
-    return ScopeModel(vocab, popular_items, neighbors, collab, plain)
+    revisits = None
+    if description.get("revisits") is not None:
+        occurrences = int(description["revisits"]["occurrences"])
+        revisits = RevisitIndex(arrays["revisits.probability"], occurrences)
+    sessions = None
+    if description.get("sessions") is not None:
+        knobs = description["sessions"]
+        sessions = SessionIndex(
+            offsets=arrays["sessions.offsets"],
+            items=arrays["sessions.items"],
+            item_starts=arrays["sessions.item_starts"],
+            item_ends=arrays["sessions.item_ends"],
+            sessions_of_item=arrays["sessions.sessions_of_item"],
+            idf=arrays.get("sessions.idf"),
+            neighbors=int(knobs["neighbors"]),
+            sample=int(knobs["sample"]),
+            recent_items=int(knobs["recent_items"]),
+        )
+    item_scores = None
+    if description.get("item_scores"):
+        item_scores = ItemModelIndex(
+            ItemModelArrays(
+                **{f: arrays[f"items.{f}"] for f in _ITEM_ARRAYS},
+                user_ids=_strings(arrays, "items.users"),
+            )
+        )
+    return ScopeModel(
+        vocab, popular_items, neighbors, collab, plain, revisits, sessions, item_scores
+    )
 
 
 def _aligned(n: int) -> int:

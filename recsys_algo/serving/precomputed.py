@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from recsys_algo.kinds.kind import FACTORS, POPULARITY, SOURCE_ORDER
 from recsys_algo.serving.implicit_index import CollabIndex
+from recsys_algo.serving.item_model_index import ItemModelIndex
 from recsys_algo.serving.ranking import Fused, FusedLists, Ranked, rank_terms
 from recsys_algo.serving.recommender import (
     NO_CODES,
@@ -34,9 +35,11 @@ def plain_answers(model: ScopeModel, params: BlendParams, k: int = PLAIN_K) -> P
     """Every plain answer of the model at depth k (at most params.candidates, so each is the
     prefix of any shallower one: a plain answer for k' <= k is its first k' items)."""
     k = min(k, params.candidates)
+    # Rows follow the first user model's users (ScopeModel.plain_row looks them up there).
     users: list[str] = []
-    if isinstance(model.collab, CollabIndex):
-        users = model.collab.arrays.user_ids[:PLAIN_MAX_USERS]
+    models = [users_of for _, users_of in model.user_models()]
+    if models and isinstance(models[0], CollabIndex | ItemModelIndex):
+        users = models[0].arrays.user_ids[:PLAIN_MAX_USERS]
     # Filled in place: ~650 bytes a user, where a list of answers held ~1.7 kB at its peak.
     rows = len(users) + 1
     offsets = np.zeros(rows + 1, np.int64)
@@ -55,10 +58,14 @@ def plain_answers(model: ScopeModel, params: BlendParams, k: int = PLAIN_K) -> P
         end, row = stop, row + sizes.size
 
     collab = model.collab
+    others = [kind for kind, _ in model.user_models() if kind != FACTORS]
     if (
         users
         and isinstance(collab, CollabIndex)
         and len(collab.user_rows) == len(collab.arrays.user_ids)
+        # The batched path fuses implicit and popularity only: another user model in the
+        # blend takes the per-user path (~30 us a user).
+        and not any(params.weights.get(kind, 0.0) > 0 for kind in others)
     ):
         # Known users at once (distinct ids, so row u is user u); the loop took ~30 us a user.
         popular = model.popular_items.top(max(k, params.candidates), NO_CODES)

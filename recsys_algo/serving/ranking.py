@@ -7,7 +7,7 @@ until its k answers are known.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +43,20 @@ class ItemVocab:
         """Codes of the ids this version knows, in the given order; unknown ids are dropped."""
         known = self.codes
         return np.fromiter((known[i] for i in ids if i in known), dtype=np.int32)
+
+    def session_codes(self, session_items: Sequence[str]) -> Codes:
+        """A session's items as codes, in order, repeats kept; an id the version does not know
+        gets its own negative code, so it still counts as a distinct item."""
+        known = self.codes
+        unknown: dict[str, int] = {}
+        return np.fromiter(
+            (
+                known[item] if item in known else unknown.setdefault(item, -1 - len(unknown))
+                for item in session_items
+            ),
+            dtype=np.int32,
+            count=len(session_items),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,17 @@ from recsys_algo.contracts.errors import ArtifactError, ConfigError
 from recsys_algo.kinds.kind import (
     DEFAULT_BLEND_WEIGHTS,
     FACTORS,
+    ITEM_WEIGHTS,
     KINDS,
     POPULARITY,
+    REVISIT,
+    SESSIONS,
     SOURCE_ORDER,
 )
 from recsys_algo.serving.indexes import NeighborIndex, PopularityIndex
 from recsys_algo.serving.ranking import EMPTY, Codes, Fused, FusedLists, ItemVocab, Ranked, fuse
+from recsys_algo.serving.revisit_index import RevisitIndex
+from recsys_algo.serving.session_index import SessionIndex
 
 NO_CODES: Codes = np.zeros(0, np.int32)
 
@@ -120,10 +125,15 @@ class ScopeModel:
     neighbors: Mapping[str, NeighborIndex] = field(default_factory=dict)
     collab: CollabLookup | None = None
     plain: PlainAnswers | None = None  # recsys_algo.serving.precomputed: answers computed ahead
+    revisits: RevisitIndex | None = None  # the repeat model
+    sessions: SessionIndex | None = None  # session neighbours
+    item_scores: CollabLookup | None = None  # the item_model kind
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        present = {POPULARITY, *self.neighbors, *([FACTORS] if self.collab else [])}
+        present = {POPULARITY, *self.neighbors}
+        optional = ((REVISIT, self.revisits), (SESSIONS, self.sessions), *self.user_models())
+        present.update(kind for kind, index in optional if index is not None)
         return tuple(kind for kind in KINDS if kind in present)
 
     def candidates(self, query: Query, params: BlendParams) -> dict[str, Ranked]:
@@ -139,15 +149,38 @@ class ScopeModel:
         ]
         for kind, index in self.neighbors.items():
             found[kind] = index.expand(seeds, n, exclude) if seeds else EMPTY
-        if self.collab is not None:
+        if self.revisits is not None or self.sessions is not None:
+            session = self.vocab.session_codes(query.session_items)
+            if self.revisits is not None:
+                found[REVISIT] = self.revisits.rank(session, n, exclude)
+            if self.sessions is not None:
+                found[SESSIONS] = self.sessions.rank(session, n, exclude)
+        for kind, users in self.user_models():
             ranked = None
             if query.user_id is not None:
-                ranked = self.collab.known_user_top(query.user_id, n, exclude)
+                ranked = users.known_user_top(query.user_id, n, exclude)
             if ranked is None:
                 sent = self.vocab.codes_of(query.session_items)
-                ranked = self.collab.fold_in(sent, n, exclude) if sent.size else EMPTY
-            found[FACTORS] = ranked
+                ranked = users.fold_in(sent, n, exclude) if sent.size else EMPTY
+            found[kind] = ranked
         return found
+
+    def user_models(self) -> list[tuple[str, CollabLookup]]:
+        """The kinds that know users (known users by lookup, others by fold-in), implicit first:
+        plain answers are stored in the first one's user order."""
+        both = ((FACTORS, self.collab), (ITEM_WEIGHTS, self.item_scores))
+        return [(kind, users) for kind, users in both if users is not None]
+
+    def plain_row(self, plain: PlainAnswers, user_id: str | None) -> int:
+        """The row of a plain query's precomputed answer; -1: answer it live."""
+        models = [users for _, users in self.user_models()]
+        if user_id is None or not models:
+            return plain.anyone
+        found = models[0].user_rows.get(user_id)
+        if found is not None:
+            return found if found < plain.users else -1  # past the precomputed rows: live
+        # Unknown to the first model but known to another: its own list takes part.
+        return -1 if any(user_id in users.user_rows for users in models[1:]) else plain.anyone
 
     def fuse(
         self, candidates: Mapping[str, Ranked], k: int, params: BlendParams, explain: bool = False
@@ -163,13 +196,7 @@ class ScopeModel:
             and query.k <= plain.k
             and (params is plain.params or params == plain.params)
         ):
-            row = plain.anyone
-            if query.user_id is not None and self.collab is not None:
-                found = self.collab.user_rows.get(query.user_id)
-                if found is not None and found < plain.users:
-                    row = found
-                elif found is not None:
-                    row = -1  # a known user past the precomputed rows: answered live
+            row = self.plain_row(plain, query.user_id)
             if row >= 0:
                 return plain.lists.row(row, query.k)
         return self.fuse(self.candidates(query, params), query.k, params, explain=explain)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.recipe import LINEAGE_KEY
 from recsys_algo.contracts.staging import StagedMeta
 from recsys_algo.kinds.artifacts import ArtifactBlob
 from recsys_algo.kinds.kind import Kind
 from recsys_algo.kinds.registry import compute_kind
 from recsys_algo.recipes.params import ModelParams
 from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.recipes import scope_params
 from recsys_algo.stages.staging import stage_artifact
 from recsys_algo.store.storage import Storage
 
@@ -26,9 +28,11 @@ class ArtifactReport:
 def build_artifact(
     storage: Storage, p: Partition, kind: Kind, params: ModelParams, window_days: int
 ) -> ArtifactReport:
-    """Read the window and the catalog, compute the kind, stage its bytes and metadata."""
+    """Read the window and the catalog, compute the kind with the scope's parameters (params,
+    then its recipes), stage its bytes and metadata (which name the recipe versions)."""
     read = read_model_inputs(storage, p, window_days)
-    blob = compute_kind(kind, read.inputs, params.of(kind))
+    resolved = scope_params(storage, p.tenant, p.surface, params)
+    blob = compute_kind(kind, read.inputs, resolved.params.of(kind))
     window = read.window
     meta = StagedMeta(
         kind=kind,
@@ -38,7 +42,11 @@ def build_artifact(
         window_end=window.end.isoformat(),
         window_days=window.days,
         inputs=read.fingerprints,
-        parameters={kind.value: params.of(kind).as_dict(), "window_days": window.days},
+        parameters={
+            kind.value: resolved.params.of(kind).as_dict(),
+            "window_days": window.days,
+            LINEAGE_KEY: resolved.lineage,
+        },
         metrics={f"{kind}.rows": float(blob.rows)},
     )
     uri = stage_artifact(storage, p, blob, meta)

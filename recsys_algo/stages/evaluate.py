@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recsys_algo.contracts.names import Partition
+from recsys_algo.contracts.recipe import LINEAGE_KEY
 from recsys_algo.contracts.staging import EvaluationReport
 from recsys_algo.evaluation.evaluate import EVENT_FREE_KINDS, SESSION_CASES, evaluate_window
 from recsys_algo.evaluation.gate import GATE_METRICS
 from recsys_algo.kinds.registry import tables_of
 from recsys_algo.recipes.params import BLEND_SECTION, EVALUATION_SECTION, ModelParams
 from recsys_algo.stages.model_inputs import read_model_inputs
+from recsys_algo.stages.recipes import scope_params
 from recsys_algo.stages.staging import load_staged, stage_evaluation
 from recsys_algo.store.storage import Storage
 
@@ -37,24 +39,27 @@ class EvaluationOutcome:
 
 
 def evaluate_partition(
-    storage: Storage, p: Partition, params: ModelParams, window_days: int
+    storage: Storage, p: Partition, base: ModelParams, window_days: int
 ) -> EvaluationOutcome:
-    """Metrics of every kind and the blend on the window's held-out day, plus window sizes."""
+    """Metrics of every kind and the blend on the window's held-out day, plus window sizes,
+    with the scope's parameters (base, then its recipes)."""
     read = read_model_inputs(storage, p, window_days)
+    params = scope_params(storage, p.tenant, p.surface, base)
     frame = read.inputs.events
     # Kinds that read no events come out of the split unchanged: reuse the staged ones.
     staged = {kind: load_staged(storage, p, kind)[0] for kind in EVENT_FREE_KINDS}
     built = tables_of({kind: blob.data for kind, blob in staged.items()}, f"{p.label} staged ")
     metrics = {
-        **evaluate_window(read.inputs, params, built),
+        **evaluate_window(read.inputs, params.params, built),
         "window_events": float(frame.height),
         "window_items": float(frame["item_id"].n_unique()),
         "window_users": float(frame["user_id"].drop_nulls().n_unique()),
         "catalog_items": float(read.inputs.catalog.height),
     }
     parameters = {
-        BLEND_SECTION: params.blend.as_dict(),
-        EVALUATION_SECTION: params.evaluation.as_dict(),
+        BLEND_SECTION: params.params.blend.as_dict(),
+        EVALUATION_SECTION: params.params.evaluation.as_dict(),
+        LINEAGE_KEY: params.lineage,
     }
     uri = stage_evaluation(storage, p, EvaluationReport(metrics=metrics, parameters=parameters))
     return EvaluationOutcome(p.label, metrics, uri)

@@ -13,6 +13,7 @@ from recsys_algo.policy.landing import (
     Observed,
     ScopeRegistration,
     content_counts,
+    day_outside,
     fingerprint,
     plan_landing_runs,
     register_scopes,
@@ -38,14 +39,20 @@ def landing_changes(
     now: dt.datetime,
     schedule_hour: int,
     lookback_days: int,
+    days: tuple[dt.date, dt.date],
 ) -> LandingPlan:
-    """Fingerprint every landing partition of a registered scope; plan the reruns."""
+    """Fingerprint every landing partition of a registered scope; plan the reruns. Files of a
+    day no partition holds (days: the first and last partition day) are skipped and reported
+    with the bad files: one tenant's stray day must not stop the sensor for every scope."""
     previous = decode_cursor(cursor)
     scan = scan_landing(storage)
     known = set(registered)
     observed: list[Observed] = []
     waiting: set[str] = set()
     for (scope, day), keys in scan.files.items():
+        if (why := day_outside(day, days)) is not None:
+            scan.bad_files.update(dict.fromkeys(keys, why))
+            continue
         if scope not in known:
             waiting.add(scope)  # not fingerprinted: its files are all new once it is registered
             continue

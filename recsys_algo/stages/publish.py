@@ -7,13 +7,13 @@ import logging
 from dataclasses import dataclass
 
 from recsys_algo.contracts import layout
-from recsys_algo.contracts.errors import ValidationGateError
+from recsys_algo.contracts.errors import ArtifactError, ValidationGateError
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.policy.publish import PublishDecision, PublishOptions, decide_publish
 from recsys_algo.stages.staging import load_evaluation, load_staged_blob, load_staged_meta
-from recsys_algo.store import pointer, registry
+from recsys_algo.store import holds, pointer, registry
 from recsys_algo.store import signals as signals_db
 from recsys_algo.store.registry import PublishOutcome
 from recsys_algo.store.storage import Storage
@@ -25,6 +25,20 @@ class PublishReport:
     outcome: PublishOutcome
     signals: str  # what happened in the signals database
     uri: str  # the history record
+
+
+def check_serving_pointer(storage: Storage, keys: SigningKeys, p: Partition) -> None:
+    """Raise now, before anything is computed, what publishing would raise at the end: a
+    current pointer that does not verify (garbage, tampered, a key this run does not know)
+    refuses every publish of the scope until it is repaired."""
+    try:
+        pointer.read_current(storage, keys, p.tenant, p.surface)
+    except ArtifactError as exc:
+        raise type(exc)(
+            f"{p.label}: the serving pointer does not verify ({exc}); nothing was computed, "
+            "since publishing would be refused: configure the key it was signed with, or "
+            "repair it with `recsys rollback --to VERSION`"
+        ) from None
 
 
 def publish_partition(
@@ -53,6 +67,7 @@ def publish_partition(
         options,
         gate_margin=gate_margin,
         signals_configured=bool(signals_dsn),
+        hold=holds.read_hold_state(storage, keys, p.tenant, p.surface),
     )
     if not decision.publish:
         raise ValidationGateError(decision.message)

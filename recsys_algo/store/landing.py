@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.layout import LANDING_SUFFIX, check_landing_name, raw_prefix
+from recsys_algo.contracts.names import parse_day
 from recsys_algo.store.storage import Storage
 
 
@@ -30,3 +32,16 @@ def read_landing_files(
         if key.startswith(prefix) and "/" not in key[len(prefix) :] and key.endswith(LANDING_SUFFIX)
     )
     return [(name, storage.read_bytes(prefix + name)) for name in names]
+
+
+def first_landing_day(storage: Storage, tenant: str, surface: str) -> dt.date | None:
+    """The earliest day folder holding a landing file of the scope (None: nothing landed)."""
+    prefix = raw_prefix(tenant, surface, dt.date.min).rsplit("/", 1)[0] + "/"
+    days = set()
+    for key in storage.list(prefix):
+        folder = key[len(prefix) :].split("/", 1)[0]
+        try:
+            days.add(parse_day(folder))
+        except ConfigError:
+            continue  # not a day folder: the landing sensor reports those
+    return min(days, default=None)

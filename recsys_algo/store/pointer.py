@@ -52,10 +52,40 @@ def _check_scope(manifest: Manifest, tenant: str, surface: str, where: str) -> N
 
 def list_published_scopes(storage: Storage) -> list[tuple[str, str]]:
     """(tenant, surface) pairs that have a current pointer."""
+    return scopes_with(storage, "manifest.json")
+
+
+def scopes_with(storage: Storage, name: str) -> list[tuple[str, str]]:
+    """(tenant, surface) pairs with a file of this name beside the pointer (or as it)."""
     scopes = []
     for key in storage.list(layout.POINTER_ROOT):
         parts = key.split("/")
         # Stray folders with names no publisher could write are not scopes.
-        if len(parts) == 5 and parts[-1] == "manifest.json" and all(map(is_valid_name, parts[2:4])):
+        if len(parts) == 5 and parts[-1] == name and all(map(is_valid_name, parts[2:4])):
             scopes.append((parts[2], parts[3]))
     return scopes
+
+
+@dataclass(frozen=True)
+class PointerState:
+    """A scope's pointer diagnosed rather than trusted: missing, verified, or broken (and why)."""
+
+    current: Current | None = None
+    error: str | None = None  # the pointer exists and does not verify
+
+    @property
+    def state(self) -> str:
+        return "broken" if self.error else "ok" if self.current else "missing"
+
+    @property
+    def version(self) -> str | None:
+        return self.current.manifest.manifest_version if self.current else None
+
+
+def pointer_state(storage: Storage, keys: SigningKeys, tenant: str, surface: str) -> PointerState:
+    """read_current, with a pointer that does not decode, verify or match its scope reported
+    instead of raised: what `recsys manifests` and `recsys status` need when things are broken."""
+    try:
+        return PointerState(current=read_current(storage, keys, tenant, surface))
+    except ArtifactError as exc:
+        return PointerState(error=str(exc))

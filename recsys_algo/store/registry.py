@@ -1,4 +1,6 @@
-"""Manifest registry: publish (blobs, history, then pointer), verify, list history, roll back."""
+"""Manifest registry: publish (blobs, history, then pointer), verify, list history.
+
+Rolling back (a pointer swap to a verified history record) is store.rollback."""
 
 from __future__ import annotations
 
@@ -7,22 +9,20 @@ import hashlib
 import math
 import numbers
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import msgspec
 import pyarrow as pa
 
 from recsys_algo.contracts import layout
-from recsys_algo.contracts.errors import ArtifactError, ConfigError, NotFoundError
+from recsys_algo.contracts.errors import ArtifactError, NotFoundError
+from recsys_algo.contracts.hold import HELD_MESSAGE, HoldState
 from recsys_algo.contracts.manifest import (
     MANIFEST_SCHEMA_VERSION,
     ArtifactRef,
     Lineage,
     Manifest,
     Window,
-    check_version,
-    decode_verified,
     encode,
     make_version,
     may_replace_serving,
@@ -31,7 +31,12 @@ from recsys_algo.contracts.manifest import (
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.artifacts import ArtifactBlob
 from recsys_algo.kinds.registry import validate_artifact
-from recsys_algo.store.pointer import Current, _check_scope, read_current, read_pointer
+
+# History moved to its own module; registry.history and friends stay where callers find them.
+from recsys_algo.store.history import HistoryEntry as HistoryEntry
+from recsys_algo.store.history import history as history
+from recsys_algo.store.holds import read_hold_state
+from recsys_algo.store.pointer import Current, read_current, read_pointer
 from recsys_algo.store.storage import AlreadyExists, Storage
 
 
@@ -40,6 +45,7 @@ class PublishOutcome:
     manifest: Manifest
     swapped: bool
     message: str
+    hold: HoldState = field(default_factory=HoldState)  # held at the swap: history only
 
 
 def _utc_now() -> dt.datetime:
@@ -195,6 +201,12 @@ def publish(
                 f"{storage.uri_for(history_key)}: history record {version} holds other bytes; "
                 "history records are never overwritten"
             ) from None
+    # Asked at the swap, as the rewind rule is: a hold set since the run decided still holds.
+    hold = read_hold_state(storage, keys, tenant, surface)
+    if hold.held:
+        return PublishOutcome(
+            manifest, swapped=False, message=f"{HELD_MESSAGE} ({hold.describe()})", hold=hold
+        )
     if current is not None and not may_replace_serving(manifest.as_of, current.as_of, allow_rewind):
         return PublishOutcome(
             manifest,
@@ -206,91 +218,3 @@ def publish(
         )
     storage.compare_and_swap(layout.pointer_key(tenant, surface), raw, token)
     return PublishOutcome(manifest, swapped=True, message=f"serving {version}")
-
-
-def read_version(
-    storage: Storage, keys: SigningKeys, tenant: str, surface: str, version: str
-) -> tuple[Manifest, bytes]:
-    key = layout.history_key(tenant, surface, check_version(version))
-    if not storage.exists(key):
-        raise NotFoundError(f"{tenant}/{surface}: manifest version {version} does not exist")
-    raw = storage.read_bytes(key)
-    where = storage.uri_for(key)
-    manifest = decode_verified(raw, keys, where)
-    _check_scope(manifest, tenant, surface, where)
-    if manifest.manifest_version != version:
-        raise ArtifactError(f"{where}: holds version {manifest.manifest_version}, not {version}")
-    return manifest, raw
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    version: str
-    manifest: Manifest | None
-    error: str | None
-
-
-def history(storage: Storage, keys: SigningKeys, tenant: str, surface: str) -> list[HistoryEntry]:
-    """Every history record, newest first, each verified (errors reported, not raised)."""
-    entries = []
-    prefix = layout.history_prefix(tenant, surface)
-    for key in storage.list(prefix):
-        version = key.rsplit("/", 1)[-1].removesuffix(".json")
-        try:
-            manifest, _ = read_version(storage, keys, tenant, surface, version)
-            entries.append(HistoryEntry(version, manifest, None))
-        except (ArtifactError, ConfigError, NotFoundError) as exc:
-            entries.append(HistoryEntry(version, None, str(exc)))
-    return sorted(entries, key=lambda e: e.version, reverse=True)
-
-
-def rollback(
-    storage: Storage,
-    keys: SigningKeys,
-    tenant: str,
-    surface: str,
-    to_version: str | None = None,
-    *,
-    reason: str = "",
-    now: dt.datetime | None = None,
-) -> tuple[Manifest, Manifest]:
-    """Point serving at an earlier verified manifest; returns (from, to). No retraining."""
-    current = read_pointer(storage, tenant, surface)
-    if current is None:
-        raise NotFoundError(f"{tenant}/{surface}: nothing is published, nothing to roll back")
-    raw_current, token = current
-    try:
-        serving = msgspec.json.decode(raw_current, type=Manifest)
-    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
-        if to_version is None:
-            raise ArtifactError(
-                f"{tenant}/{surface}: current manifest is unreadable ({exc}); "
-                "name a version with --to"
-            ) from None
-        serving = None
-    target_version = to_version or (serving.previous_version if serving else None)
-    if target_version is None:
-        raise NotFoundError(
-            f"{tenant}/{surface}: {serving.manifest_version if serving else 'current'} has no "
-            "previous version; name one with --to (see `recsys manifests`)"
-        )
-    if serving is not None and target_version == serving.manifest_version:
-        raise ConfigError(f"{tenant}/{surface}: {target_version} is already serving")
-    target, raw_target = read_version(storage, keys, tenant, surface, target_version)
-    verify_artifacts(storage, target)
-    moment = now or _utc_now()
-    record: dict[str, Any] = {
-        "action": "rollback",
-        "tenant": tenant,
-        "surface": surface,
-        "from_version": serving.manifest_version if serving else None,
-        "to_version": target_version,
-        "at": _rfc3339(moment),
-        "reason": reason,
-    }
-    stamp = moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-    storage.write_new(
-        layout.audit_key(tenant, surface, stamp, "rollback"), msgspec.json.encode(record)
-    )
-    storage.compare_and_swap(layout.pointer_key(tenant, surface), raw_target, token)
-    return (serving or target), target

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import hashlib
 import importlib
 import os
 import re
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -98,6 +100,13 @@ class Storage(ABC):
     def uri_for(self, key: str) -> str:
         return f"{self.url.rstrip('/')}/{check_key(key)}"
 
+    def sweep_temporaries(self, older_than: float, *, dry_run: bool = False) -> builtins.list[str]:
+        """Remove temporaries (names this module makes) unchanged for `older_than` seconds,
+        which a killed writer left; returns their keys. Nothing else is ever touched: a
+        temporary is never listed, so no manifest, pointer or reader refers to one. Backends
+        whose writes are single atomic requests (S3) leave none: the default finds nothing."""
+        return []
+
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -127,10 +136,14 @@ class FileStorage(Storage):
     def _write_tmp(self, path: Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk or quota: leave no half-written file
+            raise
         return tmp
 
     def write_bytes(self, key: str, data: bytes) -> None:
@@ -171,6 +184,18 @@ class FileStorage(Storage):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def sweep_temporaries(self, older_than: float, *, dry_run: bool = False) -> builtins.list[str]:
+        cutoff = time.time() - older_than
+        swept = []
+        for folder, _, names in os.walk(self.root):  # links are not followed
+            for path in (Path(folder) / n for n in names if _TMP_NAME_RE.search(n)):
+                with contextlib.suppress(FileNotFoundError):  # renamed into place meanwhile
+                    if path.lstat().st_mtime < cutoff:
+                        if not dry_run:
+                            path.unlink()
+                        swept.append(path.relative_to(self.root).as_posix())
+        return sorted(swept)
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,8 +24,9 @@ from recsys_algo.contracts.names import is_valid_name
 from recsys_service.app_objects import event_log_of
 from recsys_service.auth import Principal
 from recsys_service.controllers.common import require_json, responses
-from recsys_service.errors import Forbidden, ServiceError, error_response
-from recsys_service.exposure import LandingEvent, day_of
+from recsys_service.errors import Forbidden, InvalidRequest, ServiceError, error_response
+from recsys_service.event_log_settings import EventLogSettings
+from recsys_service.exposure import LandingEvent, day_of, epoch_ms
 from recsys_service.request_id import request_id_for
 from recsys_service.schemas import (
     MAX_EVENTS,
@@ -34,6 +36,7 @@ from recsys_service.schemas import (
     EventsRequest,
     RejectedEvent,
 )
+from recsys_service.times import iso
 
 # Exposures are written by the service itself (one per returned item); ratings are not an
 # outcome of a recommendation. Clients send what happened after one.
@@ -88,6 +91,37 @@ def check_events(
         except Rejected as rej:
             rejected.append(RejectedEvent(index=index, reason=rej.reason, detail=rej.detail))
     return accepted, rejected
+
+
+def outside_window(
+    accepted: Sequence[LandingEvent], now: dt.datetime, settings: EventLogSettings
+) -> InvalidRequest | None:
+    """A 400 naming the first event whose time is outside the accepted window around now.
+
+    Checked before anything is buffered: a time far from now lands in a day folder no daily
+    partition holds (year 9999, before the partitions' first day), which the landing sensor and
+    the pipeline can only skip; one tenant's stray day must never reach the landing zone."""
+    past = dt.timedelta(days=settings.max_past_days)
+    future = dt.timedelta(minutes=settings.max_future_minutes)
+    low, high = epoch_ms(now - past), epoch_ms(now + future)
+    outside = [i for i, event in enumerate(accepted) if not low <= event.ts <= high]
+    if not outside:
+        return None
+    first = accepted[outside[0]].ts
+    more = f" ({len(outside)} events are outside)" if len(outside) > 1 else ""
+    return InvalidRequest(
+        f"events[{outside[0]}].ts: {_shown(first)} is outside the accepted window "
+        f"{iso(now - past)}..{iso(now + future)} ({settings.max_past_days} days before to "
+        f"{settings.max_future_minutes} minutes after the service's clock){more}; "
+        "nothing was written"
+    )
+
+
+def _shown(ts_ms: int) -> str:
+    try:
+        return iso(dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC))
+    except (OverflowError, ValueError, OSError):
+        return f"epoch ms {ts_ms}"
 
 
 class EventsInvalid(ServiceError):
@@ -172,10 +206,11 @@ class EventsController(Controller):
                 f"{len(rejected)} of {len(data.events)} events are invalid; nothing was written",
                 rejected,
             )
-        if not event_log.add(accepted):
+        if (refused := outside_window(accepted, event_log.clock(), event_log.settings)) is not None:
+            raise refused
+        if (full := event_log.add(accepted)) is not None:
             raise EventBufferFull(
-                "the event buffer is full (storage unreachable?); nothing was written, retry later",
-                event_log.settings.flush_interval,
+                f"{full}; nothing was written, retry later", event_log.settings.flush_interval
             )
         ids = [e.event_id for e in accepted]
         body = EventsAccepted(

@@ -1,4 +1,8 @@
-"""Liveness (/healthz) and readiness (/readyz: every known scope has a verified manifest)."""
+"""Liveness (/healthz) and readiness (/readyz: every known scope has a verified manifest).
+
+/readyz tells anyone only whether the process is ready; its details (every tenant, surface and
+version, and reasons naming storage paths and signing key ids) go to an admin key only.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 
-from recsys_service.app_objects import event_log_of, serving_of
+from recsys_service.app_objects import SETTINGS_KEY, event_log_of, serving_of
+from recsys_service.auth import API_KEY_HEADER, find_key
 from recsys_service.event_log import EventLog
 from recsys_service.schemas import HealthResponse, ReadinessResponse, ScopeReadiness
 from recsys_service.serving_state import ScopeEntry, ServingState
+from recsys_service.settings import Settings
 from recsys_service.times import age_seconds, iso
 
 
@@ -48,6 +54,14 @@ def readiness(serving: ServingState, event_log: EventLog | None = None) -> Readi
     )
 
 
+def may_see_details(settings: Settings, presented: str | None) -> bool:
+    """An admin key; in open mode (no keys, loopback only) every caller, as for everything."""
+    if settings.open_mode:
+        return True
+    key = find_key(settings.api_keys, presented) if presented else None
+    return key is not None and key.is_admin
+
+
 class HealthController(Controller):
     tags = ["health"]
 
@@ -58,6 +72,8 @@ class HealthController(Controller):
     @get(
         "/readyz",
         summary="Readiness: every known scope serves a verified manifest",
+        description="Without an admin key in X-API-Key the body is only `ready`; with one it "
+        "also lists every scope, the discovery error and the event log.",
         responses={
             503: ResponseSpec(
                 ReadinessResponse,
@@ -68,4 +84,7 @@ class HealthController(Controller):
     async def readyz(self, request: Request[Any, Any, Any]) -> Response[ReadinessResponse]:
         state = request.app.state
         body = readiness(serving_of(state), event_log_of(state))
-        return Response(body, status_code=200 if body.ready else 503)
+        status_code = 200 if body.ready else 503
+        if not may_see_details(state[SETTINGS_KEY], request.headers.get(API_KEY_HEADER)):
+            return Response(ReadinessResponse(ready=body.ready), status_code=status_code)
+        return Response(body, status_code=status_code)

@@ -4,6 +4,7 @@ in the build context compose declares, and the Kubernetes examples name what the
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -454,3 +455,30 @@ def test_service_image_command_refuses_the_example_placeholders(tmp_path: Path) 
     result = run([sys.executable, *command[1:]], env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("recsys-service:") and "RECSYS_API_KEYS" in result.stderr
+
+
+def test_the_dagster_image_carries_the_run_launcher_its_instance_names() -> None:
+    """The webserver and daemon image holds Dagster only, plus the one module dagster.yaml names
+    as run launcher: that module must import nothing but Dagster and the standard library."""
+    for path in (REPO / "dagster.yaml", DOCKER / "dagster.yaml"):
+        launcher = yaml.safe_load(path.read_text(encoding="utf-8"))["run_launcher"]
+        assert launcher == {
+            "module": "recsys_pipelines.run_health",
+            "class": "MonitoredRunLauncher",
+        }
+        assert yaml.safe_load(path.read_text(encoding="utf-8"))["run_monitoring"]["enabled"]
+    source = REPO / "recsys_pipelines" / "run_health.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert imported - sys.stdlib_module_names - {"__future__"} == {"dagster"}
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    stage = dockerfile.split("FROM runtime AS dagster", 1)[1].split("FROM ", 1)[0]
+    assert (
+        "COPY recsys_pipelines/__init__.py recsys_pipelines/run_health.py /opt/dagster/lib/"
+        in stage
+    )
+    assert "ENV PYTHONPATH=/opt/dagster/lib" in stage

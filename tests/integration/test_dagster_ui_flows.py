@@ -13,9 +13,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dagster_graphql import DagsterGraphQLClientError
 
 from recsys_algo.contracts.names import scope_key
@@ -24,9 +26,12 @@ from recsys_algo.store import registry
 from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.storage import Storage, open_storage
 from recsys_pipelines.definitions import DAILY_JOB
+from recsys_pipelines.defs.automation.schedules import DAILY_SCHEDULE
+from recsys_pipelines.defs.automation.settings import SCOPE_TAG
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from tests.integration.dagster_procs import DagsterStack, prepare_home, start_webserver
 from tests.integration.postgres import PostgresServer
+from tests.integration.serving_probe import launch_run, running_service, scheduled_run_request
 from tests.pipelines.conftest import DAY0, KEY_SPEC, catalog_rows, event_lines
 
 pytestmark = [
@@ -114,8 +119,11 @@ class Ops:
     repository: dict[str, str]  # RepositorySelector: repositoryLocationName, repositoryName
 
     def serving(self) -> registry.Current:
-        current = registry.read_current(self.storage, self.keys, TENANT, SURFACE)
-        assert current is not None, f"nothing serving for {TENANT}/{SURFACE}"
+        return self.serving_of(TENANT)
+
+    def serving_of(self, tenant: str) -> registry.Current:
+        current = registry.read_current(self.storage, self.keys, tenant, SURFACE)
+        assert current is not None, f"nothing serving for {tenant}/{SURFACE}"
         return current
 
     def launch_backfill(self, days: list[dt.date], scope: str) -> dict[str, Any]:
@@ -302,3 +310,126 @@ def test_the_ui_shows_which_variable_each_resource_value_comes_from_never_the_va
     assert shown["settings.model_params"] == ("ENV_VAR", "RECSYS_MODEL_PARAMS")
     key_material = KEY_SPEC.partition(":")[2]
     assert not any(key_material in value for _, value in shown.values())
+
+
+LAUNCHPAD_DEFAULTS = """
+query($selector: PipelineSelector!) {
+  runConfigSchemaOrError(selector: $selector) {
+    __typename ... on RunConfigSchema { rootDefaultYaml }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("job", ["rollback", "hold", "release"])
+def test_the_launchpads_of_the_on_demand_jobs_show_only_their_own_config(
+    ops: Ops, job: str
+) -> None:
+    selector = {**ops.repository, "pipelineName": job}
+    found = ops.stack.graphql(LAUNCHPAD_DEFAULTS, {"selector": selector})["runConfigSchemaOrError"]
+    defaults = yaml.safe_load(found["rootDefaultYaml"]) or {}
+    # What the launchpad pre-fills: the op's optional fields, nothing of the resources.
+    assert set(defaults) <= {"ops"}, defaults
+    assert "resources" not in found["rootDefaultYaml"]
+
+
+MANIFEST_OBSERVATION = """
+query {
+  assetOrError(assetKey: {path: ["manifest"]}) {
+    ... on Asset {
+      assetObservations(limit: 1) {
+        partition
+        metadataEntries {
+          label
+          ... on TextMetadataEntry { text }
+          ... on BoolMetadataEntry { boolValue }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def latest_manifest_observation(ops: Ops) -> dict[str, Any]:
+    found = ops.stack.graphql(MANIFEST_OBSERVATION)["assetOrError"]["assetObservations"]
+    assert found, "no observation on manifest"
+    entries = found[0]["metadataEntries"]
+    values = {e["label"]: e.get("text", e.get("boolValue")) for e in entries}
+    return {"partition": found[0]["partition"], **values}
+
+
+def test_a_rollback_holds_through_the_next_scheduled_run_until_release(
+    ops: Ops, tmp_path: Path
+) -> None:
+    """Rollback, then the run the schedule launches next, and the service still answers with
+    the rolled-back version; release, rerun, and the new version serves. All over GraphQL
+    against the real webserver and daemon, the service over real HTTP."""
+    tenant, scope = "uihold", scope_key("uihold", SURFACE)
+    write_catalog(ops.storage, tenant, catalog_rows())
+    for i, day in enumerate(DAYS):
+        lines = "\n".join(event_lines(day, 60, offset=i)) + "\n"
+        ops.storage.write_bytes(f"raw/{tenant}/{SURFACE}/{day}/e.jsonl", lines.encode())
+    added = ops.stack.graphql(
+        ADD_PARTITION, {"selector": ops.repository, "name": SCOPES_PARTITION, "key": scope}
+    )["addDynamicPartition"]
+    assert added["__typename"] == "AddDynamicPartitionSuccess", added
+    ops.stack.start_daemon(timeout=240)
+    launched = ops.launch_backfill(DAYS[:2], scope)
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    assert ops.wait_for_backfill(launched["backfillId"])["status"] == "COMPLETED_SUCCESS"
+    first, second = sorted(
+        (e.manifest.as_of, e.version)
+        for e in registry.history(ops.storage, ops.keys, tenant, SURFACE)
+        if e.manifest
+    )
+
+    with running_service(ops.storage.url, KEY_SPEC, tenant, SURFACE, tmp_path / "svc.log") as svc:
+        svc.wait_for_version(second[1])
+        assert svc.manifest()["hold"] is None
+
+        run_id = ops.submit_rollback({"tenant": tenant, "surface": SURFACE, "reason": "bad model"})
+        assert ops.wait_for_run(run_id) == "SUCCESS", ops.failure_messages(run_id)
+        svc.wait_for_version(first[1])
+        held = svc.manifest()["hold"]
+        assert held["version"] == first[1] and held["reason"] == "bad model"
+        assert held["by"] == f"dagster run {run_id}" and held["origin"] == "rollback job"
+        # The catalog says what serves now, on the partition of the day that serves.
+        observed = latest_manifest_observation(ops)
+        assert observed["serving_version"] == first[1] and observed["held"] is True
+        assert observed["partition"] == f"{first[0]}|{scope}"
+
+        # Tomorrow's tick: the schedule's own run request for yesterday, DAYS[2].
+        tick = dt.datetime.combine(DAYS[2] + dt.timedelta(days=1), dt.time(6), dt.UTC)
+        request = scheduled_run_request(
+            ops.stack, ops.repository, DAILY_SCHEDULE, tick.timestamp(), (SCOPE_TAG, scope)
+        )
+        run_id = launch_run(ops.stack, ops.repository, DAILY_JOB, request)
+        assert ops.wait_for_run(run_id) == "SUCCESS", ops.failure_messages(run_id)
+        recorded = [
+            e.version
+            for e in registry.history(ops.storage, ops.keys, tenant, SURFACE)
+            if e.manifest and e.manifest.as_of == DAYS[2].isoformat()
+        ]
+        assert len(recorded) == 1  # computed, gated and recorded in the history...
+        assert ops.serving_of(tenant).manifest.manifest_version == first[1]  # pointer stayed
+        time.sleep(3)  # ...and not served: three polls of the service later, still the first
+        assert svc.recommended_version() == first[1]
+        assert svc.manifest()["manifest_version"] == first[1]
+
+        release = ops.stack.client().submit_job_execution(
+            "release",
+            repository_location_name=ops.repository["repositoryLocationName"],
+            repository_name=ops.repository["repositoryName"],
+            run_config={
+                "ops": {"release_manifest": {"config": {"tenant": tenant, "surface": SURFACE}}}
+            },
+        )
+        assert ops.wait_for_run(release) == "SUCCESS", ops.failure_messages(release)
+        assert latest_manifest_observation(ops)["held"] is False
+        rerun = launch_run(ops.stack, ops.repository, DAILY_JOB, request)
+        assert ops.wait_for_run(rerun) == "SUCCESS", ops.failure_messages(rerun)
+        newest = ops.serving_of(tenant).manifest
+        assert newest.as_of == DAYS[2].isoformat() and newest.manifest_version not in recorded
+        svc.wait_for_version(newest.manifest_version)
+        assert svc.manifest()["hold"] is None

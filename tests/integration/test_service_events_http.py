@@ -22,6 +22,7 @@ from tests.service.builders import item_ids, publish_popularity, sha256_hex
 from tests.service.landing_reads import landing_days
 
 KEY = "acme-events-key"
+ADMIN_KEY = "ops-events-key"  # /readyz details need an admin key
 
 
 def test_events_and_exposures_written_by_the_server_are_ingested(tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_events_and_exposures_written_by_the_server_are_ingested(tmp_path: Path)
     # Flush only at shutdown: SIGTERM must not lose what the buffer holds.
     env = _env(
         storage,
-        RECSYS_API_KEYS=f"acme-web:acme:{sha256_hex(KEY)}",
+        RECSYS_API_KEYS=f"acme-web:acme:{sha256_hex(KEY)},ops:*:{sha256_hex(ADMIN_KEY)}",
         RECSYS_EVENTS_FLUSH_INTERVAL="300",
     )
     proc = subprocess.Popen(
@@ -58,7 +59,8 @@ def test_events_and_exposures_written_by_the_server_are_ingested(tmp_path: Path)
             click |= {"user_id": "u-1", "request_id": "it-req-1", "rank": 2}
             accepted = client.post("/v1/events", json={"events": [click]})
             assert accepted.status_code == 202, accepted.text
-            assert client.get("/readyz").json()["event_log"]["held"] == 6
+            ready = client.get("/readyz", headers={"X-API-Key": ADMIN_KEY}).json()
+            assert ready["event_log"]["held"] == 6
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=20) in (0, -signal.SIGTERM)

@@ -30,6 +30,7 @@ from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 ACME_KEY = "acme-integration-key"
+ADMIN_KEY = "ops-integration-key"  # /readyz details need an admin key
 STDERR_FILE = "service.stderr"
 
 
@@ -80,7 +81,8 @@ def storage(tmp_path: Path) -> FileStorage:
 @pytest.fixture
 def server(storage: FileStorage, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = _free_port()
-    env = _env(storage, RECSYS_API_KEYS=f"acme-web:acme:{sha256_hex(ACME_KEY)}")
+    keys = f"acme-web:acme:{sha256_hex(ACME_KEY)},ops:*:{sha256_hex(ADMIN_KEY)}"
+    env = _env(storage, RECSYS_API_KEYS=keys)
     # stderr to a file, not a pipe: one JSON access line per request would fill an unread
     # pipe (64 KiB) within a few hundred requests and block the server on its next write.
     with (tmp_path / STDERR_FILE).open("wb") as stderr:
@@ -122,7 +124,8 @@ def test_real_server_serves_recommendations_and_hot_swaps(
             swapped = client.post("/v1/recommend", json={"surface": "home"}, headers=headers)
             version = swapped.headers["X-Model-Version"]
         assert version == newer.manifest_version
-        ready = client.get("/readyz").json()
+        assert client.get("/readyz").json() == {"ready": True}  # no key: no details
+        ready = client.get("/readyz", headers={"X-API-Key": ADMIN_KEY}).json()
         beta = next(s for s in ready["scopes"] if s["tenant"] == "beta")
         assert beta["manifest_version"] != tampered.manifest_version
         assert beta["last_error"] is not None

@@ -18,6 +18,7 @@ from recsys_algo.contracts.errors import ConcurrentPublishError, DataSourceError
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_algo.store import pointer, registry
 from recsys_algo.store.catalog import write_catalog
+from recsys_algo.store.rollback import rollback
 from recsys_algo.store.s3 import S3Storage
 from recsys_algo.store.storage import open_storage
 from recsys_pipelines.cli import main
@@ -58,7 +59,7 @@ def test_publish_read_current_and_rollback_on_s3(
     assert current is not None and current.manifest == second.manifest
     assert registry.load_verified(storage, keys, "demo", "home") is not None
 
-    moved_from, moved_to = registry.rollback(
+    moved_from, moved_to = rollback(
         storage, keys, "demo", "home", reason="bad model", now=T0 + dt.timedelta(minutes=5)
     )
     assert (moved_from, moved_to) == (second.manifest, first)

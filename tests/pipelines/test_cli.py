@@ -73,7 +73,9 @@ def test_manifests_lists_history_newest_first_and_marks_the_serving_one(store: F
     write_days(store, 2)
     invoke("materialize", *scope("--start", "2026-11-01", "--end", "2026-11-02"))
     invoke("rollback", *scope())
-    lines = invoke("manifests", *scope()).output.splitlines()[1:]
+    output = invoke("manifests", *scope()).output.splitlines()
+    assert output[0].startswith("HELD: held since ")  # a rollback holds by default
+    lines = output[output.index(next(x for x in output if "version" in x)) + 1 :]
     assert [line[0] for line in lines] == [" ", "*"]
     assert "2026-11-01" in lines[1]
 

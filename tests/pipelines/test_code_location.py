@@ -13,6 +13,7 @@ from recsys_algo.serving.recommender import KINDS
 from recsys_pipelines.definitions import DAILY_JOB, defs
 
 ROOT = Path(__file__).resolve().parents[2]
+JOBS = (DAILY_JOB, "rollback", "hold", "release", "manifest_freshness")
 
 
 def test_every_job_asset_and_check_resolves() -> None:
@@ -27,11 +28,11 @@ def test_every_job_asset_and_check_resolves() -> None:
     assert all(upstream[kind] == {"canonical_events"} for kind in KINDS)
     assert upstream["evaluation"] == set(KINDS)
     assert upstream["manifest"] == {"evaluation"}
-    checks = {k.name for k in graph.asset_check_keys} - {"manifest_fresh"}
+    checks = {k.name for k in graph.asset_check_keys} - {"manifest_fresh", "manifest_not_held"}
     assert len(checks) == 6 and all(c.startswith("canonical_events_") for c in checks)
-    for name in (DAILY_JOB, "rollback", "manifest_freshness"):
+    for name in JOBS:
         assert defs.resolve_job_def(name).name == name
-    for name in (DAILY_JOB, "rollback", "manifest_freshness"):
+    for name in JOBS:
         # One process per run (a UI backfill costs what the CLI costs), not one per step.
         assert defs.resolve_job_def(name).executor_def.name == "in_process", name
     for schedule in ("daily_partition_schedule", "manifest_freshness_hourly"):

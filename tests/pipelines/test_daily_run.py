@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 
+import dagster as dg
 import msgspec
 import pytest
 
@@ -130,3 +131,31 @@ def test_gate_failure_message_names_the_check_and_the_limit(env: Env) -> None:
         ValidationGateError, match=r"canonical_events_max_events: .*11 events, max_events is 10"
     ):
         env.run(DAY0)
+
+
+def test_the_catalog_reads_row_counts_owners_and_rounded_metrics(env: Env) -> None:
+    day1 = DAY0 + dt.timedelta(days=1)
+    env.write_day(DAY0, event_lines(DAY0, 300))
+    env.write_day(day1, event_lines(day1, 120, offset=1))
+    env.run(DAY0)
+    env.run(day1)  # a two-day window: the held-out day is measured
+    graph = env.definitions().resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).owners == ["team:recsys"], key
+    rows = {}
+    for name in ("raw_events", "canonical_events", *KINDS):
+        event = env.instance.get_latest_materialization_event(dg.AssetKey(name))
+        assert event is not None and event.asset_materialization is not None
+        metadata = event.asset_materialization.metadata
+        assert "rows" not in metadata, name  # Dagster's own key, which the catalog shows
+        rows[name] = metadata["dagster/row_count"].value
+    assert rows["raw_events"] == rows["canonical_events"] == 120
+    assert all(isinstance(n, int) and n > 0 for n in rows.values())
+    event = env.instance.get_latest_materialization_event(dg.AssetKey("evaluation"))
+    assert event is not None and event.asset_materialization is not None
+    metadata = event.asset_materialization.metadata
+    raw = metadata["metrics_raw"].value
+    plotted = [k for k in metadata if k.startswith("blend.")]
+    assert plotted, sorted(raw)
+    for name in plotted:
+        assert metadata[name].value == round(raw[name], 4)  # type: ignore[index]

@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from recsys_algo.store.storage import FileStorage
 from recsys_service.app import create_app
 from recsys_service.serving_state import ServingState
-from tests.service.builders import item_ids, make_settings, neighbour_rows, publish_scope
+from tests.service.builders import EVENT_TS, item_ids, make_settings, neighbour_rows, publish_scope
 from tests.service.test_auth import ACME_KEY, ADMIN_KEY, BETA_KEY, KEYS
 
 TENANTS = ("acme", "beta", "demo")
@@ -66,7 +66,7 @@ EVENTS: Endpoint = (
     "POST",
     "/v1/events",
     {"surface": "home", "events": [{"item_id": "acme-001", "event_type": "click",
-                                    "ts": "2026-11-20T10:00:00Z", "user_id": "u1"}]},
+                                    "ts": EVENT_TS, "user_id": "u1"}]},
 )  # fmt: skip
 PUBLIC_ENDPOINTS: dict[str, Endpoint] = {
     "healthz": ("GET", "/healthz", None),

@@ -17,10 +17,11 @@ from litestar.testing import TestClient
 
 from recsys_algo.store.storage import FileStorage
 from tests.reliability.service_world import publish_world, serving_app
+from tests.service.builders import EVENT_TS
 from tests.service.test_auth import ACME_KEY
 
 ACME = {"X-API-Key": ACME_KEY}
-CLICK = {"item_id": "acme-001", "event_type": "click", "ts": "2026-11-20T10:00:00Z"}
+CLICK = {"item_id": "acme-001", "event_type": "click", "ts": EVENT_TS}
 
 
 @pytest.fixture

@@ -20,6 +20,10 @@ from tests.support.builders import neighbor_frame, popularity_frame
 SIGNING_SPEC = "test-kid:" + "ab" * 32
 OTHER_SIGNING_SPEC = "other-kid:" + "cd" * 32
 AS_OF = dt.date(2026, 11, 20)
+# POST /v1/events takes times within a window around now (RECSYS_EVENTS_MAX_PAST_DAYS): the day
+# before yesterday, whatever the date the tests run on.
+EVENT_DAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
+EVENT_TS = f"{EVENT_DAY.isoformat()}T10:00:00Z"
 
 
 def signing_keys(spec: str = SIGNING_SPEC) -> SigningKeys:

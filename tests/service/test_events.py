@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
@@ -10,10 +11,11 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
+from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.event_rules import day_bounds_ms, derive_event_id, parse_line
 from recsys_algo.store.storage import FileStorage
 from recsys_service.event_log import EventLogSettings
-from tests.service.builders import api_key
+from tests.service.builders import EVENT_DAY, EVENT_TS, api_key
 from tests.service.conftest import ClientFactory
 from tests.service.landing_reads import canonical_rows, landing_days, landing_events
 
@@ -21,7 +23,8 @@ URL = "/v1/events"
 ACME_KEY, ADMIN_KEY = "acme-secret", "admin-secret"
 KEYS = (api_key("acme-web", "acme", ACME_KEY), api_key("ops", "*", ADMIN_KEY))
 ACME = {"X-API-Key": ACME_KEY}
-TS = "2026-11-20T10:00:00Z"
+DAY, TS = EVENT_DAY, EVENT_TS
+TS_MS = int(dt.datetime.fromisoformat(TS).timestamp() * 1000)
 
 
 def click(item: str = "sku-1", **fields: Any) -> dict[str, Any]:
@@ -35,7 +38,7 @@ def test_valid_events_are_accepted_and_land_in_their_utc_day(
         click("sku-1", user_id="u1", request_id="r-1", rank=3, event_id="client-1"),
         click("sku-2", event_type="purchase", value=19.5, user_id=7),
         # 23:30 at -05:00 is 04:30 the next day in UTC: that is its partition.
-        click("sku-3", ts="2026-11-20T23:30:00-05:00", event_type="add_to_cart", tenant="acme"),
+        click("sku-3", ts=f"{DAY}T23:30:00-05:00", event_type="add_to_cart", tenant="acme"),
     ]
     with client_for(api_keys=KEYS) as client:
         response = client.post(URL, json={"events": events}, headers=ACME)
@@ -47,17 +50,14 @@ def test_valid_events_are_accepted_and_land_in_their_utc_day(
     assert body["event_ids"][0] == "client-1"
     bounds = day_bounds_ms(landing_days(storage, "acme", "home")[0])
     expected = parse_line(
-        b'{"ts":"2026-11-20T10:00:00Z","item_id":"sku-2","event_type":"purchase",'
-        b'"value":19.5,"user_id":7}',
+        b'{"ts":"%s","item_id":"sku-2","event_type":"purchase",'
+        b'"value":19.5,"user_id":7}' % TS.encode(),
         "acme",
         "home",
         bounds,
     )
     assert body["event_ids"][1] == expected[0] == derive_event_id(expected[1:])
-    assert [d.isoformat() for d in landing_days(storage, "acme", "home")] == [
-        "2026-11-20",
-        "2026-11-21",
-    ]
+    assert landing_days(storage, "acme", "home") == [DAY, DAY + dt.timedelta(days=1)]
     rows = canonical_rows(storage, "acme", "home").sort("item_id")
     assert rows["event_id"].to_list() == body["event_ids"]
     assert rows["event_type"].to_list() == ["click", "purchase", "add_to_cart"]
@@ -83,7 +83,7 @@ def test_replayed_event_ids_are_one_canonical_row(
 def test_body_surface_applies_to_events_without_one(
     storage: FileStorage, client_for: ClientFactory
 ) -> None:
-    events = [{"ts": 1_763_632_800_000, "item_id": "a", "event_type": "click"}]
+    events = [{"ts": TS_MS, "item_id": "a", "event_type": "click"}]
     with client_for() as client:  # open mode: tenant demo
         response = client.post(URL, json={"events": events, "surface": "pdp"})
     assert response.status_code == 202
@@ -98,7 +98,7 @@ INVALID = [
     (click(item_id=None), "schema"),
     (click(user_id=["u"]), "schema"),
     (click(ts="yesterday"), "invalid_ts"),
-    (click(ts="2026-11-20T10:00:00"), "invalid_ts"),
+    (click(ts=TS.removesuffix("Z")), "invalid_ts"),
     (click(ts=1.0e30), "invalid_ts"),
     (click(ts="9999-12-31T23:00:00-05:00"), "invalid_ts"),
     (click(ts="0001-01-01T00:00:00+01:00"), "invalid_ts"),
@@ -250,7 +250,7 @@ _scalars = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats()
     | st.text(max_size=30)
-    | st.sampled_from([TS, "home", "acme", "click", "purchase", "exposure", 1_763_632_800_000])
+    | st.sampled_from([TS, "home", "acme", "click", "purchase", "exposure", TS_MS])
     | st.sampled_from(["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"])
 )
 _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=5)
@@ -275,3 +275,71 @@ def test_arbitrary_events_never_give_500(client_for: ClientFactory) -> None:
                 assert len(response.json()["rejected"]) >= 1
 
         check()
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "9999-12-31T12:00:00Z",  # the far future: no partition holds it (issue 17)
+        "0001-01-01T00:00:00Z",
+        253_402_300_799_999,  # epoch ms of the last instant of 9999
+        0,
+        "past",  # just over the window's past edge
+        "future",  # just over its future edge
+    ],
+)
+def test_an_event_time_outside_the_window_is_400_naming_the_field_and_nothing_is_written(
+    storage: FileStorage, client_for: ClientFactory, ts: object
+) -> None:
+    window = EventLogSettings(max_past_days=7, max_future_minutes=10)
+    now = dt.datetime.now(dt.UTC)
+    if ts == "past":
+        ts = _iso(now - dt.timedelta(days=7, minutes=5))
+    elif ts == "future":
+        ts = _iso(now + dt.timedelta(minutes=15))
+    events = [click("ok"), click("late", ts=ts)]
+    with client_for(api_keys=KEYS, event_log=window) as client:
+        response = client.post(URL, json={"events": events}, headers=ACME)
+        client.app.state["event_log"].flush()
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["message"].startswith("events[1].ts: "), error["message"]
+    assert "7 days before" in error["message"] and "10 minutes after" in error["message"]
+    assert storage.list("raw") == []
+
+
+def test_event_times_inside_the_window_are_accepted(
+    storage: FileStorage, client_for: ClientFactory
+) -> None:
+    window = EventLogSettings(max_past_days=7, max_future_minutes=10)
+    now = dt.datetime.now(dt.UTC)
+    edges = [now - dt.timedelta(days=7) + dt.timedelta(minutes=5), now + dt.timedelta(minutes=5)]
+    events = [click(f"i{n}", ts=_iso(moment)) for n, moment in enumerate(edges)]
+    with client_for(api_keys=KEYS, event_log=window) as client:
+        response = client.post(URL, json={"events": events}, headers=ACME)
+    assert response.status_code == 202, response.text
+    assert sorted(e["item_id"] for e in landing_events(storage, "acme", "home")) == ["i0", "i1"]
+
+
+def test_the_window_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECSYS_EVENTS_MAX_PAST_DAYS", "3")
+    monkeypatch.setenv("RECSYS_EVENTS_MAX_FUTURE_MINUTES", "0")
+    settings = EventLogSettings.from_env()
+    assert (settings.max_past_days, settings.max_future_minutes) == (3, 0)
+    monkeypatch.delenv("RECSYS_EVENTS_MAX_PAST_DAYS")
+    monkeypatch.delenv("RECSYS_EVENTS_MAX_FUTURE_MINUTES")
+    default = EventLogSettings.from_env()
+    assert (default.max_past_days, default.max_future_minutes) == (30, 60)
+    for name, value in (
+        ("RECSYS_EVENTS_MAX_PAST_DAYS", "0"),
+        ("RECSYS_EVENTS_MAX_FUTURE_MINUTES", "x"),
+    ):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigError, match=name):
+            EventLogSettings.from_env()
+        monkeypatch.delenv(name)

@@ -20,7 +20,7 @@ from recsys_algo.store.storage import FileStorage
 from recsys_service.event_log import EventLog, EventLogSettings
 from recsys_service.exposure import Exposure, LandingEvent, exposure_event_id, exposure_lines
 from recsys_service.schemas import RecommendedItem
-from tests.service.builders import item_ids, neighbour_rows, publish_scope
+from tests.service.builders import EVENT_TS, item_ids, neighbour_rows, publish_scope
 from tests.service.conftest import ClientFactory
 from tests.service.landing_reads import canonical_rows, landing_events, landing_files
 
@@ -248,7 +248,7 @@ def test_a_full_buffer_drops_exposures_counts_them_and_logs_once(
         log.add_exposures([exposure("r3", 2)])
     status = log.status()
     assert (status.held, status.dropped, status.full) == (3, 4, True)
-    assert len([r for r in caplog.records if "event buffer full" in r.message]) == 1
+    assert len([r for r in caplog.records if "event buffer is full" in r.message]) == 1
     storage.down = False
     assert log.flush() == 3
     log.add_exposures([exposure("r4", 1)])
@@ -263,7 +263,7 @@ def test_shutdown_flushes_everything_accepted(
             client.post("/v1/recommend", json={"surface": "home", "k": 3, "user_id": f"u{n}"})
         client.post(
             "/v1/events",
-            json={"events": [{"ts": 1_763_632_800_000, "item_id": "demo-001",
+            json={"events": [{"ts": EVENT_TS, "item_id": "demo-001",
                               "event_type": "click", "surface": "home"}]},
         )  # fmt: skip
         ready = client.get("/readyz").json()["event_log"]

@@ -20,6 +20,7 @@ from recsys_algo.store.storage import FileStorage
 from recsys_service.__main__ import is_loopback, main, worker_app
 from tests.service.builders import SIGNING_SPEC, item_ids, publish_popularity
 from tests.support.processes import stop_process
+from tests.support.service_process import running_service
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,6 +87,8 @@ def test_bad_port_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
         ("RECSYS_RATE_LIMIT", "fast"),
         ("RECSYS_RATE_LIMIT_TENANTS", "acme"),
         ("RECSYS_METRICS", "maybe"),
+        ("RECSYS_MAX_HEADER_BYTES", "100"),
+        ("RECSYS_MAX_HEADERS", "many"),
     ],
 )
 def test_bad_observability_settings_exit_2_naming_the_variable(
@@ -199,27 +202,10 @@ def test_an_api_key_list_that_names_no_key_exits_2_instead_of_opening_the_servic
 
 
 def test_open_mode_logs_a_warning_when_the_service_starts(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
-    env.update(RECSYS_STORAGE_URL=FileStorage(tmp_path / "store").url, RECSYS_LOADER="thread")
-    cmd = [sys.executable, "-m", "recsys_service", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"server exited early with {proc.returncode}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-    finally:
-        stop_process(proc, grace=20)
-        assert proc.stderr is not None
-        err = proc.stderr.read().decode()
-        proc.stderr.close()
+    store = FileStorage(tmp_path / "store")
+    with running_service(store.url, tmp_path, RECSYS_LOADER="thread") as service:
+        pass
+    err = service.stderr.read_text()
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     warnings = [line["message"] for line in lines if line["level"] == "WARNING"]
     assert any("open mode" in message for message in warnings), err

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from recsys_algo.contracts import layout
+from recsys_algo.store import holds
 from recsys_algo.store.storage import FileStorage
 from tests.service.builders import (
     item_ids,
     neighbour_rows,
     publish_popularity,
     publish_scope,
+    signing_keys,
     tamper_artifact,
 )
 from tests.service.conftest import ClientFactory, serving_of
@@ -105,3 +108,34 @@ def test_invalid_surface_in_the_path_is_400(
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
     assert "surface" in response.json()["error"]["message"]
+
+
+def test_manifest_shows_the_scopes_hold_and_its_release(
+    storage: FileStorage, client_for: ClientFactory
+) -> None:
+    published = publish_popularity(storage, "demo", "home", item_ids("demo-", 5))
+    keys = signing_keys()
+    with client_for() as client:
+        assert client.get(URL).json()["hold"] is None
+        holds.write_hold(
+            storage, keys, "demo", "home", version=published.manifest_version,
+            reason="bad model", by="alice@host", origin="recsys rollback",
+        )  # fmt: skip
+        body = client.get(URL).json()
+        assert body["hold"] == {
+            "version": published.manifest_version,
+            "reason": "bad model",
+            "by": "alice@host",
+            "at": body["hold"]["at"],
+            "origin": "recsys rollback",
+            "error": None,
+        }
+        # Another tenant's hold is not this one's; a tampered record still holds, saying so.
+        holds.write_hold(
+            storage, keys, "acme", "home", version=None, reason="x", by="b", origin="o"
+        )
+        storage.write_bytes(layout.hold_key("demo", "home"), b'{"record": "hold"}')
+        tampered = client.get(URL).json()["hold"]
+        assert tampered["reason"] is None and "hold record is unsigned" in tampered["error"]
+        holds.remove_hold(storage, keys, "demo", "home", reason="fixed", by="a", origin="o")
+        assert client.get(URL).json()["hold"] is None

@@ -49,7 +49,14 @@ class FaultyStorage(Storage):
             hit = self._seen == self.nth
         if hit and self.when == "before":
             self._fault(op, key)
-        result = run()
+        try:
+            result = run()
+        except Exception:
+            # The call took effect (here: failed, e.g. a 404) and its answer was lost: the
+            # caller sees the fault, not the call's own error.
+            if hit and self.when == "after":
+                self._fault(op, key)
+            raise
         if hit and self.when == "after":
             self._fault(op, key)
         return result

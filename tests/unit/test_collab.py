@@ -18,10 +18,10 @@ from recsys_algo.kinds.implicit.fit import (
     SCHEMA_VERSION,
     CollabModel,
     CollabParams,
-    _interactions,
     check_implicit,
     collab_frame,
     fit_collab,
+    user_item_weights,
 )
 from recsys_algo.kinds.implicit.topn import top_n_unseen
 from recsys_algo.loading import tables as loading
@@ -208,7 +208,7 @@ def test_interactions_sum_decayed_type_weights_with_ratings_scaled_by_value() ->
         ),
         value=pl.Series([r[4] for r in rows], dtype=pl.Float64),
     )
-    pairs = _interactions(events, END, CollabParams())
+    pairs = user_item_weights(events, END, CollabParams())
     assert pairs["item_id"].to_list() == ["x", "y"]
     assert pairs["weight"].to_list() == pytest.approx([5.5, 1.0], rel=1e-5)
 

@@ -65,16 +65,19 @@ class CountingStats(FileStorage):
         return super().stat(key)
 
 
+DAYS = (dt.date(2026, 1, 1), LATER.date())  # the partitions' first and last day
+
+
 def test_only_registered_scopes_within_the_lookback_are_stat_ed(tmp_path: Path) -> None:
     storage = CountingStats(tmp_path / "store")
     land(storage, "raw/acme/home/2026-11-01/a.jsonl")
     land(storage, "raw/acme/home/2026-11-09/a.jsonl")
     land(storage, "raw/acme/search/2026-11-09/a.jsonl")
-    first = landing_changes(storage, None, ["acme.home"], LATER, 6, lookback_days=3)
+    first = landing_changes(storage, None, ["acme.home"], LATER, 6, 3, DAYS)
     assert storage.stated == ["raw/acme/home/2026-11-09/a.jsonl"]
     seen = first.cursor.seen["acme.home"]
     assert seen["2026-11-01"].endswith(":") and not seen["2026-11-09"].endswith(":")
     assert "waiting for landing_scopes to register acme.search" in first.message
     land(storage, "raw/acme/home/2026-11-09/a.jsonl", b"rewritten\n")
-    again = landing_changes(storage, first.cursor_text, ["acme.home"], LATER, 6, lookback_days=3)
+    again = landing_changes(storage, first.cursor_text, ["acme.home"], LATER, 6, 3, DAYS)
     assert [(r.scope, r.day.isoformat()) for r in again.runs] == [("acme.home", "2026-11-09")]

@@ -66,6 +66,47 @@ def test_bad_overrides_are_config_errors_naming_the_knob(
         ModelParams.from_overrides(overrides)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"session_knn": {"neighbors": "100"}}, "session_knn.neighbors must be an integer"),
+        ({"revisit": {"collapse_repeats": 1}}, "revisit.collapse_repeats must be true or false"),
+        ({"cooc": {"top_n": None}}, "cooc.top_n must not be null"),
+        ({"cooc": {"top_n": True}}, "cooc.top_n must be an integer"),
+        ({"blend": {"rank_offset": "10"}}, "blend.rank_offset must be a number"),
+        ({"blend": {"weights": ["cooc"]}}, "blend.weights must be an object"),
+        ({"blend": {"weights": {"cooc": "high"}}}, "blend.weights.cooc must be a number"),
+        ({"evaluation": {"ks": [10, "20"]}}, r"evaluation.ks\[\] must be an integer"),
+        ({"cooc": {"event_types": "click"}}, "cooc.event_types must be a list"),
+        ({"cooc": [1]}, "cooc must be an object"),
+        ({"item_model": {"model": 3}}, "item_model.model must be a string"),
+    ],
+)
+def test_override_values_of_the_wrong_type_name_the_knob(
+    overrides: dict[str, object], needle: str
+) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        ModelParams.from_overrides(overrides)  # type: ignore[arg-type]
+
+
+def test_typed_overrides_convert_and_merge() -> None:
+    params = ModelParams.from_overrides(
+        {
+            "blend": {"weights": {"cooc": 0.5}, "rank_offset": 5},
+            "cooc": {"event_types": ["click"]},
+            "content_sim": {"title_stop_words": None},
+        }
+    )
+    assert params.blend.weights == {**ModelParams().blend.weights, "cooc": 0.5}
+    assert params.blend.rank_offset == 5.0 and isinstance(params.blend.rank_offset, float)
+    assert params.of(Kind.COOC).event_types == ("click",)
+    assert params.of(Kind.CONTENT_SIM).title_stop_words is None
+    # On top of other parameters, not of the defaults.
+    again = params.with_overrides({"blend": {"weights": {"implicit": 0.25}}})
+    assert again.blend.weights["cooc"] == 0.5 and again.blend.weights["implicit"] == 0.25
+    assert again.blend.rank_offset == 5.0
+
+
 def test_unknown_kind_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown artifact kind 'bogus'"):
         compute_kind("bogus", inputs(), None)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from recsys_algo import CODE_VERSION
-from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError
+from recsys_algo.contracts.hold import HOLD_RECORD, Hold, HoldState
 from recsys_algo.contracts.manifest import Manifest, Window
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.staging import EvaluationReport, StagedMeta
@@ -56,6 +58,7 @@ def decide(
     candidate: float | None = 0.5,
     current: Manifest | None = None,
     signals: bool = False,
+    hold: HoldState | None = None,
     **options: Any,
 ) -> Any:
     return decide_publish(
@@ -66,6 +69,7 @@ def decide(
         PublishOptions(**options),
         gate_margin=MARGIN,
         signals_configured=signals,
+        hold=hold,
     )
 
 
@@ -183,3 +187,67 @@ def test_only_a_manifest_that_would_serve_can_be_refused(
     assert decision.serve == (back <= 0 or rewind)
     if not decision.publish:
         assert decision.serve and candidate < baseline * (1 - MARGIN)
+
+
+HELD = HoldState(
+    hold=Hold(
+        record=HOLD_RECORD,
+        tenant="demo",
+        surface="home",
+        version="20261120T060000000Z-00000000",
+        reason="bad model",
+        by="oncall@host",
+        at="2026-11-21T07:00:00.000Z",
+        origin="recsys rollback",
+    )
+)
+
+
+def test_a_held_scope_records_a_newer_day_in_history_without_serving_it() -> None:
+    decision = decide(current=serving(DAY - dt.timedelta(days=1)), hold=HELD)
+    assert decision.publish and not decision.serve and decision.hold.held
+    assert decision.message == (
+        f"demo/home 2026-11-20: quality gate passed: {GATE_METRIC}=0.5000, published 0.5000, "
+        "floor 0.4500 (margin 10%); held: published to history, not served (held since "
+        "2026-11-21T07:00:00.000Z by oncall@host (recsys rollback): bad model; serving "
+        "20261120T060000000Z-00000000)"
+    )
+
+
+def test_a_held_scope_still_gates_what_would_have_served() -> None:
+    decision = decide(candidate=0.1, current=serving(DAY - dt.timedelta(days=1)), hold=HELD)
+    assert not decision.publish and not decision.gate.passed
+
+
+def test_an_unreadable_hold_record_holds_all_the_same() -> None:
+    broken = HoldState(error="registry/current/demo/home/hold.json: signature does not match")
+    decision = decide(hold=broken)
+    assert decision.publish and not decision.serve
+    assert "hold record unreadable, counted as held" in decision.message
+
+
+def test_without_a_hold_the_same_run_serves() -> None:
+    assert decide(current=serving(DAY - dt.timedelta(days=1)), hold=HoldState()).serve
+
+
+def with_recipe(meta: StagedMeta, scope_version: str | None) -> StagedMeta:
+    recipe = {"default": None, "scope": scope_version}
+    return msgspec.structs.replace(meta, parameters={**meta.parameters, "recipe": recipe})
+
+
+def test_a_run_whose_steps_used_different_recipes_publishes_nothing() -> None:
+    v1, v2 = "20261120T060000000Z-11111111", "20261120T070000000Z-22222222"
+    report = evaluation()
+    report = msgspec.structs.replace(
+        report, parameters={**report.parameters, "recipe": {"default": None, "scope": v1}}
+    )
+    same = [with_recipe(meta, v1) for meta in STAGED]
+    decision = decide_publish(
+        P, same, report, None, PublishOptions(), gate_margin=MARGIN, signals_configured=False
+    )
+    assert decision.lineage.parameters["recipe"] == {"default": None, "scope": v1}
+    mixed = [with_recipe(STAGED[0], v1), with_recipe(STAGED[1], v2)]
+    with pytest.raises(ConcurrentPublishError, match="the recipe changed during the run"):
+        decide_publish(
+            P, mixed, report, None, PublishOptions(), gate_margin=MARGIN, signals_configured=False
+        )

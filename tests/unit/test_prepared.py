@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from recsys_algo.contracts.errors import ArtifactError
+from recsys_algo.kinds.kind import KINDS
 from recsys_algo.loading.model import load_model
 from recsys_algo.serving.model_file import (
     model_arrays,
@@ -50,11 +51,7 @@ def test_mapped_model_answers_every_query_like_the_built_one(
     built: ScopeModel, tmp_path: Path
 ) -> None:
     mapped = mapped_copy(built, tmp_path / "v.prep")
-    assert (
-        mapped.kinds
-        == built.kinds
-        == ("popularity", "cooc", "implicit", "content_sim", "session_seq")
-    )
+    assert mapped.kinds == built.kinds == KINDS
     params = BlendParams()
     for query in queries(built):
         assert mapped.recommend(query, params) == built.recommend(query, params)

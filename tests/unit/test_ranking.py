@@ -45,7 +45,7 @@ weight = st.sampled_from([0.0, 0.5, 1.0, 1.0, 2.5])
 @given(
     rankings,
     st.integers(1, 30),
-    st.lists(weight, min_size=5, max_size=5),
+    st.lists(weight, min_size=len(SOURCE_ORDER), max_size=len(SOURCE_ORDER)),
     st.sampled_from([0.5, 1.0, 10.0]),
 )
 def test_fusion_matches_the_scalar_loop_bit_for_bit(

@@ -23,6 +23,7 @@ from recsys_algo.contracts.manifest import Manifest
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.artifacts import ArtifactBlob
 from recsys_algo.store import pointer, registry
+from recsys_algo.store.rollback import rollback
 from recsys_algo.store.storage import FileStorage
 from tests.support.builders import (
     DAY,
@@ -525,9 +526,7 @@ def test_rollback_to_previous_serves_it_and_writes_an_audit_record(
 ) -> None:
     first = publish(storage, 0)
     second = publish(storage, 1, items=["x"])
-    moved_from, moved_to = registry.rollback(
-        storage, keys, "demo", "home", reason="bad model", now=at(5)
-    )
+    moved_from, moved_to = rollback(storage, keys, "demo", "home", reason="bad model", now=at(5))
     assert (moved_from, moved_to) == (second, first)
     assert serving(storage, keys) == first.manifest_version
     assert pointer_bytes(storage) == history_path(storage, first.manifest_version).read_bytes()
@@ -548,7 +547,7 @@ def test_rollback_to_an_explicit_version(storage: FileStorage, keys: SigningKeys
     first = publish(storage, 0)
     publish(storage, 1, items=["x"])
     third = publish(storage, 2, items=["y"])
-    _, target = registry.rollback(storage, keys, "demo", "home", first.manifest_version)
+    _, target = rollback(storage, keys, "demo", "home", first.manifest_version)
     assert target == first
     assert serving(storage, keys) == first.manifest_version
     assert audit_records(storage)[0]["from_version"] == third.manifest_version
@@ -559,12 +558,12 @@ def test_rolling_back_the_first_version_has_nowhere_to_go(
 ) -> None:
     only = publish(storage)
     with pytest.raises(NotFoundError, match=f"{only.manifest_version} has no previous version"):
-        registry.rollback(storage, keys, "demo", "home")
+        rollback(storage, keys, "demo", "home")
 
 
 def test_rollback_with_nothing_published(storage: FileStorage, keys: SigningKeys) -> None:
     with pytest.raises(NotFoundError, match="nothing is published"):
-        registry.rollback(storage, keys, "demo", "home")
+        rollback(storage, keys, "demo", "home")
 
 
 def test_rollback_to_the_serving_version_is_refused(
@@ -573,15 +572,15 @@ def test_rollback_to_the_serving_version_is_refused(
     publish(storage, 0)
     current = publish(storage, 1)
     with pytest.raises(ConfigError, match="is already serving"):
-        registry.rollback(storage, keys, "demo", "home", current.manifest_version)
+        rollback(storage, keys, "demo", "home", current.manifest_version)
 
 
 def test_rollback_to_unknown_or_malformed_version(storage: FileStorage, keys: SigningKeys) -> None:
     publish(storage)
     with pytest.raises(NotFoundError, match="does not exist"):
-        registry.rollback(storage, keys, "demo", "home", "20200101T000000000Z-00000000")
+        rollback(storage, keys, "demo", "home", "20200101T000000000Z-00000000")
     with pytest.raises(ConfigError, match="is invalid"):
-        registry.rollback(storage, keys, "demo", "home", "../../current/demo/home/manifest")
+        rollback(storage, keys, "demo", "home", "../../current/demo/home/manifest")
 
 
 @pytest.mark.parametrize("target_damage", ["blob", "manifest", "blob-missing"])
@@ -602,7 +601,7 @@ def test_rollback_to_a_damaged_target_is_refused_and_pointer_unchanged(
         history_path(storage, first.manifest_version).write_bytes(msgspec.json.encode(document))
     expected = SignatureError if target_damage == "manifest" else ArtifactError
     with pytest.raises(expected):
-        registry.rollback(storage, keys, "demo", "home")
+        rollback(storage, keys, "demo", "home")
     assert pointer_bytes(storage) == before
     assert audit_records(storage) == []
 
@@ -613,9 +612,11 @@ def test_rollback_with_unreadable_pointer_needs_an_explicit_version(
 ) -> None:
     first = publish(storage)
     storage.write_bytes(layout.pointer_key("demo", "home"), garbage)
-    with pytest.raises(ArtifactError, match="name a version with --to"):
-        registry.rollback(storage, keys, "demo", "home")
-    registry.rollback(storage, keys, "demo", "home", first.manifest_version)
+    with pytest.raises(
+        ArtifactError, match=r"does not verify .*name the version to serve with --to"
+    ):
+        rollback(storage, keys, "demo", "home")
+    rollback(storage, keys, "demo", "home", first.manifest_version)
     assert serving(storage, keys) == first.manifest_version
     assert audit_records(storage)[0]["from_version"] is None
 
@@ -633,7 +634,7 @@ def test_rollback_loses_a_race_with_concurrent_publish_error(
     publish(plain, 0)
     publish(plain, 1, items=["x"])
     with pytest.raises(ConcurrentPublishError):
-        registry.rollback(PointerMovesDuringRollback(plain.root), keys, "demo", "home")
+        rollback(PointerMovesDuringRollback(plain.root), keys, "demo", "home")
     assert pointer_bytes(plain) == b"moved by someone else"
 
 

@@ -61,28 +61,34 @@ def _check_schema(table: pa.Table, where: str) -> None:
         raise ArtifactError(f"{where}: implicit schema is wrong: {'; '.join(problems)}")
 
 
-def check_implicit(table: pa.Table, where: str) -> None:
-    """Blocking checks of an `implicit` artifact table; raise ArtifactError naming the problem."""
-    _check_schema(table, where)
+def check_entities(table: pa.Table, where: str, kind: str) -> tuple[int, int]:
+    """(items, users) of a table of item rows then user rows (implicit, item_model): entities
+    in that order, within the limits, ids unique and ascending within each."""
     entity = np.asarray(table["entity"].to_pylist(), dtype=object)
-    is_item = entity == "item"
-    n_items = int(is_item.sum())
+    n_items = int((entity == "item").sum())
     n_users = int((entity == "user").sum())
     if n_items + n_users != table.num_rows:
-        raise ArtifactError(f"{where}: implicit entity must be 'item' or 'user'")
+        raise ArtifactError(f"{where}: {kind} entity must be 'item' or 'user'")
     if n_items == 0:
-        raise ArtifactError(f"{where}: implicit has no item rows")
-    if not is_item[:n_items].all():
-        raise ArtifactError(f"{where}: implicit item rows must come before user rows")
+        raise ArtifactError(f"{where}: {kind} has no item rows")
+    if not (entity[:n_items] == "item").all():
+        raise ArtifactError(f"{where}: {kind} item rows must come before user rows")
     if n_items > MAX_ITEMS or n_users > MAX_USERS:
         raise ArtifactError(
-            f"{where}: implicit has {n_items} items and {n_users} users; "
+            f"{where}: {kind} has {n_items} items and {n_users} users; "
             f"limits are {MAX_ITEMS} and {MAX_USERS}"
         )
     ids = table["id"].to_pylist()
     for name, part in (("item", ids[:n_items]), ("user", ids[n_items:])):
         if any(i is None for i in part) or any(a >= b for a, b in itertools.pairwise(part)):
-            raise ArtifactError(f"{where}: implicit {name} ids must be unique and ascending")
+            raise ArtifactError(f"{where}: {kind} {name} ids must be unique and ascending")
+    return n_items, n_users
+
+
+def check_implicit(table: pa.Table, where: str) -> None:
+    """Blocking checks of an `implicit` artifact table; raise ArtifactError naming the problem."""
+    _check_schema(table, where)
+    n_items, _ = check_entities(table, where, "implicit")
     if table["factors"].null_count or not np.isfinite(factor_matrix(table["factors"])).all():
         raise ArtifactError(f"{where}: implicit factors must be present and finite")
     _check_top_lists(table, n_items, where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -14,10 +14,9 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from recsys_algo.contracts.errors import ConfigError, ValidationGateError
-from recsys_algo.contracts.events import EVENT_TYPES
 from recsys_algo.kinds.implicit.artifact import MAX_ITEMS, MAX_USERS, SCHEMA_VERSION, check_implicit
 from recsys_algo.kinds.implicit.topn import top_n_unseen
-from recsys_algo.kinds.popularity import DEFAULT_WEIGHTS
+from recsys_algo.kinds.popularity import DEFAULT_WEIGHTS, check_event_weights
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -26,6 +25,7 @@ __all__ = [
     "check_implicit",
     "collab_frame",
     "fit_collab",
+    "user_item_weights",
 ]
 
 _RATING_SCALE = 5.0  # a rating event's weight is scaled by value / 5 (a 5-star rating counts fully)
@@ -74,11 +74,7 @@ class CollabParams:
             )
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be in 0..2**32-1, got {self.seed}")
-        unknown = set(self.weights) - set(EVENT_TYPES)
-        if unknown:
-            raise ConfigError(f"weights name unknown event types: {', '.join(sorted(unknown))}")
-        if any(not (w >= 0 and np.isfinite(w)) for w in self.weights.values()):
-            raise ConfigError("event weights must be finite and >= 0")
+        check_event_weights(self.weights)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "weights": dict(sorted(self.weights.items()))}
@@ -97,10 +93,23 @@ class CollabModel:
     top_scores: npt.NDArray[np.float32]
 
 
-def _interactions(
-    events: pl.DataFrame, as_of_end: dt.datetime, params: CollabParams
+class WeightParams(Protocol):
+    """What user_item_weights reads (CollabParams and the item_model kind's parameters)."""
+
+    @property
+    def weights(self) -> Mapping[str, float]: ...
+    @property
+    def half_life_days(self) -> float: ...
+    @property
+    def min_user_events(self) -> int: ...
+
+
+def user_item_weights(
+    events: pl.DataFrame, as_of_end: dt.datetime, params: WeightParams, require: str = ""
 ) -> pl.DataFrame:
-    """One row per (user, item): decayed weighted sum, summed in numpy over sorted rows."""
+    """One row per (user, item), sorted by both: decayed weighted sum, summed in numpy over
+    sorted rows (bit-identical whatever the input order). require: the kind that needs at
+    least one pair (ValidationGateError naming it when there is none)."""
     weights = pl.DataFrame(
         {"event_type": list(params.weights), "weight": list(params.weights.values())},
         schema={"event_type": pl.String(), "weight": pl.Float64()},
@@ -124,6 +133,11 @@ def _interactions(
         .collect()
     )
     if rows.height == 0:
+        if require:
+            raise ValidationGateError(
+                f"{require}: no user-item interactions with positive weight before "
+                f"{as_of_end.isoformat()} (min_user_events {params.min_user_events})"
+            )
         return pl.DataFrame(
             schema={"user_id": pl.String(), "item_id": pl.String(), "weight": pl.Float64()}
         )
@@ -202,12 +216,7 @@ def fit_collab(events: pl.DataFrame, as_of_end: dt.datetime, params: CollabParam
     implicit and the top-N product run on params.num_threads threads (1 by default, BLAS inside
     implicit always on 1), so reruns on the same machine give bit-identical factors and scores.
     """
-    pairs = _interactions(events, as_of_end, params)
-    if pairs.height == 0:
-        raise ValidationGateError(
-            "implicit: no user-item interactions with positive weight before "
-            f"{as_of_end.isoformat()} (min_user_events {params.min_user_events})"
-        )
+    pairs = user_item_weights(events, as_of_end, params, require="implicit")
     user_ids, item_ids, matrix = _matrix(pairs, params)
     # Loaded before the limit below: threadpool_limits only reaches BLAS libraries already
     # loaded, and implicit brings its own (unlimited, it warns and runs slower).

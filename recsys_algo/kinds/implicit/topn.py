@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,22 +23,43 @@ def top_n_unseen(user_f: F32, item_f: F32, seen: sp.csr_matrix, k: int) -> tuple
     """Top-k items by user_f @ item_f.T per user, excluding the items in seen[u].
 
     Returns CSR-style (offsets, item indices, scores); each row is sorted by score descending,
+    ties by item index. Exact: see top_n_blocked.
+    """
+    n_items = item_f.shape[0]
+    width = padded_width(n_items, k)
+    padded = np.zeros((width, item_f.shape[1]), dtype=np.float32)
+    padded[:n_items] = item_f
+    return top_n_blocked(lambda start, stop: user_f[start:stop] @ padded.T, seen, k)
+
+
+def padded_width(n_items: int, k: int) -> int:
+    """Columns of a score block: n_items padded to whole column groups."""
+    groups = -(-max(_GROUPS, k) // 8) * 8
+    return -(-n_items // groups) * groups
+
+
+def top_n_blocked(
+    score_rows: Callable[[int, int], F32], seen: sp.csr_matrix, k: int
+) -> tuple[I64, I32, F32]:
+    """Top-k unseen items per user from blocks of scores: score_rows(start, stop) gives the
+    float32 scores of users start..stop-1 as a (stop - start, padded_width(items, k)) array
+    (the padding's values are ignored; the array may be overwritten). seen is users x items.
+
+    Returns CSR-style (offsets, item indices, scores); each row is sorted by score descending,
     ties by item index. Exact: the k-th largest of the column-group maxima is a lower bound on
     the row's k-th best score (k groups, k distinct items at least that high), so only cells at
     or above it are sorted - typically little more than k per row.
     """
-    n_users, n_items = user_f.shape[0], item_f.shape[0]
+    n_users, n_items = seen.shape
     groups = max(_GROUPS, k)  # the bound needs at least k groups
     groups = -(-groups // 8) * 8  # rows are then whole 8-byte words of the mask
-    width = -(-n_items // groups) * groups  # padded so the row reshapes to (slab, groups)
-    padded = np.zeros((width, item_f.shape[1]), dtype=np.float32)
-    padded[:n_items] = item_f
+    width = padded_width(n_items, k)
     block = max(1, _BLOCK_CELLS // width)
     top_items = np.full((n_users, k), -1, dtype=np.int32)
     top_scores = np.zeros((n_users, k), dtype=np.float32)
     for start in range(0, n_users, block):
         stop = min(n_users, start + block)
-        scores = user_f[start:stop] @ padded.T
+        scores = score_rows(start, stop)
         scores[:, n_items:] = -np.inf
         sub = seen[start:stop]
         scores[np.repeat(np.arange(stop - start), np.diff(sub.indptr)), sub.indices] = -np.inf

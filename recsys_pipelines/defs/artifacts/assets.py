@@ -8,7 +8,7 @@ from recsys_algo.kinds.kind import INFO, KINDS, Kind
 from recsys_algo.kinds.registry import SPECS
 from recsys_algo.stages.artifacts import build_artifact
 from recsys_pipelines.defs.ingest.assets import canonical_events
-from recsys_pipelines.defs.partitions import partition_of, partitions
+from recsys_pipelines.defs.partitions import ROW_COUNT, partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, StorageResource
 
 
@@ -31,7 +31,7 @@ def build_artifact_asset(kind: Kind) -> dg.AssetsDefinition:
         blob = report.blob
         return dg.MaterializeResult(
             metadata={
-                "rows": blob.rows,
+                ROW_COUNT: blob.rows,
                 "bytes": len(blob.data),
                 "digest": blob.sha256,
                 "uri": report.uri,

@@ -8,7 +8,7 @@ from recsys_algo.stages.landing import landing_changes, scope_registration
 from recsys_pipelines.defs.automation import clock
 from recsys_pipelines.defs.automation.run_requests import partition_run
 from recsys_pipelines.defs.automation.settings import landing_lookback_days
-from recsys_pipelines.defs.partitions import SCOPES_PARTITION, scopes_partitions
+from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_days, scopes_partitions
 from recsys_pipelines.defs.resources import StorageResource
 
 LANDING_SENSOR = "landing_files"
@@ -53,13 +53,15 @@ def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition, hour: int) -> dg.
         context: dg.SensorEvaluationContext, storage: StorageResource
     ) -> dg.SensorResult:
         """Compare each partition's file fingerprint with the cursor; request runs for changes."""
+        now = clock.utc_now()
         plan = landing_changes(
             storage.open(),
             context.cursor,
             context.instance.get_dynamic_partitions(SCOPES_PARTITION),
-            clock.utc_now(),
+            now,
             hour,
             landing_lookback_days(),
+            partition_days(now),
         )
         if plan.warning:
             context.log.warning(plan.warning)

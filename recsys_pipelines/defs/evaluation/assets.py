@@ -1,6 +1,8 @@
 """Offline evaluation: hold out the window's last day and score every kind and the blend."""
 # Dagster reads these annotations at definition time, so no `from __future__ import annotations`.
 
+import math
+
 import dagster as dg
 
 from recsys_algo import CODE_VERSION
@@ -42,7 +44,12 @@ def evaluation(
             "users": outcome.users,
             "session_cases": int(metrics.get(SESSION_CASES, 0)),
             "metrics": dg.MetadataValue.md(metric_table(metrics, (*KINDS, BLEND))),
-            **{name: dg.MetadataValue.float(value) for name, value in plotted.items()},
+            # Shown (and plotted) to 4 places like the table; the exact values stay in
+            # metrics_raw and in the manifest.
+            **{name: dg.MetadataValue.float(round(value, 4)) for name, value in plotted.items()},
+            "metrics_raw": dg.MetadataValue.json(
+                {k: v for k, v in sorted(metrics.items()) if math.isfinite(v)}
+            ),
             "uri": outcome.uri,
         }
     )

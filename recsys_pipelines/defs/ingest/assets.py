@@ -5,23 +5,29 @@ import dagster as dg
 
 from recsys_algo import CODE_VERSION
 from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
-from recsys_pipelines.defs.partitions import partition_of, partitions
-from recsys_pipelines.defs.resources import StorageResource
+from recsys_algo.stages.publish import check_serving_pointer
+from recsys_pipelines.defs.partitions import ROW_COUNT, partition_of, partitions
+from recsys_pipelines.defs.resources import SigningResource, StorageResource
 
 
 @dg.asset(
     partitions_def=partitions, group_name="ingest", code_version=CODE_VERSION, kinds={"polars"}
 )
-def raw_events(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+def raw_events(
+    context: dg.AssetExecutionContext, storage: StorageResource, signing: SigningResource
+) -> dg.MaterializeResult:
     """Landing JSON lines of one day parsed into typed rows; every malformed line quarantined."""
-    report = ingest_partition(storage.open(), partition_of(context))
+    store, partition = storage.open(), partition_of(context)
+    # First, so a run the manifest step would refuse computes nothing.
+    check_serving_pointer(store, signing.signing_keys(), partition)
+    report = ingest_partition(store, partition)
     if report.warning:
         context.log.warning(report.warning)
     return dg.MaterializeResult(
         metadata={
             "files": report.files,
             "lines": report.lines,
-            "rows": report.rows,
+            ROW_COUNT: report.rows,
             "blank_lines": report.blank_lines,
             "quarantined": report.quarantined,
             "quarantine_reasons": dg.MetadataValue.json(report.reasons),
@@ -47,7 +53,7 @@ def canonical_events(
     report = canonicalize_partition(storage.open(), partition_of(context))
     return dg.MaterializeResult(
         metadata={
-            "rows": report.rows,
+            ROW_COUNT: report.rows,
             "duplicates_removed": report.duplicates,
             "bytes": report.bytes,
             "digest": report.sha256,

@@ -6,6 +6,7 @@ import dagster as dg
 from recsys_algo import CODE_VERSION
 from recsys_algo.policy.publish import PublishOptions
 from recsys_algo.stages.publish import publish_partition
+from recsys_algo.stages.recipes import scope_params
 from recsys_pipelines.defs.evaluation.assets import evaluation
 from recsys_pipelines.defs.partitions import partition_of, partitions
 from recsys_pipelines.defs.resources import PipelineSettings, SigningResource, StorageResource
@@ -34,12 +35,13 @@ def manifest(
     settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Signed manifest of the partition's artifacts; the current pointer moves last."""
+    store, p = storage.open(), partition_of(context)
     report = publish_partition(
-        storage.open(),
+        store,
         signing.signing_keys(),
-        partition_of(context),
+        p,
         PublishOptions(config.allow_rewind, config.quality_override, config.override_reason),
-        gate_margin=settings.params().evaluation.gate_margin,
+        gate_margin=scope_params(store, p.tenant, p.surface, settings.params()).gate_margin,
         signals_dsn=settings.resolved_signals_dsn(),
         log=context.log,
     )
@@ -49,7 +51,10 @@ def manifest(
         metadata={
             "manifest_version": published.manifest_version,
             "previous_version": published.previous_version or "",
+            # At this run; later rollbacks and holds add an observation saying what serves.
             "serving": outcome.swapped,
+            "held": outcome.hold.held,
+            "hold": dg.MetadataValue.json(outcome.hold.view() or {}),
             "message": outcome.message,
             "quality_gate": report.decision.gate.message,
             "signals_db": report.signals,
