@@ -49,3 +49,23 @@ def test_pipeline_bench_runs_the_cli_end_to_end_on_the_click_mix() -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["wall"] > 0 and result["peak_rss_mb"] > 50
     assert result["metrics"]["users"] > 0
+
+
+def test_service_profile_sums_py_spy_samples_per_function(tmp_path: Path) -> None:
+    raw = tmp_path / "worker-1.txt"
+    raw.write_text(
+        "main (app.py:1);serve (a/b/recommend.py:10);answer (a/b/recommend.py:20) 6\n"
+        "main (app.py:1);serve (a/b/recommend.py:11);log (a/b/exposure.py:5) 3\n"
+        "main (app.py:1);main (app.py:2) 1\n"
+    )
+    code = (
+        "import json, pathlib; from profile_service import shares; "
+        f"i, s, t = shares([pathlib.Path({str(raw)!r})]); print(json.dumps([i, s, t]))"
+    )
+    done = run("-c", code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    inclusive, own, total = json.loads(done.stdout)
+    assert total == 10
+    assert inclusive["serve (b/recommend.py)"] == 9  # lines of one function merged
+    assert inclusive["main (app.py)"] == 10  # a recursive frame counts once per sample
+    assert own == {"answer (b/recommend.py)": 6, "log (b/exposure.py)": 3, "main (app.py)": 1}
