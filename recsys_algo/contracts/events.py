@@ -22,6 +22,7 @@ from recsys_algo.contracts.event_rules import (
     derive_event_id,
     parse_line,
     parse_ts,
+    quarantined_line,
 )
 from recsys_algo.contracts.names import check_name
 
@@ -230,7 +231,7 @@ def _parse_chunk(
                     "line": chunk.first_line + seq,
                     "reason": rej.reason,
                     "detail": rej.detail,
-                    "raw": raw.decode("utf-8", "backslashreplace"),
+                    **quarantined_line(raw),
                 }
             )
     rows = fast.select(_ROW_COLUMNS)

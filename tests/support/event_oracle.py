@@ -9,6 +9,7 @@ import msgspec
 import polars as pl
 
 from recsys_algo.contracts.canonical import to_parquet_bytes
+from recsys_algo.contracts.event_rules import quarantined_line
 from recsys_algo.contracts.events import (
     STAGING_SCHEMA,
     ParseResult,
@@ -44,7 +45,7 @@ def reference_parse_files(
                         "line": lineno,
                         "reason": rej.reason,
                         "detail": rej.detail,
-                        "raw": raw.decode("utf-8", "backslashreplace"),
+                        **quarantined_line(raw),
                     }
                 )
                 continue
