@@ -10,8 +10,9 @@
 Synthetic days are generated into a temporary file:// store first (not timed in the total);
 earlier days of the window are ingested and canonicalized untimed, as their own runs would have.
 `--through stages` (default) runs the partition's steps in this process through the same
-functions the Dagster assets and checks call, in the same order (each kind and the evaluation
-read the window themselves, each check reads the day's file, as in a real run), and prints wall
+functions the Dagster assets and checks call, in the same order (the first kind decodes the
+window and the others and the evaluation reuse it after hashing its files, each check reads the
+day's file, as in a real run), and prints wall
 seconds, CPU seconds (all threads) and the process's peak RSS after each step.
 `--through cli` runs `recsys materialize` for the last day in a child process (Dagster, its
 instance, imports and all) and prints its wall, CPU and peak RSS, then each step's wall time

@@ -60,9 +60,11 @@ def print_curve(rows: list[dict[str, float]], description: str) -> None:
     if len(rows) >= 2:
         x = np.array([r["millions"] for r in rows])
         wall = np.polyfit(x, [r["wall"] for r in rows], 1)
+        cpu = np.polyfit(x, [r["cpu"] for r in rows], 1)
         rss = np.polyfit(x, [r["peak_rss_mb"] for r in rows], 1)
-        print(f"\nSlope (least squares): {wall[0]:.2f} s and {rss[0]:,.0f} MB of peak RSS per "
-              f"million events; intercepts {wall[1]:.2f} s, {rss[1]:,.0f} MB.")  # fmt: skip
+        print(f"\nSlope (least squares): {wall[0]:.2f} s wall, {cpu[0]:.2f} s CPU and "
+              f"{rss[0]:,.0f} MB of peak RSS per million events; intercepts {wall[1]:.2f} s, "
+              f"{cpu[1]:.2f} s, {rss[1]:,.0f} MB.")  # fmt: skip
     labels = ", ".join(f'"{r["millions"]:g}M"' for r in rows)
     walls = ", ".join(f"{r['wall']:.1f}" for r in rows)
     peaks = ", ".join(f"{r['peak_rss_mb'] / 1024:.2f}" for r in rows)

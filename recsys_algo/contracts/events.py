@@ -7,17 +7,15 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import msgspec
+import numpy as np
 import polars as pl
 
+from recsys_algo.contracts import event_scan
 from recsys_algo.contracts.event_rules import (
     CANONICAL_COLUMNS,
-    DECODER,
     EVENT_TYPES,
     MAX_ID_CHARS,
     MAX_LINE_BYTES,
-    MAX_MS,
-    MIN_MS,
     RawEvent,
     Rejected,
     day_bounds_ms,
@@ -66,6 +64,7 @@ STAGING_SCHEMA: dict[str, pl.DataType] = {
     "source_line": pl.Int64(),
 }
 _ROW_SCHEMA = {**STAGING_SCHEMA, "ts": pl.Int64(), "rank": pl.Int64(), "seq": pl.Int64()}
+_SOURCE = {"source_file": pl.String(), "source_line": pl.Int64()}
 
 
 @dataclass
@@ -93,10 +92,6 @@ _RFC3339 = (
     r"(?:[Zz]|(?P<sign>[+-])(?P<oh>[0-9]{2}):(?P<om>[0-9]{2}))$"
 )
 _CONTROL = r"[\x00-\x1f\x7f]"
-_RANK_LIMIT = 2**31
-# Stands in for a line that did not decode, so columns stay aligned; its ts sends it to the
-# per-line path, which reports the real reason.
-_UNDECODED = RawEvent(ts=-1, item_id="")
 
 
 def _rfc3339_ms(frame: pl.DataFrame, text: str) -> pl.Series:
@@ -143,52 +138,12 @@ def _valid_id(name: str) -> pl.Expr:
     )
 
 
-def _optional_ids(values: list[str | int | None]) -> list[str | int | None] | list[str | None]:
-    if int not in set(map(type, values)):  # the usual case: a C-speed scan, no copy
-        return values
-    return [v if v is None or v.__class__ is str else str(v) for v in values]
-
-
-def _columns(events: list[RawEvent]) -> pl.DataFrame:
-    """Decoded events as columns; values the column checks cannot hold are made to fail them."""
-    ts = [e.ts for e in events]
-    ranks = [e.rank for e in events]
-    return pl.DataFrame(
-        {
-            "ts_int": [v if v.__class__ is int and MIN_MS <= v <= MAX_MS else None for v in ts],
-            "ts_str": [v if v.__class__ is str else None for v in ts],
-            "tenant": [e.tenant for e in events],
-            "surface": [e.surface for e in events],
-            "user_id": _optional_ids([e.user_id for e in events]),
-            "session_id": _optional_ids([e.session_id for e in events]),
-            "item_id": _optional_ids([e.item_id for e in events]),
-            "event_type": [e.event_type for e in events],
-            "value": [e.value for e in events],
-            "event_id": [e.event_id for e in events],
-            "request_id": _optional_ids([e.request_id for e in events]),
-            # An out-of-range rank (any size of int) becomes -1, which fails the check below.
-            "rank": [r if r is None or 0 <= r < _RANK_LIMIT else -1 for r in ranks],
-        },
-        schema={
-            "ts_int": pl.Int64(),
-            "ts_str": pl.String(),
-            **{n: STAGING_SCHEMA[n] for n in ("tenant", "surface", "user_id", "session_id")},
-            **{n: STAGING_SCHEMA[n] for n in ("item_id", "event_type", "value", "event_id")},
-            "request_id": pl.String(),
-            "rank": pl.Int64(),
-        },
-    )
-
-
 def _fast_rows(
-    events: list[RawEvent], tenant: str, surface: str, bounds: tuple[int, int]
+    columns: pl.DataFrame, tenant: str, surface: str, bounds: tuple[int, int]
 ) -> tuple[pl.DataFrame, pl.Series]:
-    """Rows every rule accepts, computed column-wise, and a mask of the lines that passed."""
-    columns = _columns(events)
-    checked = columns.with_columns(
-        ts=pl.coalesce(pl.col("ts_int"), _rfc3339_ms(columns, "ts_str")),
-        seq=pl.int_range(pl.len(), dtype=pl.Int64),
-    )
+    """Rows every rule accepts, computed column-wise (event_scan.COLUMNS_SCHEMA and `seq`
+    in), and a mask of the lines that passed."""
+    checked = columns.with_columns(ts=pl.coalesce(pl.col("ts_int"), _rfc3339_ms(columns, "ts_str")))
     ok = (
         pl.col("ts").is_between(bounds[0], bounds[1], closed="left")
         & pl.col("event_type").is_in(EVENT_TYPES)
@@ -215,78 +170,75 @@ def _fast_rows(
     return rows, mask
 
 
-def _decode_all(lines: list[bytes]) -> list[RawEvent]:
-    events = []
-    for raw in lines:
-        if len(raw) > MAX_LINE_BYTES:
-            events.append(_UNDECODED)
-            continue
-        try:
-            events.append(DECODER.decode(raw))
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            events.append(_UNDECODED)
-    return events
-
-
 def parse_files(
     files: Iterable[tuple[str, bytes]], tenant: str, surface: str, day: dt.date
 ) -> ParseResult:
     """Parse landing files (name, content); every non-blank line is kept or rejected.
 
-    The outcome is that of parse_line on each line. Most lines are decided column-wise in
-    bulk; the rest (every line some rule rejects, and rare shapes such as float timestamps)
-    go through parse_line itself, which also writes the quarantine reason and detail.
+    The outcome is that of parse_line on each line. Most lines are decoded and decided
+    column-wise in bulk, a chunk of the file at a time (event_scan); the rest (every line
+    some rule rejects, and rare shapes such as escaped strings or float timestamps) go
+    through parse_line itself, which also writes the quarantine reason and detail.
     """
     check_name("tenant", tenant)
     check_name("surface", surface)
     bounds = day_bounds_ms(day)
     result = ParseResult()
-    names: list[str] = []
-    file_index: list[int] = []
-    line_numbers: list[int] = []
-    lines: list[bytes] = []
-    for index, (name, content) in enumerate(files):
-        names.append(name)
-        split = content.splitlines()
-        numbers = [n for n, raw in enumerate(split, start=1) if raw.strip()]
-        result.blank_lines += len(split) - len(numbers)
-        line_numbers += numbers
-        lines += split if len(numbers) == len(split) else [split[n - 1] for n in numbers]
-        file_index += [index] * len(numbers)
-    result.lines = len(lines)
-
-    fast, passed = _fast_rows(_decode_all(lines), tenant, surface, bounds)
-    slow_rows: list[tuple[object, ...]] = []
-    for seq in (~passed).arg_true().to_list():
-        raw = lines[seq]
-        try:
-            slow_rows.append((*parse_line(raw, tenant, surface, bounds), seq))
-        except Rejected as rej:
-            result.rejected.append(
-                {
-                    "file": names[file_index[seq]],
-                    "line": line_numbers[seq],
-                    "reason": rej.reason,
-                    "detail": rej.detail,
-                    **quarantined_line(raw),
-                }
-            )
-    columns = [c for c in _ROW_SCHEMA if not c.startswith("source_")]
-    rows = fast.select(columns)
-    if slow_rows:
-        slow = pl.DataFrame(slow_rows, schema={c: _ROW_SCHEMA[c] for c in columns}, orient="row")
-        rows = pl.concat([rows, slow]).sort("seq")
-    seq = rows["seq"]
+    parts: list[pl.DataFrame] = []
+    for name, content in files:
+        for chunk in event_scan.chunks(content):
+            rows, lines = _parse_chunk(chunk, name, result, tenant, surface, bounds)
+            parts.append(rows)
+            result.lines += lines
+            result.blank_lines += chunk.starts.size - lines
+    rows = pl.concat(parts) if parts else pl.DataFrame(schema=_STAGED_ROWS)
     result.staged = (
         rows.with_columns(
-            ts=pl.col("ts").cast(STAGING_SCHEMA["ts"]),
-            rank=pl.col("rank").cast(pl.Int32()),
-            source_file=pl.Series(names, dtype=pl.String()).gather(
-                pl.Series(file_index, dtype=pl.Int64()).gather(seq)
-            ),
-            source_line=pl.Series(line_numbers, dtype=pl.Int64()).gather(seq),
+            ts=pl.col("ts").cast(STAGING_SCHEMA["ts"]), rank=pl.col("rank").cast(pl.Int32())
         )
         .select(list(STAGING_SCHEMA))
         .rechunk()
     )
     return result
+
+
+_ROW_COLUMNS = [c for c in _ROW_SCHEMA if not c.startswith("source_")]
+_STAGED_ROWS = {**{c: _ROW_SCHEMA[c] for c in _ROW_COLUMNS}, **_SOURCE}
+
+
+def _parse_chunk(
+    chunk: event_scan.Chunk,
+    name: str,
+    result: ParseResult,
+    tenant: str,
+    surface: str,
+    bounds: tuple[int, int],
+) -> tuple[pl.DataFrame, int]:
+    """(the chunk's staged rows in line order, its non-blank lines); rejected lines are
+    appended to result.rejected."""
+    columns, lines = event_scan.scan(chunk)
+    fast, passed = _fast_rows(columns, tenant, surface, bounds)
+    slow_rows: list[tuple[object, ...]] = []
+    done = columns.filter(passed)["seq"].to_numpy()
+    for seq in np.setdiff1d(lines, done, assume_unique=True).tolist():
+        raw = chunk.line(seq)
+        try:
+            slow_rows.append((*parse_line(raw, tenant, surface, bounds), seq))
+        except Rejected as rej:
+            result.rejected.append(
+                {
+                    "file": name,
+                    "line": chunk.first_line + seq,
+                    "reason": rej.reason,
+                    "detail": rej.detail,
+                    **quarantined_line(raw),
+                }
+            )
+    rows = fast.select(_ROW_COLUMNS)
+    if slow_rows:
+        schema = {c: _ROW_SCHEMA[c] for c in _ROW_COLUMNS}
+        rows = pl.concat([rows, pl.DataFrame(slow_rows, schema=schema, orient="row")]).sort("seq")
+    rows = rows.with_columns(
+        source_file=pl.lit(name, pl.String()), source_line=pl.col("seq") + chunk.first_line
+    )
+    return rows, lines.size

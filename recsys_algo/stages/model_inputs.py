@@ -1,11 +1,21 @@
 """What the artifact and evaluation assets read: the trailing window and the tenant's catalog,
-and the staged set their results belong to (a digest of those inputs and the parameters)."""
+and the staged set their results belong to (a digest of those inputs and the parameters).
+
+A run reads the same window for every kind and for the evaluation, one step after the other in
+one process (the in-process executor, the CLI, the bench). The last window decoded is kept and
+handed to the next step that asks for the same partition over the same bytes: each step still
+reads and hashes every file (the fingerprints its metadata records, and the proof that nothing
+changed), but only the first decodes them. The key is the content (each day's and the catalog's
+sha256), so a rewritten day is read afresh; one window at most is held, and it is dropped
+before a different one is read, so two never coexist.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import msgspec
 import polars as pl
@@ -70,14 +80,44 @@ def current_fingerprints(storage: Storage, p: Partition, window_days: int) -> di
     return _fingerprints(window_fingerprints(storage, p, window_days), _catalog_bytes(storage, p))
 
 
+_Key = tuple[Partition, int, tuple[tuple[str, str], ...]]
+_last: dict[_Key, ModelInputs] = {}  # at most one entry: the window the run is computing over
+_lock = threading.Lock()
+
+
+def _key(p: Partition, window_days: int, fingerprints: Mapping[str, str]) -> _Key:
+    return p, window_days, tuple(sorted(fingerprints.items()))
+
+
 def read_model_inputs(
     storage: Storage, p: Partition, window_days: int, params: ModelParams
 ) -> ModelInputs:
-    """Canonical events of the window and the catalog rows for this surface (or for all).
+    """Canonical events of the window and the catalog rows for this surface (or for all), with
+    the staged set of these inputs under params.
 
     A tenant without a catalog reads an empty one: content_sim is then left out."""
-    window = read_window(storage, p, window_days, MODEL_COLUMNS)
     data = _catalog_bytes(storage, p)
+    fingerprints = _fingerprints(window_fingerprints(storage, p, window_days), data)
+    with _lock:
+        held = _last.get(_key(p, window_days, fingerprints))
+        if held is None:
+            _last.clear()  # before decoding another window, so that two are never held at once
+    if held is None:
+        held = _decode(storage, p, window_days, data)
+        with _lock:  # keyed by what was decoded, should a file have changed in between
+            _last.clear()
+            _last[_key(p, window_days, held.fingerprints)] = held
+    return replace(held, set_key=set_key_of(held.fingerprints, params, window_days))
+
+
+def forget_model_inputs() -> None:
+    """Drop the window held for the next step (tests; a long-lived caller done with a run)."""
+    with _lock:
+        _last.clear()
+
+
+def _decode(storage: Storage, p: Partition, window_days: int, data: bytes | None) -> ModelInputs:
+    window = read_window(storage, p, window_days, MODEL_COLUMNS)
     if data is None:
         catalog = pl.DataFrame(schema=CATALOG_SCHEMA)
     else:
@@ -85,10 +125,6 @@ def read_model_inputs(
             pl.col("surface").is_null() | (pl.col("surface") == p.surface)
         )
     as_of_end = dt.datetime.combine(p.day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    fingerprints = _fingerprints(window.inputs, data)
     return ModelInputs(
-        Inputs(window.frame, catalog, as_of_end),
-        window,
-        fingerprints,
-        set_key_of(fingerprints, params, window_days),
+        Inputs(window.frame, catalog, as_of_end), window, _fingerprints(window.inputs, data), ""
     )

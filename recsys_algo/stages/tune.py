@@ -76,7 +76,7 @@ def tune_scope(
     recipes) and, only when the search beat them, store the result as its new recipe (source
     "tuning", with the study); otherwise the current recipe stays and no version is written."""
     day = latest_day(storage, tenant, surface)
-    read = read_model_inputs(storage, Partition(tenant, surface, day), window_days)
+    read = read_model_inputs(storage, Partition(tenant, surface, day), window_days, base)
     current = scope_params(storage, tenant, surface, base)
     split = holdout_days_split(read.inputs.events, read.inputs.as_of_end, params.holdout_days)
     result = tune(read.inputs, split, current.params, params, on_trial)

@@ -90,6 +90,22 @@ class EventWindow:
         return (self.end - self.start).days + 1
 
 
+def window_start(p: Partition, window_days: int) -> dt.date:
+    return p.day - dt.timedelta(days=window_days - 1)
+
+
+def window_fingerprints(storage: Storage, p: Partition, window_days: int) -> dict[str, str]:
+    """day -> sha256 of the canonical days of the window that exist (what read_window would
+    read), one file at a time: memory follows the largest day."""
+    start, inputs = window_start(p, window_days), {}
+    for offset in range(window_days):
+        day = start + dt.timedelta(days=offset)
+        data = read_canonical(storage, p.tenant, p.surface, day)
+        if data is not None:
+            inputs[day.isoformat()] = sha256(data)
+    return inputs
+
+
 def read_window(
     storage: Storage, p: Partition, window_days: int, columns: Sequence[str] | None = None
 ) -> EventWindow:
@@ -102,5 +118,6 @@ def read_window(
         day_frame = from_parquet_bytes(data)
         frames.append(day_frame if columns is None else day_frame.select(columns))
         inputs[day.isoformat()] = sha256(data)
-    start = p.day - dt.timedelta(days=window_days - 1)
-    return EventWindow(start, p.day, pl.concat(frames, how="vertical"), inputs)
+    return EventWindow(
+        window_start(p, window_days), p.day, pl.concat(frames, how="vertical"), inputs
+    )

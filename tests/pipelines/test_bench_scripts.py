@@ -70,3 +70,23 @@ def test_quality_bench_prints_baselines_and_the_served_blend_on_the_session_log(
     assert len(served) == 6 and all(0 <= value <= 1 for value in served)
     # HR@20 of the served blend: far above popularity's on a session log with repeats.
     assert served[0] > rows["baseline: popularity"][0]
+
+
+def test_service_profile_sums_py_spy_samples_per_function(tmp_path: Path) -> None:
+    raw = tmp_path / "worker-1.txt"
+    raw.write_text(
+        "main (app.py:1);serve (a/b/recommend.py:10);answer (a/b/recommend.py:20) 6\n"
+        "main (app.py:1);serve (a/b/recommend.py:11);log (a/b/exposure.py:5) 3\n"
+        "main (app.py:1);main (app.py:2) 1\n"
+    )
+    code = (
+        "import json, pathlib; from profile_service import shares; "
+        f"i, s, t = shares([pathlib.Path({str(raw)!r})]); print(json.dumps([i, s, t]))"
+    )
+    done = run("-c", code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    inclusive, own, total = json.loads(done.stdout)
+    assert total == 10
+    assert inclusive["serve (b/recommend.py)"] == 9  # lines of one function merged
+    assert inclusive["main (app.py)"] == 10  # a recursive frame counts once per sample
+    assert own == {"answer (b/recommend.py)": 6, "log (b/exposure.py)": 3, "main (app.py)": 1}

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_algo.contracts.canonical import to_parquet_bytes
 from recsys_algo.contracts.errors import InvalidName
 from recsys_algo.contracts.events import (
     MAX_ID_CHARS,
@@ -20,11 +19,11 @@ from recsys_algo.contracts.events import (
     Rejected,
     day_bounds_ms,
     parse_files,
-    parse_line,
     parse_ts,
 )
 from recsys_algo.sources.synthetic.generator import generate_day
 from tests.support.builders import DAY, DAY_START_MS, raw_event, raw_file, raw_line
+from tests.support.event_oracle import assert_same_as_reference
 from tests.support.strategies import raw_events
 
 DAY_END_MS = DAY_START_MS + 86_400_000
@@ -319,52 +318,6 @@ def test_raw_line_builder_produces_compact_json() -> None:
 # --- the column-wise parser gives exactly what the per-line parser gave ------------------------
 
 REFERENCE_DIGEST = "e41f7d07d33f1f021bd1c6f3e20f978afdce8f03eb63890601174eb644a2f633"
-
-
-def reference_parse_files(
-    files: list[tuple[str, bytes]], tenant: str, surface: str, day: dt.date
-) -> tuple[pl.DataFrame, list[dict[str, object]], int, int]:
-    """The per-line parse_files loop as it was before the column-wise path (kept as an oracle)."""
-    bounds = day_bounds_ms(day)
-    rows: dict[str, list[object]] = {name: [] for name in STAGING_SCHEMA}
-    columns = list(rows.values())
-    rejected: list[dict[str, object]] = []
-    blank_lines = lines = 0
-    for name, content in files:
-        for lineno, raw in enumerate(content.splitlines(), start=1):
-            if not raw.strip():
-                blank_lines += 1
-                continue
-            lines += 1
-            try:
-                values = (*parse_line(raw, tenant, surface, bounds), name, lineno)
-            except Rejected as rej:
-                rejected.append(
-                    {
-                        "file": name,
-                        "line": lineno,
-                        "reason": rej.reason,
-                        "detail": rej.detail,
-                        "raw": raw.decode("utf-8", "backslashreplace"),
-                    }
-                )
-                continue
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-    frame = pl.DataFrame(rows, schema={**STAGING_SCHEMA, "ts": pl.Int64()}).with_columns(
-        pl.col("ts").cast(STAGING_SCHEMA["ts"])
-    )
-    return frame, rejected, lines, blank_lines
-
-
-def assert_same_as_reference(files: list[tuple[str, bytes]]) -> ParseResult:
-    result = parse_files(files, "demo", "home", DAY)
-    frame, rejected, lines, blank_lines = reference_parse_files(files, "demo", "home", DAY)
-    assert result.frame().equals(frame)
-    assert to_parquet_bytes(result.frame()) == to_parquet_bytes(frame)
-    assert msgspec.json.encode(result.rejected) == msgspec.json.encode(rejected)
-    assert (result.lines, result.blank_lines) == (lines, blank_lines)
-    return result
 
 
 def outcome_digest(result: ParseResult) -> str:
