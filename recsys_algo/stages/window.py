@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -59,18 +59,20 @@ def prior_rows(storage: Storage, p: Partition, days: int) -> list[tuple[dt.date,
     return counts
 
 
-def _window_files(storage: Storage, p: Partition, window_days: int) -> list[tuple[dt.date, bytes]]:
-    """Canonical bytes of the window's days that exist, oldest first; the partition day must."""
-    start = p.day - dt.timedelta(days=window_days - 1)
-    files = []
+def _window_files(
+    storage: Storage, p: Partition, window_days: int
+) -> Iterator[tuple[dt.date, bytes]]:
+    """Canonical bytes of the window's days that exist, oldest first, one at a time (memory
+    follows the largest day); the partition day must exist (DataSourceError after the rest)."""
+    start, last = p.day - dt.timedelta(days=window_days - 1), None
     for offset in range(window_days):
         day = start + dt.timedelta(days=offset)
         data = read_canonical(storage, p.tenant, p.surface, day)
         if data is not None:
-            files.append((day, data))
-    if not files or files[-1][0] != p.day:
+            last = day
+            yield day, data
+    if last != p.day:
         raise DataSourceError(f"{p.label}: canonical_events for the partition day is missing")
-    return files
 
 
 def window_fingerprints(storage: Storage, p: Partition, window_days: int) -> dict[str, str]:
@@ -92,18 +94,6 @@ class EventWindow:
 
 def window_start(p: Partition, window_days: int) -> dt.date:
     return p.day - dt.timedelta(days=window_days - 1)
-
-
-def window_fingerprints(storage: Storage, p: Partition, window_days: int) -> dict[str, str]:
-    """day -> sha256 of the canonical days of the window that exist (what read_window would
-    read), one file at a time: memory follows the largest day."""
-    start, inputs = window_start(p, window_days), {}
-    for offset in range(window_days):
-        day = start + dt.timedelta(days=offset)
-        data = read_canonical(storage, p.tenant, p.surface, day)
-        if data is not None:
-            inputs[day.isoformat()] = sha256(data)
-    return inputs
 
 
 def read_window(
