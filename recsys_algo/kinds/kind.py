@@ -87,7 +87,12 @@ INFO: Mapping[Kind, KindInfo] = {
     ),
     Kind.REVISIT: KindInfo(
         Role.REVISIT,
-        1.0,
+        # 4, not 1: its rank 1 (4/11) must outweigh an item that popularity, cooc,
+        # content_sim and implicit fold-in all rank first (2.6/11); at 1 they outvoted it and
+        # the blend's session MRR@20 fell to a third of the best kind's (docs/quality.md,
+        # "Blend defaults"). It ranks only the session's own items, so answers without them
+        # (known users' plain answers, the user evaluation, logs without repeats) do not move.
+        4.0,
         "Repeat model: how likely the session's own items come next, by recency and count.",
     ),
     Kind.SESSION_KNN: KindInfo(
