@@ -15,6 +15,7 @@ import itertools
 import math
 import tempfile
 from collections.abc import Callable
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from tests.support.strategies import raw_events
 EVENT_TYPES = ("exposure", "click", "add_to_cart", "purchase", "rating")
 MAX_ID_CHARS = 256
 MAX_LINE_BYTES = 64 * 1024
+QUARANTINE_EXCERPT_BYTES = 1024
 MAX_MS = int(dt.datetime(9999, 12, 31, 23, 59, 59, 999_000, tzinfo=dt.UTC).timestamp() * 1000)
 DAY_END_MS = DAY_START_MS + 86_400_000
 PARTITION = Partition(TENANT, SURFACE, DAY)
@@ -275,7 +277,13 @@ def test_every_line_is_staged_or_quarantined_and_reruns_are_identical(
             at = (record["file"], record["line"])
             assert record["reason"] in REASONS
             assert expected[at] in (record["reason"], ANY), (at, record, lines[at][:200])
-            assert record["raw"] == lines[at].decode("utf-8", "backslashreplace")
+            if record.get("truncated"):  # over MAX_LINE_BYTES: an excerpt, length and digest
+                line = lines[at]
+                assert (record["bytes"], record["sha256"]) == (len(line), sha256(line).hexdigest())
+                assert len(record["raw"].encode()) <= QUARANTINE_EXCERPT_BYTES
+                assert line.decode("utf-8", "backslashreplace").startswith(record["raw"])
+            else:
+                assert record["raw"] == lines[at].decode("utf-8", "backslashreplace")
             assert record["detail"]
         for row in staged.to_dicts():
             _check_row(row)
