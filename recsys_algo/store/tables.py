@@ -26,7 +26,8 @@ QUARANTINE_ROOT, _, QUARANTINE_SUFFIX = layout.quarantine_key("t", "s", _SOME_DA
     "/t/s/"
 )
 QUARANTINE_SUFFIX = QUARANTINE_SUFFIX.removeprefix(_SOME_DAY.isoformat())
-QUARANTINE_FIELDS = ("file", "line", "reason", "detail", "raw")
+# A long line keeps an excerpt as raw: truncated, with its full size and sha256.
+QUARANTINE_FIELDS = ("file", "line", "reason", "detail", "raw", "truncated", "bytes", "sha256")
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ QUARANTINE_SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("detail", pa.string()),
         ("raw", pa.string()),
+        ("truncated", pa.bool_()),
+        ("bytes", pa.int64()),
+        ("sha256", pa.string()),
     ]
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -160,3 +161,19 @@ def test_manifests_lists_history_scopes_and_never_the_pointers_folder(store: Fil
         ("acme", "home", "True"),
         ("beta", "manifests", "True"),
     ]
+
+
+def test_a_long_line_is_quarantined_as_an_excerpt_with_its_size_and_digest(
+    store: FileStorage,
+) -> None:
+    day = DAY0 + dt.timedelta(days=5)
+    long_line = b'{"ts": "' + b"x" * 200_000 + b'"}'
+    store.write_bytes(f"raw/acme/home/{day}/e.jsonl", long_line + b"\n" + b"{bad\n")
+    ingest_partition(store, Partition("acme", "home", day))
+    sql = "SELECT line, truncated, bytes, sha256, length(raw) AS kept FROM quarantine "
+    found = rows_of(query(sql + "ORDER BY line", "--start", str(day), "--format", "csv"))
+    assert [(r["line"], r["truncated"], r["bytes"], r["sha256"]) for r in found] == [
+        ("1", "True", str(len(long_line)), hashlib.sha256(long_line).hexdigest()),
+        ("2", "", "", ""),
+    ]
+    assert int(found[0]["kept"]) < 10_000
