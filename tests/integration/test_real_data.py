@@ -10,7 +10,10 @@ subsets and serving. Skipped, saying where it looked, when ../shared/data is abs
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,13 +21,11 @@ import httpx
 import polars as pl
 import pyarrow.compute as pc
 import pytest
-from click.testing import CliRunner
 
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_algo.kinds.kind import FACTORS, KINDS, NEIGHBOR_KINDS, POPULARITY, Kind
 from recsys_algo.store import registry
 from recsys_algo.store.storage import FileStorage
-from recsys_pipelines.cli import main
 from tests.service.builders import sha256_hex
 from tests.support.service_process import running_service
 from tests.support.shared_data import DIGINETICA, ML_100K, ML_LATEST_SMALL, shared_data_root
@@ -65,35 +66,34 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FileStorag
     }
     if not present:
         pytest.skip(f"no public data set under {shared_data_root()} (set RECSYS_SHARED_DATA)")
-    env = {
-        "RECSYS_STORAGE_URL": storage.url,
-        "RECSYS_SIGNING_KEYS": KEY_SPEC,
-        "RECSYS_FIRST_DAY": "1996-01-01",  # the partitions reach MovieLens's first ratings
-        "OPENBLAS_NUM_THREADS": "1",
-    }
+    # The real `recsys` program in a process of its own, as a user runs it: RECSYS_FIRST_DAY
+    # is read when the code location loads, and this session may have loaded it already.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECSYS_", "DAGSTER_"))}
+    env.update(
+        RECSYS_STORAGE_URL=storage.url,
+        RECSYS_SIGNING_KEYS=KEY_SPEC,
+        RECSYS_FIRST_DAY="1996-01-01",  # the partitions reach MovieLens's first ratings
+        OPENBLAS_NUM_THREADS="1",
+    )
+
+    def recsys(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "recsys_pipelines.cli", *args]
+        return subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=1200
+        )
+
     results: dict[str, Imported] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("DAGSTER_HOME", raising=False)
-        patch.delenv("RECSYS_SIGNING_KEYS_FILE", raising=False)
-        patch.delenv("RECSYS_MODEL_PARAMS", raising=False)
-        for name, value in env.items():
-            patch.setenv(name, value)
-        runner = CliRunner()
-        for name, (tenant, command) in present.items():
-            path = str(shared_data_root() / name)
-            imported = runner.invoke(
-                main, ["import", command, path, "--tenant", tenant, "--surface", SURFACE]
-            )
-            assert imported.exit_code == 0, imported.output
-            last = _last_day(storage, tenant)
-            first = last - dt.timedelta(days=LAST_DAYS - 1)
-            ran = runner.invoke(
-                main,
-                ["materialize", "--tenant", tenant, "--surface", SURFACE,
-                 "--start", str(first), "--end", str(last)],
-            )  # fmt: skip
-            days = [str(first + dt.timedelta(days=n)) for n in range(LAST_DAYS)]
-            results[name] = Imported(tenant, imported.output, ran.exit_code, ran.output, days)
+    for name, (tenant, command) in present.items():
+        path = str(shared_data_root() / name)
+        imported = recsys("import", command, path, "--tenant", tenant, "--surface", SURFACE)
+        assert imported.returncode == 0, imported.stderr
+        last = _last_day(storage, tenant)
+        first = last - dt.timedelta(days=LAST_DAYS - 1)
+        ran = recsys("materialize", "--tenant", tenant, "--surface", SURFACE,
+                     "--start", str(first), "--end", str(last))  # fmt: skip
+        days = [str(first + dt.timedelta(days=n)) for n in range(LAST_DAYS)]
+        output = ran.stdout + ran.stderr
+        results[name] = Imported(tenant, imported.stdout, ran.returncode, output, days)
     with running_service(
         storage.url,
         root,
