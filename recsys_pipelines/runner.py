@@ -80,12 +80,17 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}"
 
 
+# A step interrupted fails with Dagster's error; an interrupt between steps fails the run
+# itself with the KeyboardInterrupt (SIGTERM is turned into one by the CLI).
+_INTERRUPTS = frozenset({"DagsterExecutionInterruptedError", "KeyboardInterrupt"})
+
+
 def _classify(error: dg.SerializableErrorInfo | None, day: dt.date) -> RecsysError:
     chain = []
     while error is not None:
         chain.append(error)
         error = error.cause or error.context
-    if any(info.cls_name == "DagsterExecutionInterruptedError" for info in chain):
+    if any(info.cls_name in _INTERRUPTS for info in chain):
         return Interrupted(
             f"{day.isoformat()}: interrupted (SIGINT or SIGTERM); its run is marked failed and "
             "nothing was half-published (the pointer moves last); rerun the day"
@@ -178,6 +183,9 @@ def run_day(
     failures = result.get_step_failure_events()
     if failures:
         raise _classify(failures[0].event_specific_data.error, day)  # type: ignore[union-attr]
+    run_failure = result.get_run_failure_event() if not result.success else None
+    if run_failure is not None:
+        raise _classify(getattr(run_failure.event_specific_data, "error", None), day)
     for materialization in result.asset_materializations_for_node("manifest"):
         meta = materialization.metadata
         omitted = meta["omitted_kinds"].value

@@ -88,6 +88,7 @@ def session_metrics(
         for k in params.ks:
             out[f"{source}.session_hr@{k}"] = metrics.recall_of(hits[:, :k], sizes, k)
             out[f"{source}.session_mrr@{k}"] = metrics.mrr_of(hits[:, :k])
+            out[f"{source}.session_mrr_se@{k}"] = metrics.mrr_se_of(hits[:, :k])
         found = np.asarray(hits.any(axis=1), dtype=bool)
         for name, part in ((REPEAT_TARGETS, repeats), ("new", ~repeats)):
             chosen = found[part]

@@ -4,6 +4,12 @@ Two metrics guard serving, each measured on its own held-out cases: blend NDCG@2
 users (GATE_METRIC) and blend MRR@20 over held-out session positions (SESSION_GATE_METRIC). A
 metric counts only when its cases reach the evaluation's minimum; the message says how many
 there were and how many it needs.
+
+A metric blocks when it falls below the published value less the margin AND the fall is
+larger than NOISE_Z standard errors of the difference (each side's standard error over its own
+held-out cases, recorded beside the metric as `<name>_se@k`): two days of a stationary log
+measured on a hundred cases differ by more than 10 % by chance alone. Manifests recorded before
+the standard errors were (no `_se` key) are compared by the margin alone.
 """
 
 from __future__ import annotations
@@ -19,6 +25,21 @@ CASES: Mapping[str, tuple[str, str, str]] = {
     SESSION_GATE_METRIC: ("session_cases", "held-out session positions", "min_session_cases"),
 }
 GATE_METRICS = tuple(CASES)
+NOISE_Z = 2.0
+
+
+def se_key(metric: str) -> str:
+    """The key of a metric's standard error: blend.ndcg@20 -> blend.ndcg_se@20."""
+    name, _, k = metric.rpartition("@")
+    return f"{name}_se@{k}"
+
+
+def _noise(metric: str, *sides: Mapping[str, float]) -> float | None:
+    """NOISE_Z standard errors of the difference; None when a side did not record its own."""
+    errors = [side.get(se_key(metric)) for side in sides]
+    if any(e is None for e in errors):
+        return None
+    return float(NOISE_Z * sum(e * e for e in errors if e is not None) ** 0.5)
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,15 @@ def _check(
     text = (
         f"{metric}={value:.4f}, published {baseline:.4f}, floor {floor:.4f} (margin {margin:.0%})"
     )
-    return _Check(value >= floor, text, baseline, value)
+    if value >= floor:
+        return _Check(True, text, baseline, value)
+    noise = None if published is None else _noise(metric, candidate, published)
+    if noise is not None and baseline - value <= noise:
+        text += (
+            f"; the fall {baseline - value:.4f} is within noise ({NOISE_Z:g} s.e. = {noise:.4f})"
+        )
+        return _Check(True, text, baseline, value)
+    return _Check(False, text, baseline, value)
 
 
 def quality_gate(

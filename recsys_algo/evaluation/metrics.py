@@ -62,19 +62,29 @@ def recall_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
     return float(np.mean(hits.sum(axis=1) / np.minimum(sizes, k)))
 
 
-def _ndcg(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
-    if not hits.shape[0]:
-        return 0.0
+def _ndcg_values(hits: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.cumsum(discounts)[np.minimum(sizes, k) - 1]
-    return float(np.mean((hits * discounts).sum(axis=1) / ideal))
+    return np.asarray((hits * discounts).sum(axis=1) / ideal, dtype=np.float64)
+
+
+def _rr_values(hits: np.ndarray) -> np.ndarray:
+    """Reciprocal rank of the first hit per case (0 without one)."""
+    return np.where(hits.any(axis=1), 1.0 / (hits.argmax(axis=1) + 1), 0.0)
+
+
+def standard_error(values: np.ndarray) -> float:
+    """Standard error of the mean (sample deviation over sqrt(n)); 0 under two cases."""
+    n = values.shape[0]
+    return float(np.std(values, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
 
 
 def mrr_of(hits: np.ndarray) -> float:
-    if not hits.shape[0]:
-        return 0.0
-    first = hits.argmax(axis=1)
-    return float(np.mean(np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0)))
+    return float(np.mean(_rr_values(hits))) if hits.shape[0] else 0.0
+
+
+def mrr_se_of(hits: np.ndarray) -> float:
+    return standard_error(_rr_values(hits))
 
 
 def recall_at_k(recs: Sequence[Sequence[str]], truth: Sequence[Collection[str]], k: int) -> float:
@@ -99,7 +109,8 @@ def evaluate(
     *,
     catalog_size: int,
 ) -> dict[str, float]:
-    """recall@k, ndcg@k, mrr@k and coverage@k for each k, plus "users" (users with truth)."""
+    """recall@k, ndcg@k (and its standard error ndcg_se@k), mrr@k and coverage@k for each k,
+    plus "users" (users with truth)."""
     if not ks:
         raise ConfigError("metrics: ks must name at least one cutoff")
     for k in ks:
@@ -110,7 +121,9 @@ def evaluate(
     for k in ks:
         hits = all_hits[:, :k]
         result[f"recall@{k}"] = recall_of(hits, sizes, k)
-        result[f"ndcg@{k}"] = _ndcg(hits, sizes, k)
+        ndcg = _ndcg_values(hits, sizes, k)
+        result[f"ndcg@{k}"] = float(np.mean(ndcg)) if ndcg.shape[0] else 0.0
+        result[f"ndcg_se@{k}"] = standard_error(ndcg)
         result[f"mrr@{k}"] = mrr_of(hits)
         result[f"coverage@{k}"] = coverage_at_k(recs, k, catalog_size)
     users = all_hits.shape[0]

@@ -69,7 +69,13 @@ def published(env: dict[str, str]) -> dict[str, str]:
         env, "generate", *scope, "--start", "2026-11-01", "--days", "3", "--events-per-day", "3000"
     )
     assert done.returncode == 0, done.stderr
-    done = recsys(env, "materialize", *scope, "--start", "2026-11-01", "--end", "2026-11-03")
+    # The default blend's session MRR falls as the window fills (0.29 -> 0.21 on day 3 here:
+    # more kinds outvote revisit and session_knn), which the gate rightly blocks; this test is
+    # about the path from landing to serving, so it publishes past the gate, on the record.
+    done = recsys(
+        env, "materialize", *scope, "--start", "2026-11-01", "--end", "2026-11-03",
+        "--override-quality-gate", "e2e: the path, not the blend",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "(as_of 2026-11-03)" in done.stdout
     return env

@@ -19,6 +19,7 @@ from litestar.testing import TestClient
 from recsys_algo.contracts.errors import ConfigError, DataSourceError
 from recsys_algo.contracts.manifest import Manifest
 from recsys_algo.contracts.signing import parse_signing_keys
+from recsys_algo.kinds.kind import KINDS, SIGNALS_DB_KINDS
 from recsys_algo.serving.recommender import DEFAULT_BLEND_WEIGHTS
 from recsys_algo.store import signals as signals_db
 from recsys_algo.store.catalog import write_catalog
@@ -43,12 +44,14 @@ from tests.service.conftest import serving_of
 
 TENANT, SURFACE = "demo", "home"  # open mode (no API keys) serves tenant demo
 KEYS = parse_signing_keys(KEY_SPEC)
-# The implicit model is not in the database; with its blend weight 0 every answer depends
-# only on kinds both modes hold, so the two modes must answer every request identically.
+# Kinds the database does not hold (implicit's factors, the session and item models); with
+# their blend weights 0 every answer depends only on kinds both modes hold, so the two modes
+# must answer every request identically.
+NOT_IN_DB = {kind.value: 0.0 for kind in KINDS if kind not in SIGNALS_DB_KINDS}
 PARAMS = json.dumps(
     {
         **json.loads(SMALL_DATA_PARAMS),
-        "blend": {"weights": {**DEFAULT_BLEND_WEIGHTS, "implicit": 0.0}},
+        "blend": {"weights": {**DEFAULT_BLEND_WEIGHTS, **NOT_IN_DB}},
     }
 )
 UNREACHABLE_DSN = "postgresql://recsys:pw-not-shown@127.0.0.1:1/signals"
@@ -214,8 +217,8 @@ def test_storage_and_postgres_modes_answer_every_request_identically(
     # The comparison has substance: session answers, neighbours of every kind, explanations.
     sources = {item["source"] for _, body in from_db for item in body["items"]}
     assert {"cooc", "content_sim", "session_seq", "popularity"} <= sources
-    assert storage_kinds == ("popularity", "cooc", "implicit", "content_sim", "session_seq")
-    assert db_kinds == ("popularity", "cooc", "content_sim", "session_seq")
+    assert storage_kinds == tuple(kind.value for kind in KINDS)
+    assert db_kinds == tuple(kind.value for kind in SIGNALS_DB_KINDS)
 
 
 def _write(storage: FileStorage, dsn: str, manifest: Manifest) -> None:

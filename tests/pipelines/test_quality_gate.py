@@ -11,7 +11,7 @@ from recsys_algo.contracts.errors import ConfigError, ValidationGateError
 from recsys_algo.evaluation.gate import GATE_METRIC
 from recsys_algo.kinds.artifacts import ArtifactBlob
 from recsys_algo.serving.recommender import KINDS
-from recsys_algo.store import registry
+from recsys_algo.store import history, registry
 from recsys_pipelines.defs.resources import PipelineSettings
 from tests.pipelines.conftest import DAY0, SMALL_DATA_PARAMS, SURFACE, TENANT, Env, event_lines
 
@@ -117,7 +117,7 @@ def test_backfill_of_an_older_day_is_recorded_without_the_gate_but_rewind_is_gat
     outcome = env.run(DAY1)  # history only: the gate guards serving, and serving stays
     assert not outcome.serving
     assert outcome.manifest_version is not None
-    record, _ = registry.read_version(
+    record, _ = history.read_version(
         env.storage, env.keys, TENANT, SURFACE, outcome.manifest_version
     )
     assert "not applied" in record.lineage.parameters["quality_gate"]["message"]

@@ -8,7 +8,7 @@ import dagster as dg
 import msgspec
 import pytest
 
-from recsys_algo.store import registry
+from recsys_algo.store import history, registry
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
 
 
@@ -69,7 +69,7 @@ def test_rollback_job_fails_for_unknown_or_malformed_versions_and_keeps_serving(
 
 def test_rollback_job_refuses_a_target_whose_artifact_was_tampered(env: Env) -> None:
     v1, _, v3 = _three_versions(env)
-    manifest = registry.read_version(env.storage, env.keys, TENANT, SURFACE, v1)[0]
+    manifest = history.read_version(env.storage, env.keys, TENANT, SURFACE, v1)[0]
     uri = manifest.artifacts["popularity"].uri
     data = bytearray(env.storage.read_bytes(uri))
     data[-20] ^= 0xFF

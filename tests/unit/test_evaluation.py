@@ -16,7 +16,8 @@ from recsys_algo.evaluation.evaluate import (
     metric_table,
     split_window,
 )
-from recsys_algo.evaluation.gate import GATE_METRIC, SESSION_GATE_METRIC, quality_gate
+from recsys_algo.evaluation.gate import GATE_METRIC, SESSION_GATE_METRIC, quality_gate, se_key
+from recsys_algo.evaluation.metrics import evaluate
 from recsys_algo.loading.model import build_model
 from recsys_algo.serving.recommender import BlendParams
 
@@ -200,3 +201,25 @@ def test_metric_table_lists_sources_by_metric() -> None:
 def test_bad_evaluation_parameters_are_config_errors(knobs: dict[str, object], needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         EvalParams(**knobs)  # type: ignore[arg-type]
+
+
+def test_gate_passes_a_fall_within_noise_and_blocks_one_beyond_it() -> None:
+    se = se_key(GATE_METRIC)
+    published = {GATE_METRIC: 0.30, se: 0.03}
+    # 0.21 is below the floor 0.27, but the fall 0.09 is within 2 s.e. of the difference
+    # (2 * sqrt(0.03^2 + 0.03^2) = 0.085 < 0.09 blocks; with 0.035 each, 0.099 passes).
+    blocked = quality_gate({GATE_METRIC: 0.21, se: 0.03}, published, 0.10)
+    assert not blocked.passed and "within noise" not in blocked.message
+    noisy = quality_gate({GATE_METRIC: 0.21, se: 0.035}, {**published, se: 0.035}, 0.10)
+    assert noisy.passed and "within noise (2 s.e. = 0.0990)" in noisy.message
+    # Without a standard error on either side (older manifests), the margin alone decides.
+    assert not quality_gate({GATE_METRIC: 0.21, se: 0.5}, {GATE_METRIC: 0.30}, 0.10).passed
+
+
+def test_evaluate_records_the_standard_error_of_ndcg_over_users() -> None:
+    truth = [{"a"}, {"b"}, {"c"}, {"d"}]
+    same = evaluate([["a"], ["b"], ["c"], ["d"]], truth, (1,), catalog_size=4)
+    assert same["ndcg@1"] == 1.0 and same["ndcg_se@1"] == 0.0
+    half = evaluate([["a"], ["x"], ["c"], ["x"]], truth, (1,), catalog_size=4)
+    # values 1, 0, 1, 0: sample deviation 0.5774 over sqrt(4)
+    assert half["ndcg@1"] == 0.5 and abs(half["ndcg_se@1"] - 0.288675) < 1e-6

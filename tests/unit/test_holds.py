@@ -12,7 +12,7 @@ from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import NotFoundError
 from recsys_algo.stages.holds import hold_scope, release_scope
 from recsys_algo.stages.rollback import rollback_scope
-from recsys_algo.store import holds, registry
+from recsys_algo.store import history, holds, registry
 from recsys_algo.store.storage import FileStorage
 from tests.support.builders import (
     DAY,
@@ -99,7 +99,7 @@ def test_publish_checks_the_hold_at_the_swap(storage: FileStorage) -> None:
     assert not outcome.swapped and outcome.hold.held
     assert outcome.message.startswith("held: published to history, not served (held since ")
     assert serving(storage) == first.manifest_version
-    assert registry.read_version(storage, KEYS, T, S, outcome.manifest.manifest_version)
+    assert history.read_version(storage, KEYS, T, S, outcome.manifest.manifest_version)
 
 
 def test_rollback_holds_at_the_version_it_serves_and_a_failed_one_restores_the_hold(

@@ -77,10 +77,12 @@ def test_evaluate_reports_every_metric_for_every_k() -> None:
     assert result == {
         "recall@1": 0.0,
         "ndcg@1": 0.0,
+        "ndcg_se@1": 0.0,  # one user: no spread to measure
         "mrr@1": 0.0,
         "coverage@1": 0.25,
         "recall@2": 1.0,
         "ndcg@2": pytest.approx(1 / math.log2(3)),
+        "ndcg_se@2": 0.0,
         "mrr@2": 0.5,
         "coverage@2": 0.5,
         "users": 1.0,

@@ -22,7 +22,7 @@ from recsys_algo.contracts.errors import (
 from recsys_algo.contracts.manifest import Manifest
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.artifacts import ArtifactBlob
-from recsys_algo.store import pointer, registry
+from recsys_algo.store import history, pointer, registry
 from recsys_algo.store.rollback import rollback
 from recsys_algo.store.storage import FileStorage
 from tests.support.builders import (
@@ -515,7 +515,7 @@ def test_read_version_refuses_a_record_holding_another_version(
         history_path(storage, second.manifest_version).read_bytes()
     )
     with pytest.raises(ArtifactError, match=f"holds version {second.manifest_version}"):
-        registry.read_version(storage, keys, "demo", "home", first.manifest_version)
+        history.read_version(storage, keys, "demo", "home", first.manifest_version)
 
 
 # --- rollback ----------------------------------------------------------------------------------
