@@ -25,6 +25,7 @@ from recsys_service.event_failures import PartitionFailures, PartitionKey
 from recsys_service.event_log_settings import EventLogEnv, EventLogSettings
 from recsys_service.exposure import Exposure, LandingEvent, day_of, epoch_ms, exposure_lines
 from recsys_service.schemas import EventLogStatus, FailingPartition
+from recsys_service.surfaces import SurfaceGate
 from recsys_service.times import iso
 
 __all__ = ["EVENT_LOG_KEY", "EventLog", "EventLogEnv", "EventLogSettings"]
@@ -81,6 +82,7 @@ class EventLog:
         self._pending_events = 0
         self._held_by_scope: Counter[Scope] = Counter()
         self._failures = PartitionFailures(settings.flush_interval)
+        self.surfaces = SurfaceGate(storage, settings.max_surfaces, monotonic)
         self._dropped = 0
         self._full = False
         self._written = 0

@@ -7,7 +7,8 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from recsys_algo.config import EnvSettings
+from recsys_algo.config import EnvSettings, SharedEnv
+from recsys_algo.config.shared import DEFAULT_MAX_SURFACES
 from recsys_algo.contracts.errors import ConfigError
 
 FLUSH_INTERVAL_ENV = "RECSYS_EVENTS_FLUSH_INTERVAL"
@@ -25,7 +26,8 @@ DEFAULT_SCOPE_SHARE = 4
 class EventLogSettings:
     """When to flush (every flush_interval seconds or flush_events events), the buffer bound,
     the window of event times POST /v1/events accepts around the service's clock, and how many
-    events one (tenant, surface) whose writes fail may hold (None: buffer_max // 4)."""
+    events one (tenant, surface) whose writes fail may hold (None: buffer_max // 4), and how
+    many surfaces one tenant may post events for."""
 
     flush_interval: float = 5.0
     flush_events: int = 10_000
@@ -33,6 +35,7 @@ class EventLogSettings:
     max_past_days: int = 30
     max_future_minutes: int = 60
     scope_max: int | None = None
+    max_surfaces: int = DEFAULT_MAX_SURFACES  # per tenant (RECSYS_MAX_SURFACES, surfaces.py)
 
     @property
     def failing_scope_max(self) -> int:
@@ -52,6 +55,7 @@ class EventLogSettings:
             env.max_past_days,
             env.max_future_minutes,
             env.scope_max,
+            SharedEnv.load().max_surfaces,
         )
 
 

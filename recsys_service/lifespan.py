@@ -41,6 +41,16 @@ async def poll_forever(serving: ServingState, interval: float) -> None:
             log.exception("refresh failed; retrying next interval")
 
 
+async def reverify_forever(serving: ServingState, interval: float) -> None:
+    """The full digest check of what is served (a warm host's blobs may change under it)."""
+    while True:
+        await asyncio.sleep(next_delay(interval))
+        try:
+            await anyio.to_thread.run_sync(serving.reverify)
+        except Exception:  # a storage outage: the next check tries again
+            log.exception("re-verifying served versions failed; retrying next interval")
+
+
 @contextlib.asynccontextmanager
 async def serving_lifespan(app: Litestar) -> AsyncIterator[None]:
     serving = serving_of(app.state)
@@ -52,7 +62,13 @@ async def serving_lifespan(app: Litestar) -> AsyncIterator[None]:
         )
     try:
         await anyio.to_thread.run_sync(serving.refresh)
-        async with running(poll_forever(serving, settings.watch_interval), "recsys-poller"):
+        async with contextlib.AsyncExitStack() as tasks:
+            await tasks.enter_async_context(
+                running(poll_forever(serving, settings.watch_interval), "recsys-poller")
+            )
+            if settings.reverify_interval > 0:
+                work = reverify_forever(serving, settings.reverify_interval)
+                await tasks.enter_async_context(running(work, "recsys-reverify"))
             yield
     finally:
         serving.loader.close()  # a spare loader child started ahead (process_loader)

@@ -24,7 +24,8 @@ from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_algo.serving.model_file import model_arrays, write_prepared
 from recsys_algo.serving.precomputed import with_plain_answers
 from recsys_service.process_loader import model_key, prepared_name
-from recsys_service.scope_sources import source_from_spec
+from recsys_service.reverify import blob_stamps
+from recsys_service.scope_sources import StorageSource, source_from_spec
 
 # Imported by a load, on demand (scope_sources): imported before the request instead.
 BUILD_MODULES = (
@@ -48,6 +49,8 @@ def prepare(request: dict[str, Any]) -> dict[str, Any]:
     description, arrays = model_arrays(with_plain_answers(loaded.model, loaded.blend))
     key = model_key(source, loaded.manifest)
     meta = {"model_key": key, "blend": loaded.blend.as_dict(), "model": description}
+    if isinstance(source, StorageSource):  # what a later mapping checks the blobs against
+        meta["blobs"] = blob_stamps(source.storage, loaded.manifest)
     path = Path(request["directory"]) / prepared_name(tenant, surface, key)
     write_prepared(path, meta, arrays)
     # What was verified and built, for the serving process to serve it under.

@@ -42,7 +42,8 @@ from recsys_algo.serving.precomputed import PLAIN_K
 from recsys_algo.serving.recommender import BlendParams
 from recsys_service.loaded_scope import LoadedScope
 from recsys_service.loader_spare import Children
-from recsys_service.scope_sources import ScopeSource
+from recsys_service.reverify import changed_blobs
+from recsys_service.scope_sources import ScopeSource, StorageSource
 from recsys_service.serving_state import LoadDeferred
 
 log = logging.getLogger(__name__)
@@ -111,13 +112,16 @@ def prepared_name(tenant: str, surface: str, key: str) -> str:
 
 
 def loaded_from_prepared(
-    path: Path, key: str, manifest: Manifest, token: str, now: dt.datetime
+    path: Path, key: str, manifest: Manifest, token: str, now: dt.datetime, source: ScopeSource
 ) -> LoadedScope:
-    """The version `manifest` (verified by the caller) served from the file of its model key."""
+    """The version `manifest` (verified by the caller) served from the file of its model key,
+    if its blobs are still those it was built from (reverify: a stat each)."""
     prepared = read_prepared(path)
     meta = prepared.meta
     if meta.get("model_key") != key:
         raise ArtifactError(f"{path}: holds model {meta.get('model_key')!r}, not {key!r}")
+    if isinstance(source, StorageSource):
+        changed_blobs(source.storage, manifest, meta.get("blobs") or {})
     return LoadedScope(
         manifest=manifest,
         token=token,
@@ -155,6 +159,8 @@ def _failure(result: dict[str, Any]) -> RecsysError:
 
 class ProcessLoader:
     """Verify and build each new version in a child process; map the file it writes."""
+
+    concurrency = 4  # scopes loaded side by side (children; one lock per scope)
 
     def __init__(
         self, directory: Path, timeout: float = DEFAULT_TIMEOUT, nice: int = 0, spare: bool = False
@@ -210,13 +216,13 @@ class ProcessLoader:
         key = model_key(source, manifest)
         path = self.directory / prepared_name(manifest.tenant, manifest.surface, key)
         try:
-            loaded = loaded_from_prepared(path, key, manifest, token, now)
+            loaded = loaded_from_prepared(path, key, manifest, token, now, source)
         except FileNotFoundError:
             return None
         except (RecsysError, ValueError, KeyError, TypeError) as exc:
             # What the file holds is wrong (truncated, another format): build it again. An
             # OSError (no memory to map, too many files) is not the file's fault: it is raised.
-            log.warning("%s: rebuilding unreadable prepared file: %s", path, exc)
+            log.warning("%s: building again: %s", path, exc)
             path.unlink(missing_ok=True)
             return None
         os.utime(path)  # pruning keeps what was served last, a rollback target included

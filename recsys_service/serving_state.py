@@ -8,13 +8,15 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from recsys_algo.contracts.errors import ConfigError, RecsysError
+from recsys_algo.contracts.errors import ArtifactError, ConfigError, RecsysError
 from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.store.storage import Storage
 from recsys_service.loaded_scope import LoadedScope, Scope
+from recsys_service.reverify import digest_mismatches
 from recsys_service.scope_sources import ScopeSource, StorageSource
 
 log = logging.getLogger(__name__)
@@ -164,7 +166,7 @@ class ServingState:
         with self._refresh_lock:
             previous = self._entries
             scopes = self._scopes(previous)
-            fresh = {scope: self._refresh_one(previous.get(scope), *scope) for scope in scopes}
+            fresh = dict(zip(scopes, self._refresh_all(previous, scopes), strict=True))
             self._entries = fresh  # one reference rebind: readers see the old or the new map
             swapped = any(
                 entry.loaded is not (old.loaded if (old := previous.get(scope)) else None)
@@ -173,6 +175,51 @@ class ServingState:
             del previous, fresh
             if swapped:
                 release_unused_memory()
+
+    def _refresh_all(
+        self, previous: Mapping[Scope, ScopeEntry], scopes: list[Scope]
+    ) -> list[ScopeEntry]:
+        """_refresh_one for each scope, `loader.concurrency` at a time (ProcessLoader: 4; a
+        thread loader builds in this process's memory: 1), so start-up with many scopes, or
+        one slow version, does not hold every other scope in one queue."""
+        workers = min(getattr(self.loader, "concurrency", 1), len(scopes))
+        if workers <= 1:
+            return [self._refresh_one(previous.get(s), *s) for s in scopes]
+        with ThreadPoolExecutor(workers, thread_name_prefix="recsys-load") as pool:
+            return list(pool.map(lambda s: self._refresh_one(previous.get(s), *s), scopes))
+
+    def reverify(self) -> list[str]:
+        """The periodic full check (RECSYS_REVERIFY_INTERVAL): every served version's blobs are
+        read again and compared with its manifest. A version that fails is refused as a fresh
+        host refuses it: nothing of it is served, and each poll tries the pointer again (the
+        loader refuses the changed blobs). Returns what was found. The signals database has
+        no blobs: its rows were verified at load."""
+        if not isinstance(self.source, StorageSource):
+            return []
+        served = {s: e.loaded for s, e in self._entries.items() if e.loaded is not None}
+        found = {
+            s: bad
+            for s, v in served.items()
+            if (bad := digest_mismatches(self.storage, v.manifest))
+        }
+        if not found:
+            return []
+        with self._refresh_lock:
+            entries = dict(self._entries)
+            for scope, bad in found.items():
+                entry = entries.get(scope)
+                if entry is None or entry.loaded is not served[scope]:
+                    continue  # swapped meanwhile: the new version was verified when loaded
+                exc = ArtifactError(bad[0])
+                log.error("%s/%s: refusing %s: %s", *scope, _serving(entry), "; ".join(bad))
+                if self.observer is not None:
+                    self.observer.load_failed(*scope, exc)
+                entries[scope] = replace(
+                    entry, loaded=None, last_error=one_line(exc), last_error_at=self.clock()
+                )
+            self._entries = entries
+        release_unused_memory()
+        return [line for bad in found.values() for line in bad]
 
     def _scopes(self, previous: Mapping[Scope, ScopeEntry]) -> list[Scope]:
         if self.explicit_scopes is not None:

@@ -28,6 +28,7 @@ from recsys_service.ratelimit import (
 
 API_KEYS_ENV = "RECSYS_API_KEYS"
 WATCH_INTERVAL_ENV = "RECSYS_WATCH_INTERVAL"
+REVERIFY_INTERVAL_ENV = "RECSYS_REVERIFY_INTERVAL"
 SCOPES_ENV = "RECSYS_SCOPES"
 METRICS_ENV = "RECSYS_METRICS"
 SERVING_SOURCE_ENV = "RECSYS_SERVING_SOURCE"
@@ -46,6 +47,7 @@ LOADERS: tuple[Loading, ...] = get_args(Loading)
 ADMIN_TENANT = "*"
 OPEN_MODE_TENANT = "demo"
 DEFAULT_WATCH_INTERVAL = 5.0
+DEFAULT_REVERIFY_INTERVAL = 3600.0  # seconds between full digest checks of served blobs
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 MetricsAccess = Literal["public", "admin", "off"]
@@ -135,6 +137,7 @@ class Settings:
     signing_keys: SigningKeys | None
     api_keys: tuple[ApiKey, ...] = ()
     watch_interval: float = DEFAULT_WATCH_INTERVAL
+    reverify_interval: float = DEFAULT_REVERIFY_INTERVAL  # 0: never (serving_state.reverify)
     # None: discover scopes from storage at every poll.
     scopes: tuple[tuple[str, str], ...] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -197,6 +200,7 @@ class Settings:
             signing_keys=env.optional_signing_keys(),
             api_keys=env.api_keys,
             watch_interval=env.watch_interval,
+            reverify_interval=env.reverify_interval,
             scopes=env.scopes,
             serving_source=env.serving_source,
             signals_dsn=env.signals_dsn,
@@ -246,6 +250,13 @@ class ServiceEnv(SharedEnv):
         le=30.0,
         allow_inf_nan=False,
         validation_alias=WATCH_INTERVAL_ENV,
+    )
+    reverify_interval: float = Field(
+        default=DEFAULT_REVERIFY_INTERVAL,
+        ge=0.0,
+        le=7 * 86_400.0,
+        allow_inf_nan=False,
+        validation_alias=REVERIFY_INTERVAL_ENV,
     )
     scopes: Annotated[tuple[tuple[str, str], ...] | None, PlainValidator(parse_scopes)] = Field(
         default=None, validation_alias=SCOPES_ENV

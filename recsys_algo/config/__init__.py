@@ -26,6 +26,7 @@ from recsys_algo.config.s3 import (
     S3Env,
 )
 from recsys_algo.config.shared import (
+    MAX_SURFACES_ENV,
     SIGNALS_DSN_ENV,
     SIGNING_KEYS_ENV,
     SIGNING_KEYS_FILE_ENV,
@@ -42,6 +43,7 @@ __all__ = [
     "FIRST_DAY_ENV",
     "FRESHNESS_MAX_AGE_ENV",
     "LANDING_LOOKBACK_ENV",
+    "MAX_SURFACES_ENV",
     "MODEL_PARAMS_ENV",
     "S3_ACCESS_KEY_ENV",
     "S3_ENDPOINT_ENV",

@@ -14,6 +14,10 @@ STORAGE_URL_ENV = "RECSYS_STORAGE_URL"
 SIGNING_KEYS_ENV = "RECSYS_SIGNING_KEYS"
 SIGNING_KEYS_FILE_ENV = "RECSYS_SIGNING_KEYS_FILE"
 SIGNALS_DSN_ENV = "RECSYS_SIGNALS_DSN"
+MAX_SURFACES_ENV = "RECSYS_MAX_SURFACES"
+# Surfaces one tenant may have: landing folders the service creates and scopes the landing
+# sensor registers. Each costs a daily run and service memory, so one key must not make 1,500.
+DEFAULT_MAX_SURFACES = 100
 
 
 def default_storage_url() -> str:
@@ -29,6 +33,9 @@ class SharedEnv(EnvSettings):
     signing_keys_file: str = Field(default="", validation_alias=SIGNING_KEYS_FILE_ENV)
     # Empty: no signals database (publish writes none, the service serves the object store).
     signals_dsn: str = Field(default="", validation_alias=SIGNALS_DSN_ENV, repr=False)
+    max_surfaces: int = Field(
+        default=DEFAULT_MAX_SURFACES, ge=1, le=10_000, validation_alias=MAX_SURFACES_ENV
+    )
 
     def signing_keys(self) -> SigningKeys:
         """The keys, or ConfigError saying how to give them."""

@@ -25,6 +25,10 @@ class DataSourceError(RecsysError):
     exit_code = 3
 
 
+class LinkRefused(DataSourceError):
+    """A storage key passes through a symbolic link, which is never followed (exit 3)."""
+
+
 class ValidationGateError(RecsysError):
     """A blocking validation gate failed (exit 4)."""
 
@@ -60,6 +64,7 @@ ERROR_CLASSES: dict[str, type[RecsysError]] = {
         ConfigError,
         InvalidName,
         DataSourceError,
+        LinkRefused,
         ValidationGateError,
         ArtifactError,
         SignatureError,

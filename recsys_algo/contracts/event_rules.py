@@ -16,6 +16,8 @@ CANONICAL_COLUMNS = (
 
 EVENT_TYPES = ("exposure", "click", "add_to_cart", "purchase", "rating")
 MAX_LINE_BYTES = 64 * 1024
+# What a quarantine record keeps of a line over MAX_LINE_BYTES (with its length and digest).
+QUARANTINE_EXCERPT_BYTES = 1024
 MAX_ID_CHARS = 256
 # Epoch-millisecond timestamps outside this range are almost surely seconds or garbage.
 MIN_MS = 0
@@ -39,6 +41,26 @@ class RawEvent(msgspec.Struct, kw_only=True, gc=False):
 
 
 DECODER = msgspec.json.Decoder(RawEvent)
+
+
+def too_long(size: int) -> str:
+    """The quarantine detail of a line over MAX_LINE_BYTES."""
+    return f"line has {size} bytes, limit {MAX_LINE_BYTES}"
+
+
+def long_line_record(excerpt: bytes, size: int, sha256: str) -> dict[str, object]:
+    """What a quarantine record keeps of a line over MAX_LINE_BYTES: an excerpt of at most
+    QUARANTINE_EXCERPT_BYTES, its length and digest (a few KiB, whatever the line holds)."""
+    text = excerpt[:QUARANTINE_EXCERPT_BYTES].decode("utf-8", "ignore")  # no half character
+    return {"raw": text, "truncated": True, "bytes": size, "sha256": sha256}
+
+
+def quarantined_line(raw: bytes) -> dict[str, object]:
+    """A rejected line's part of its quarantine record: the line itself up to MAX_LINE_BYTES,
+    past that long_line_record (escapes would otherwise multiply a huge line by up to 6)."""
+    if len(raw) <= MAX_LINE_BYTES:
+        return {"raw": raw.decode("utf-8", "backslashreplace")}
+    return long_line_record(raw, len(raw), hashlib.sha256(raw).hexdigest())
 
 
 class Rejected(Exception):
@@ -93,7 +115,7 @@ def parse_line(
 ) -> tuple[object, ...]:
     """One line -> a canonical tuple in CANONICAL_SCHEMA order, or raise Rejected."""
     if len(raw) > MAX_LINE_BYTES:
-        raise Rejected("line_too_long", f"line has {len(raw)} bytes, limit {MAX_LINE_BYTES}")
+        raise Rejected("line_too_long", too_long(len(raw)))
     try:
         event = DECODER.decode(raw)
     except msgspec.ValidationError as exc:

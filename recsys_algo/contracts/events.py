@@ -24,6 +24,7 @@ from recsys_algo.contracts.event_rules import (
     derive_event_id,
     parse_line,
     parse_ts,
+    quarantined_line,
 )
 from recsys_algo.contracts.names import check_name
 
@@ -267,7 +268,7 @@ def parse_files(
                     "line": line_numbers[seq],
                     "reason": rej.reason,
                     "detail": rej.detail,
-                    "raw": raw.decode("utf-8", "backslashreplace"),
+                    **quarantined_line(raw),
                 }
             )
     columns = [c for c in _ROW_SCHEMA if not c.startswith("source_")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -102,18 +103,34 @@ def register_scopes(
     bad_folders: Mapping[str, str],
     registered: Iterable[str],
     cursor: str | None,
+    max_surfaces: int | None = None,
 ) -> ScopeRegistration:
-    """Every valid scope folder not registered yet; invalid folders reported, never registered."""
-    new = sorted(set(found) - set(registered))
+    """Every valid scope folder not registered yet, up to max_surfaces per tenant (by name;
+    None: no limit); invalid folders and those past the limit reported, never registered."""
+    per_tenant = Counter(scope.split(".", 1)[0] for scope in registered)
+    new, over = [], {}
+    for scope in sorted(set(found) - set(registered)):
+        tenant, surface = scope.split(".", 1)
+        if max_surfaces is not None and per_tenant[tenant] >= max_surfaces:
+            over[f"raw/{tenant}/{surface}/"] = (
+                f"tenant {tenant} has {per_tenant[tenant]} surfaces registered and "
+                f"RECSYS_MAX_SURFACES is {max_surfaces}"
+            )
+            continue
+        per_tenant[tenant] += 1
+        new.append(scope)
+    skipped = {**bad_folders, **over}
     reported = _reported_folders(cursor)
     warnings = [
-        f"landing folder {folder} skipped: {bad_folders[folder]}"
-        for folder in sorted(set(bad_folders) - reported)
+        f"landing folder {folder} skipped: {skipped[folder]}"
+        for folder in sorted(set(skipped) - reported)
     ]
     parts = [f"registered {', '.join(new)}" if new else "no new tenant.surface folders"]
     if bad_folders:
         parts.append(f"skipped invalid folders: {listing(bad_folders)}")
-    return ScopeRegistration(new, warnings, json.dumps(sorted(bad_folders)), ". ".join(parts))
+    if over:
+        parts.append(f"skipped folders past RECSYS_MAX_SURFACES: {listing(over)}")
+    return ScopeRegistration(new, warnings, json.dumps(sorted(skipped)), ". ".join(parts))
 
 
 @dataclass(frozen=True)

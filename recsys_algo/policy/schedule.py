@@ -19,12 +19,25 @@ class PartitionRun:
 
 
 def daily_runs(registered: Iterable[str], tick: dt.datetime) -> list[PartitionRun]:
-    """Yesterday (relative to the tick, in UTC) for every registered scope, sorted by scope."""
+    """Yesterday (relative to the tick, in UTC) for every registered scope, in fair_order."""
     day = tick.astimezone(dt.UTC).date() - dt.timedelta(days=1)
     return [
         PartitionRun(scope, day, "schedule", f"daily:{scope}:{day.isoformat()}")
-        for scope in sorted(registered)
+        for scope in fair_order(registered)
     ]
+
+
+def fair_order(scopes: Iterable[str]) -> list[str]:
+    """Round robin over tenants: every tenant's first scope (by name), then every tenant's
+    second...: runs start in this order, so a tenant with many surfaces never pushes another
+    tenant's run to the back of the queue."""
+    rank: dict[str, int] = {}
+    keyed = []
+    for scope in sorted(scopes):
+        tenant = scope.split(".", 1)[0]
+        rank[tenant] = rank.get(tenant, -1) + 1
+        keyed.append((rank[tenant], scope))
+    return [scope for _, scope in sorted(keyed)]
 
 
 def schedule_tick_passed(day: dt.date, now: dt.datetime, hour: int) -> bool:

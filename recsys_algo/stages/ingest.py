@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import msgspec
 
 from recsys_algo.contracts import layout
 from recsys_algo.contracts.canonical import canonicalize, from_parquet_bytes, to_parquet_bytes
 from recsys_algo.contracts.errors import DataSourceError, NotFoundError
-from recsys_algo.contracts.events import parse_files
+from recsys_algo.contracts.event_rules import long_line_record, too_long
+from recsys_algo.contracts.events import ParseResult, parse_files
 from recsys_algo.contracts.names import Partition
 from recsys_algo.stages.staging import STAGED_EVENTS
 from recsys_algo.stages.window import sha256
-from recsys_algo.store.landing import read_landing_files
+from recsys_algo.store.landing import LandingDay, read_landing_day
 from recsys_algo.store.storage import Storage
 
 
@@ -41,16 +43,45 @@ class IngestReport:
         )
 
 
+def _fingerprinted(landing: LandingDay) -> list[list[Any]]:
+    """What the input fingerprint covers: each file's bytes as read, its long lines' digests
+    (their content is not in what was read) and the refused links' names."""
+    return [
+        [name, sha256(content), *[[x.line, x.sha256] for x in landing.long_lines.get(name, [])]]
+        for name, content in landing.files
+    ] + [[name, "symbolic_link"] for name in landing.refused]
+
+
+def _quarantine_unread(parsed: ParseResult, landing: LandingDay) -> None:
+    """Records for what the parser never saw: lines over MAX_LINE_BYTES (the parser counted
+    each as blank) as excerpt, length and digest, and linked files by name only."""
+    for name, long in landing.long_lines.items():
+        parsed.lines += len(long)
+        parsed.blank_lines -= len(long)
+        parsed.rejected += [
+            {"file": name, "line": x.line, "reason": "line_too_long", "detail": too_long(x.size)}
+            | long_line_record(x.excerpt, x.size, x.sha256)
+            for x in long
+        ]
+    parsed.rejected += [
+        {"file": name, "line": 0, "reason": "symbolic_link", "detail": why}
+        for name, why in landing.refused.items()
+    ]
+    parsed.rejected.sort(key=lambda r: (str(r["file"]), cast(int, r["line"])))
+
+
 def ingest_partition(storage: Storage, p: Partition) -> IngestReport:
     """Parse every landing file of the partition; stage good rows, quarantine the rest."""
-    files = read_landing_files(storage, p.tenant, p.surface, p.day)
-    if not files:
+    landing = read_landing_day(storage, p.tenant, p.surface, p.day)
+    files = landing.files
+    if not files and not landing.refused:
         raise DataSourceError(
             f"raw_events for {p.label}: no landing files under "
             f"{storage.uri_for(layout.raw_prefix(p.tenant, p.surface, p.day))}/"
         )
-    fingerprint = sha256(msgspec.json.encode([[name, sha256(content)] for name, content in files]))
+    fingerprint = sha256(msgspec.json.encode(_fingerprinted(landing)))
     parsed = parse_files(files, p.tenant, p.surface, p.day)
+    _quarantine_unread(parsed, landing)
     staged_key = layout.staging_key(p.tenant, p.surface, p.day, STAGED_EVENTS)
     storage.write_bytes(staged_key, to_parquet_bytes(parsed.frame()))
     quarantine_key = layout.quarantine_key(p.tenant, p.surface, p.day)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from recsys_algo.contracts.errors import NotFoundError
+from recsys_algo.contracts.errors import LinkRefused, NotFoundError
 from recsys_algo.contracts.names import scope_key
 from recsys_algo.policy.landing import (
     LandingPlan,
@@ -24,12 +24,13 @@ from recsys_algo.store.storage import Storage
 
 
 def scope_registration(
-    storage: Storage, registered: Iterable[str], cursor: str | None
+    storage: Storage, registered: Iterable[str], cursor: str | None, max_surfaces: int
 ) -> ScopeRegistration:
-    """The scope folders of the landing zone against the registered scopes."""
+    """The scope folders of the landing zone against the registered scopes (at most
+    max_surfaces per tenant)."""
     scan = scan_landing(storage)
     found = [scope_key(tenant, surface) for tenant, surface in scan.scopes]
-    return register_scopes(found, scan.bad_folders, registered, cursor)
+    return register_scopes(found, scan.bad_folders, registered, cursor, max_surfaces)
 
 
 def landing_changes(
@@ -62,7 +63,7 @@ def landing_changes(
                 if content_counts(day, now.date(), lookback_days)
                 else None
             )
-        except NotFoundError:
-            continue  # deleted between list and stat; the next tick sees the settled state
+        except (NotFoundError, LinkRefused):
+            continue  # deleted or replaced by a link folder between list and stat: next tick
         observed.append(Observed(scope, day, fingerprint(keys, states)))
     return plan_landing_runs(previous, observed, waiting, scan.bad_files, now, schedule_hour)

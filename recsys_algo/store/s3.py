@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import re
@@ -22,6 +23,7 @@ from recsys_algo.contracts.errors import (
     NotFoundError,
 )
 from recsys_algo.store.storage import (
+    CHUNK_BYTES,
     AlreadyExists,
     ObjectStat,
     Storage,
@@ -136,6 +138,15 @@ class S3Storage(Storage):
                 response.close()
                 response.release_conn()
 
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        with self._errors(key):
+            response: Any = self.client.get_object(self.bucket, self._name(key))
+            try:
+                yield from response.stream(size)
+            finally:
+                response.close()
+                response.release_conn()
+
     def write_bytes(self, key: str, data: bytes) -> None:
         # One PUT (or a completed multipart upload) replaces the object atomically on S3.
         name = self._name(key)
@@ -172,6 +183,17 @@ class S3Storage(Storage):
                 if not obj.is_dir
             ]
         return sorted(n for n in names if not is_hidden(n))
+
+    def list_folders(self, prefix: str) -> builtins.list[str]:
+        key = prefix.rstrip("/")
+        folder = self._name(key) + "/"
+        with self._errors(key):
+            found = [
+                str(obj.object_name)[len(folder) :].rstrip("/")
+                for obj in self.client.list_objects(self.bucket, prefix=folder, recursive=False)
+                if obj.is_dir
+            ]
+        return sorted(n for n in found if n and not is_hidden(n))
 
     def delete(self, key: str) -> None:
         name = self._name(key)

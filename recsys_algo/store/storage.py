@@ -15,11 +15,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
-from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, NotFoundError
+from recsys_algo.contracts.errors import (
+    ConcurrentPublishError,
+    ConfigError,
+)
+from recsys_algo.store.file_links import checked_path, open_regular
 
 TMP_MARKER = ".tmp-"
+CHUNK_BYTES = 1 << 20
 # Only names this module makes are temporaries: a key such as "batch.tmp-1.jsonl" is data.
 _TMP_NAME_RE = re.compile(re.escape(TMP_MARKER) + r"[0-9a-f]{32}$")
 
@@ -69,6 +75,11 @@ class Storage(ABC):
     def read_with_token(self, key: str) -> tuple[bytes, str]:
         """Bytes and the token compare_and_swap expects, read together (no race between them)."""
 
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes in pieces of at most `size` (a reader's memory follows size)."""
+        data = self.read_bytes(key)  # backends that can stream override this
+        yield from (data[i : i + size] for i in range(0, len(data), size))
+
     @abstractmethod
     def write_bytes(self, key: str, data: bytes) -> None:
         """Replace the object atomically: readers see the old or the new bytes, never a mix."""
@@ -86,6 +97,10 @@ class Storage(ABC):
     @abstractmethod
     def list(self, prefix: str) -> list[str]:
         """Keys under prefix (a folder), sorted, temporaries excluded."""
+
+    @abstractmethod
+    def list_folders(self, prefix: str) -> builtins.list[str]:
+        """Names of the folders directly under prefix, sorted (one level: a cheap listing)."""
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
@@ -119,15 +134,21 @@ class FileStorage(Storage):
         self.root = root
         self.url = root.as_uri()
 
-    def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
+    def _path(self, key: str, *, last_may_link: bool = False) -> Path:
+        """LinkRefused when a part of the key below the root is a link (file_links)."""
+        return checked_path(self.root, check_key(key), self.uri_for(key), last_may_link)
+
+    def _open(self, key: str) -> BinaryIO:
+        return open_regular(self._path(key), self.uri_for(key))
 
     def read_bytes(self, key: str) -> bytes:
-        try:
-            return self._path(key).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            # A folder at the key is no object either (keys name files, folders are implicit).
-            raise NotFoundError(f"{self.uri_for(key)} does not exist") from None
+        with self._open(key) as fh:
+            return fh.read()
+
+    def read_chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        with self._open(key) as fh:
+            while chunk := fh.read(size):
+                yield chunk
 
     def read_with_token(self, key: str) -> tuple[bytes, str]:
         data = self.read_bytes(key)
@@ -168,19 +189,35 @@ class FileStorage(Storage):
         return self._path(key).is_file()
 
     def stat(self, key: str) -> ObjectStat:
+        path = self._path(key, last_may_link=True)
+        if path.is_symlink():
+            # Listed, so a poller sees it and a run reports it by name; its token is the link's
+            # own text, never anything read through it.
+            link = os.fsencode(path.readlink())
+            return ObjectStat(key=key, size=0, token=f"link-{_digest(link)}")
         data = self.read_bytes(key)
         return ObjectStat(key=key, size=len(data), token=_digest(data))
 
     def list(self, prefix: str) -> list[str]:
+        """A link to a file is listed (reading it raises LinkRefused, so a caller can report
+        it by name); a linked folder is not entered."""
         base = self._path(prefix.rstrip("/"))
-        if not base.is_dir():
-            return []
-        keys = [
-            p.relative_to(self.root).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not is_hidden(p.name)
-        ]
+        keys = []
+        for folder, _, names in os.walk(base):  # links are not followed
+            for name in names:
+                path = Path(folder) / name
+                if not is_hidden(name) and (path.is_symlink() or path.is_file()):
+                    keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
+
+    def list_folders(self, prefix: str) -> builtins.list[str]:
+        base = self._path(prefix.rstrip("/"))
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(base) as it:
+            # A linked folder is not one of ours (file_links): never listed, never entered.
+            return sorted(
+                e.name for e in it if e.is_dir(follow_symlinks=False) and not is_hidden(e.name)
+            )
+        return []
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

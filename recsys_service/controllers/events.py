@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
@@ -162,6 +163,8 @@ EVENT_RESPONSES: dict[int, ResponseSpec] = {
         415,
         429,
         503,
+        s400="invalid_request: an event time outside the accepted window, or events for a new "
+        "surface when the tenant has RECSYS_MAX_SURFACES already; nothing is written",
         s403="forbidden: an event names another tenant than the key's, or X-Tenant is not "
         "the key's; nothing is written",
         s503="event_buffer_full: the service cannot take events now (storage unreachable); "
@@ -208,6 +211,11 @@ class EventsController(Controller):
             )
         if (refused := outside_window(accepted, event_log.clock(), event_log.settings)) is not None:
             raise refused
+        surfaces = {e.surface for e in accepted}
+        if not event_log.surfaces.all_known(tenant, surfaces):
+            why = await anyio.to_thread.run_sync(event_log.surfaces.admit, tenant, surfaces)
+            if why is not None:
+                raise InvalidRequest(why)
         if (full := event_log.add(accepted)) is not None:
             raise EventBufferFull(
                 f"{full}; nothing was written, retry later", event_log.settings.flush_interval

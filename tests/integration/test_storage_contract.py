@@ -62,6 +62,27 @@ def test_write_new_creates_once_and_refuses_to_overwrite(store: Storage) -> None
     assert store.read_bytes("blobs/x") == b"first"
 
 
+def test_read_chunks_returns_the_object_in_bounded_pieces(store: Storage) -> None:
+    data = bytes(range(256)) * 41  # 10,496 bytes: not a multiple of the chunk size
+    store.write_bytes("a/chunked.bin", data)
+    chunks = list(store.read_chunks("a/chunked.bin", 1000))
+    assert b"".join(chunks) == data and max(map(len, chunks)) <= 1000 and len(chunks) >= 11
+    with pytest.raises(NotFoundError, match="does not exist"):
+        list(store.read_chunks("nope/x"))
+    store.write_bytes("folder/x", b"x")
+    with pytest.raises(NotFoundError):
+        list(store.read_chunks("folder"))
+
+
+def test_list_folders_names_one_level_of_folders(store: Storage) -> None:
+    for key in ("raw/acme/home/d1/a.jsonl", "raw/acme/pdp/d1/b.jsonl", "raw/acme/file.jsonl"):
+        store.write_bytes(key, b"x")
+    assert store.list_folders("raw/acme") == ["home", "pdp"]
+    assert store.list_folders("raw/acme/") == ["home", "pdp"]
+    assert store.list_folders("raw") == ["acme"]
+    assert store.list_folders("raw/nobody") == []
+
+
 def test_missing_key_is_not_found_with_its_uri(store: Storage) -> None:
     with pytest.raises(NotFoundError, match=r"/nope/x does not exist"):
         store.read_bytes("nope/x")

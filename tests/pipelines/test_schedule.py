@@ -35,7 +35,7 @@ def test_schedule_requests_one_run_per_registered_scope_for_yesterday(auto_env: 
     register_scope(auto_env.instance, "globex", "feed")
     requests = evaluate(auto_env, TICK)
     assert isinstance(requests, list)
-    scopes = ["acme.home", "acme.search", "globex.feed"]
+    scopes = ["acme.home", "globex.feed", "acme.search"]  # each tenant's first, then second
     assert [str(r.partition_key) for r in requests] == [f"2026-11-22|{s}" for s in scopes]
     assert [r.tags[SCOPE_TAG] for r in requests] == scopes
     assert all(r.tags[TRIGGER_TAG] == "schedule" for r in requests)
@@ -44,6 +44,23 @@ def test_schedule_requests_one_run_per_registered_scope_for_yesterday(auto_env: 
     assert isinstance(again, list)
     assert [r.run_key for r in again] == [f"daily:{s}:2026-11-22" for s in scopes]
     assert [r.run_key for r in again] == [r.run_key for r in requests]
+
+
+def test_a_tenant_with_many_surfaces_never_pushes_another_tenants_run_back(
+    auto_env: Env,
+) -> None:
+    for n in range(40):
+        register_scope(auto_env.instance, TENANT, f"s{n:02d}")
+    register_scope(auto_env.instance, "zeta", "home")
+    register_scope(auto_env.instance, "beta", "feed")
+    register_scope(auto_env.instance, "beta", "home")
+    requests = evaluate(auto_env, TICK)
+    assert isinstance(requests, list) and len(requests) == 44
+    order = [r.tags[SCOPE_TAG] for r in requests]
+    # Round one: every tenant's first scope; round two: every tenant's second; then acme alone.
+    assert order[:3] == ["acme.home", "beta.feed", "zeta.home"]
+    assert order[3:5] == ["acme.s00", "beta.home"]
+    assert order[5:] == [f"acme.s{n:02d}" for n in range(1, 40)]
 
 
 def test_schedule_partition_keys_are_valid_for_the_daily_job(auto_env: Env) -> None:

@@ -231,3 +231,22 @@ def test_landing_sensor_skips_bad_folders_and_keys_without_failing(
     assert not result.run_requests  # nothing valid changed
     auto_env.storage.write_bytes(f"raw/{TENANT}/{SURFACE}/{day}/b.jsonl", b"{}\n")
     assert partitions_of(tick(auto_env, sensor, result.cursor)) == [(day, SCOPE)]
+
+
+def test_a_tenant_past_the_surface_limit_gets_no_more_scopes(
+    auto_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECSYS_MAX_SURFACES", "3")  # acme.home is registered already
+    for tenant, surface in [(TENANT, f"s{n}") for n in range(5)] + [("globex", "feed")]:
+        auto_env.storage.write_bytes(f"raw/{tenant}/{surface}/{DAY0.isoformat()}/a.jsonl", b"{}\n")
+    context = dg.build_sensor_context(
+        instance=auto_env.instance, resources={"storage": storage_resource(auto_env)}
+    )
+    result = landing_scopes(context)
+    assert isinstance(result, dg.SensorResult)
+    [request] = result.dynamic_partitions_requests or []
+    assert isinstance(request, dg.AddDynamicPartitionsRequest)
+    assert list(request.partition_keys) == ["acme.s0", "acme.s1", "globex.feed"]
+    message = str(result.skip_reason)
+    assert "raw/acme/s2/" in message and "raw/acme/s4/" in message
+    assert "RECSYS_MAX_SURFACES" in message

@@ -69,6 +69,24 @@ def test_watch_interval_bounds_are_inclusive(
     assert Settings.from_env().watch_interval == seconds
 
 
+@pytest.mark.parametrize(("value", "seconds"), [(None, 3600.0), ("0", 0.0), ("600", 600.0)])
+def test_reverify_interval_defaults_to_an_hour_and_0_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, seconds: float
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("RECSYS_REVERIFY_INTERVAL", value)
+    assert Settings.from_env().reverify_interval == seconds
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "604801", "hourly"])
+def test_a_bad_reverify_interval_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("RECSYS_REVERIFY_INTERVAL", value)
+    with pytest.raises(ConfigError, match="RECSYS_REVERIFY_INTERVAL"):
+        Settings.from_env()
+
+
 def test_scopes_parse_in_order_without_repeats() -> None:
     assert parse_scopes("acme.home, demo.pdp,acme.home") == (("acme", "home"), ("demo", "pdp"))
     with pytest.raises(ConfigError):
@@ -161,12 +179,14 @@ SERVICE_VARIABLES = {
     "RECSYS_LOG_LEVEL",
     "RECSYS_MAX_HEADER_BYTES",
     "RECSYS_MAX_HEADERS",
+    "RECSYS_REVERIFY_INTERVAL",
 }
 SHARED_VARIABLES = {
     "RECSYS_STORAGE_URL",
     "RECSYS_SIGNING_KEYS",
     "RECSYS_SIGNING_KEYS_FILE",
     "RECSYS_SIGNALS_DSN",
+    "RECSYS_MAX_SURFACES",
 }
 EVENT_LOG_VARIABLES = {
     "RECSYS_EVENTS_FLUSH_INTERVAL",

@@ -87,6 +87,9 @@ class FaultyStorage(Storage):
     def list(self, prefix: str) -> list[str]:
         return self._call("list", prefix, lambda: self.inner.list(prefix))
 
+    def list_folders(self, prefix: str) -> list[str]:
+        return self._call("list_folders", prefix, lambda: self.inner.list_folders(prefix))
+
     def delete(self, key: str) -> None:
         self._call("delete", key, lambda: self.inner.delete(key))
 

@@ -50,7 +50,7 @@ def test_files_are_grouped_by_scope_and_day_sorted_and_bad_names_are_reported(
 def test_scope_registration_reads_the_folders_of_the_landing_zone(storage: FileStorage) -> None:
     land(storage, "raw/acme/home/2026-11-01/a.jsonl")
     land(storage, "raw/globex/feed/2026-11-01/a.jsonl")
-    assert scope_registration(storage, ["acme.home"], None).new == ["globex.feed"]
+    assert scope_registration(storage, ["acme.home"], None, 100).new == ["globex.feed"]
 
 
 class CountingStats(FileStorage):

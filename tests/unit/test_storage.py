@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo.contracts.errors import ConcurrentPublishError, ConfigError, NotFoundError
+from recsys_algo.contracts.errors import (
+    ConcurrentPublishError,
+    ConfigError,
+    LinkRefused,
+    NotFoundError,
+)
 from recsys_algo.store.storage import (
     TMP_MARKER,
     AlreadyExists,
@@ -259,3 +264,30 @@ def test_open_storage_rejects_bad_urls_with_config_error(url: str, message: str)
 def test_unsupported_scheme_message_lists_known_schemes() -> None:
     with pytest.raises(ConfigError, match="file://"):
         open_storage("nope://bucket")
+
+
+def test_no_operation_follows_a_symbolic_link_below_the_root(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.jsonl").write_bytes(b"secret\n")
+    (storage.root / "raw" / "t" / "s").mkdir(parents=True)
+    (storage.root / "raw" / "t" / "s" / "day").symlink_to(elsewhere, target_is_directory=True)
+    (storage.root / "raw" / "t" / "s" / "file.jsonl").symlink_to(elsewhere / "secret.jsonl")
+    inside = storage.root / "raw" / "t" / "s" / "inside.jsonl"
+    inside.symlink_to(storage.root / "raw" / "t" / "s" / "file.jsonl")  # a link inside, too
+    for key in ("raw/t/s/day/secret.jsonl", "raw/t/s/file.jsonl", "raw/t/s/inside.jsonl"):
+        with pytest.raises(LinkRefused, match="symbolic link"):
+            storage.read_bytes(key)
+    for write in (storage.write_bytes, storage.write_new):
+        with pytest.raises(LinkRefused):
+            write("raw/t/s/day/new.jsonl", b"x")
+    with pytest.raises(LinkRefused):
+        storage.list("raw/t/s/day")
+    with pytest.raises(LinkRefused):
+        storage.delete("raw/t/s/day/secret.jsonl")
+    # Linked files are listed (so they can be reported by name), linked folders not entered.
+    assert storage.list("raw") == ["raw/t/s/file.jsonl", "raw/t/s/inside.jsonl"]
+    assert storage.stat("raw/t/s/file.jsonl").token.startswith("link-")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["secret.jsonl"]

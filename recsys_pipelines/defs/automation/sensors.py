@@ -7,7 +7,7 @@ import dagster as dg
 from recsys_algo.stages.landing import landing_changes, scope_registration
 from recsys_pipelines.defs.automation import clock
 from recsys_pipelines.defs.automation.run_requests import partition_run
-from recsys_pipelines.defs.automation.settings import landing_lookback_days
+from recsys_pipelines.defs.automation.settings import landing_lookback_days, max_surfaces
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_days, scopes_partitions
 from recsys_pipelines.defs.resources import StorageResource
 
@@ -19,15 +19,19 @@ SCOPES_SENSOR = "landing_scopes"
     name=SCOPES_SENSOR,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Registers raw/{tenant}/{surface}/ landing folders as tenant.surface partitions; "
-    "folders with invalid names are reported, never registered.",
+    description="Registers raw/{tenant}/{surface}/ landing folders as tenant.surface partitions, "
+    "at most RECSYS_MAX_SURFACES per tenant; folders with invalid names or past the limit are "
+    "reported, never registered.",
 )
 def landing_scopes(
     context: dg.SensorEvaluationContext, storage: StorageResource
 ) -> dg.SensorResult:
     """Add every valid scope folder of the landing zone as a dynamic partition."""
     plan = scope_registration(
-        storage.open(), context.instance.get_dynamic_partitions(SCOPES_PARTITION), context.cursor
+        storage.open(),
+        context.instance.get_dynamic_partitions(SCOPES_PARTITION),
+        context.cursor,
+        max_surfaces(),
     )
     for warning in plan.warnings:
         context.log.warning(warning)

@@ -19,3 +19,8 @@ def freshness_max_age_hours() -> int:
 
 def landing_lookback_days() -> int:
     return PipelineEnv.load().landing_lookback_days
+
+
+def max_surfaces() -> int:
+    """Most scopes the landing sensor registers per tenant (RECSYS_MAX_SURFACES)."""
+    return PipelineEnv.load().max_surfaces
