@@ -86,8 +86,7 @@ def session_scores(
     out = {}
     for k in ks:
         out[f"session_hr@{k}"] = metrics.recall_of(hits[:, :k], sizes, k)
-        out[f"session_mrr@{k}"] = metrics.mrr_of(hits[:, :k])
-        out[f"session_mrr_se@{k}"] = metrics.mrr_se_of(hits[:, :k])
+        out[f"session_mrr@{k}"], out[f"session_mrr_se@{k}"] = metrics.mrr_with_se(hits[:, :k])
     found = np.asarray(hits.any(axis=1), dtype=bool)
     repeats = np.asarray(cases.repeats, dtype=bool)
     for name, part in ((REPEAT_TARGETS, repeats), ("new", ~repeats)):

@@ -89,8 +89,10 @@ def mrr_of(hits: np.ndarray) -> float:
     return float(np.mean(_rr_values(hits))) if hits.shape[0] else 0.0
 
 
-def mrr_se_of(hits: np.ndarray) -> float:
-    return standard_error(_rr_values(hits))
+def mrr_with_se(hits: np.ndarray) -> tuple[float, float]:
+    """MRR and its standard error, from one pass over the reciprocal ranks."""
+    values = _rr_values(hits)
+    return (float(np.mean(values)) if values.shape[0] else 0.0), standard_error(values)
 
 
 def recall_at_k(recs: Sequence[Sequence[str]], truth: Sequence[Collection[str]], k: int) -> float:

@@ -35,7 +35,6 @@ from recsys_algo.kinds.registry import validate_artifact
 # History moved to its own module; registry.history and friends stay where callers find them.
 from recsys_algo.store.history import HistoryEntry as HistoryEntry
 from recsys_algo.store.history import history as history
-from recsys_algo.store.history import read_version as read_version
 from recsys_algo.store.holds import read_hold_state
 from recsys_algo.store.pointer import Current, read_current, read_pointer
 from recsys_algo.store.storage import AlreadyExists, Storage
