@@ -1,12 +1,12 @@
-"""Many queries at once through the serving indexes, for the offline evaluation.
+"""Session kNN over many queries at once, for the offline evaluation, and the array helpers the
+other batches share (serving/batched_model.py).
 
-Each function gives, per query, exactly the `Ranked` its one-query method gives (same codes,
+Each batch gives, per query, exactly the `Ranked` its one-query method gives (same codes,
 same floats): every sum adds the same terms in the same order (np.bincount adds in element
 order, and the elements are laid out query by query in the one-query order), and every sort
 uses the same keys and tie-breaks. What changes is that thousands of queries cost a few array
 passes instead of thousands of small ones. tests/unit/test_batched_ranking.py holds both paths
-to the same answers. The user models' fold-ins and `candidates_many` (every kind of a model)
-are in serving/batched_model.py.
+to the same answers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from recsys_algo.serving.indexes import NeighborIndex
 from recsys_algo.serving.ranking import EMPTY, Codes, Floats, Ranked
 from recsys_algo.serving.session_index import SessionIndex, gather
 
@@ -45,10 +44,21 @@ def group_rank(group: Ints) -> Ints:
     return np.arange(group.size) - run_start
 
 
+def _distinct(keys: Ints) -> tuple[Ints, Ints, Ints]:
+    """(distinct keys ascending, the order that sorts keys stably, each sorted key's rank among
+    the distinct ones): np.unique's results from one radix sort, without its hashing."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.ones(ordered.size, bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first], order, np.cumsum(first) - 1
+
+
 def _sum_per_key(keys: Ints, values: Floats) -> tuple[Ints, Floats]:
-    """Distinct keys (ascending) and the sum of their values, added in element order."""
-    found, inverse = np.unique(keys, return_inverse=True)
-    return found, np.bincount(inverse, weights=values, minlength=found.size).astype(np.float64)
+    """Distinct keys (ascending) and the sum of their values, added in element order (a stable
+    sort keeps each key's values in that order)."""
+    found, order, rank = _distinct(keys)
+    return found, np.bincount(rank, weights=values[order], minlength=found.size).astype(np.float64)
 
 
 def rank_groups(
@@ -57,7 +67,8 @@ def rank_groups(
     """Per query (key >> SHIFT): codes (key & low bits) by total descending, ties by code, the
     first n not excluded: `rank_by_total` then `take`, for every query at once."""
     group, codes = keys >> SHIFT, keys & _LOW
-    order = np.lexsort((codes, -totals, group))
+    # keys ascend, so codes ascend within a query: a stable sort keeps them as the tie order.
+    order = np.lexsort((-totals, group))
     group, codes, totals = group[order], codes[order], totals[order]
     banned = [(q << SHIFT) | e.astype(np.int64) for q, e in enumerate(excludes) if e.size]
     if banned:
@@ -87,37 +98,6 @@ def chunks(sizes: Sequence[int], limit: int = CHUNK_ROWS) -> Iterator[tuple[int,
         yield start, len(sizes)
 
 
-def expand_many(
-    index: NeighborIndex,
-    seeds: Sequence[Sequence[tuple[int, float]]],
-    n: int,
-    excludes: Sequence[Codes],
-) -> list[Ranked]:
-    """`index.expand(seeds[q], n, excludes[q])` for every query q."""
-    out: list[Ranked] = [EMPTY] * len(seeds)
-    many: list[tuple[int, list[tuple[int, int, float]]]] = []
-    starts, ends = index.starts.tolist(), index.ends.tolist()
-    for q, given in enumerate(seeds):
-        spans = [(starts[c], ends[c], w) for c, w in given if ends[c] > starts[c]]
-        if len(spans) == 1 and spans[0][2] == 1.0:
-            out[q] = index.expand(given, n, excludes[q])  # the artifact's own order, sliced
-        elif spans:
-            many.append((q, spans))
-    sizes = [sum(e - s for s, e, _ in spans) for _, spans in many]
-    for lo, hi in chunks(sizes):
-        part = many[lo:hi]
-        flat = [(g, s, e, w) for g, (_, spans) in enumerate(part) for s, e, w in spans]
-        group, first, last = (np.array([f[i] for f in flat], np.int64) for i in range(3))
-        weight = np.array([f[3] for f in flat], np.float64).astype(index.scores.dtype)
-        at, owner = _spans(first, last)
-        keys = (group[owner] << SHIFT) | index.codes[at].astype(np.int64)
-        found, totals = _sum_per_key(keys, weight[owner] * index.scores[at])
-        ranked = rank_groups(found, totals, len(part), n, [excludes[q] for q, _ in part])
-        for (q, _), one in zip(part, ranked, strict=True):
-            out[q] = one
-    return out
-
-
 def _session_query(session: Codes, recent_items: int) -> tuple[list[int], list[float]]:
     """SessionIndex._query in Python: latest distinct items, recency weights, known ones by code."""
     recent: list[int] = []
@@ -139,8 +119,9 @@ def session_rank_many(
         return [EMPTY] * len(sessions)
     asked = [(q, *_session_query(s, index.recent_items)) for q, s in enumerate(sessions) if s.size]
     out: list[Ranked] = [EMPTY] * len(sessions)
-    sizes = [len(items) * index.sample for _, items, _ in asked]
-    for lo, hi in chunks(sizes, CHUNK_ROWS // 4):  # each sampled session adds its items
+    # Each sampled session adds its items; each query a row of item weights.
+    sizes = [len(items) * index.sample + index.item_starts.size for _, items, _ in asked]
+    for lo, hi in chunks(sizes, CHUNK_ROWS // 2):
         part = asked[lo:hi]
         ranked = _session_chunk(index, part, n, [excludes[q] for q, _, _ in part])
         for (q, _, _), one in zip(part, ranked, strict=True):
@@ -157,18 +138,17 @@ def _session_chunk(
     qgroup = np.repeat(np.arange(len(part), dtype=np.int64), [len(i) for _, i, _ in part])
     qitems = np.array([c for _, items, _ in part for c in items], np.int64)
     qweights = np.array([w for _, _, ws in part for w in ws], np.float64)
-    qkeys = (qgroup << SHIFT) | qitems  # ascending: groups in order, codes sorted within
+    table = np.zeros((len(part), index.item_starts.size))  # query x item: its weight, or 0
+    table[qgroup, qitems] = qweights
     first = index.item_starts[qitems]
     last = np.minimum(index.item_ends[qitems], first + index.sample)
     at, owner = _spans(first, last)
     # Per query, the `sample` most recent sessions (lowest rows) holding any of its items.
-    sampled = np.unique((qgroup[owner] << SHIFT) | index.sessions_of_item[at].astype(np.int64))
+    sampled = _distinct((qgroup[owner] << SHIFT) | index.sessions_of_item[at].astype(np.int64))[0]
     sampled = sampled[group_rank(sampled >> SHIFT) < index.sample]
     cgroup, candidates = sampled >> SHIFT, sampled & _LOW
     held, holder = gather(index.offsets, index.items, candidates)
-    hkeys = (cgroup[holder] << SHIFT) | held.astype(np.int64)
-    where = np.minimum(np.searchsorted(qkeys, hkeys), max(qkeys.size - 1, 0))
-    shared = np.where(qkeys[where] == hkeys, qweights[where], 0.0)
+    shared = table[cgroup[holder], held]
     similarity = np.bincount(holder, weights=shared, minlength=candidates.size).astype(float)
     best = np.lexsort((candidates, -similarity, cgroup))
     best = best[group_rank(cgroup[best]) < index.neighbors]

@@ -1,5 +1,6 @@
-"""Every kind of a served model over many queries at once (`candidates_many`), with the user
-models' fold-ins batched: per query, exactly `ScopeModel.candidates` (see serving/batched.py)."""
+"""Every kind of a served model over many queries (`candidates_many`): per query, exactly
+`ScopeModel.candidates`. Session kNN and the implicit fold-in are batched (serving/batched.py);
+the other kinds' per-query paths are already as cheap as a batch, measured (issue 18)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,10 @@ import numpy.typing as npt
 
 from recsys_algo.kinds.kind import POPULARITY, REVISIT, SESSIONS
 from recsys_algo.serving import batched
-from recsys_algo.serving.batched import expand_many, group_rank, per_query, session_rank_many
+from recsys_algo.serving.batched import group_rank, per_query, session_rank_many
 from recsys_algo.serving.implicit_index import CollabIndex
-from recsys_algo.serving.item_model_index import ItemModelIndex
 from recsys_algo.serving.ranking import EMPTY, Codes, Ranked
 from recsys_algo.serving.recommender import NO_CODES, BlendParams, Query, ScopeModel, seeds_of
-
-
-def item_fold_in_many(
-    index: ItemModelIndex, sent: Sequence[Codes], n: int, excludes: Sequence[Codes]
-) -> list[Ranked]:
-    """`index.fold_in(sent[q], n, excludes[q])` for every query q."""
-    seeds: list[list[tuple[int, float]]] = []
-    for codes in sent:
-        recent: dict[int, None] = {}  # latest first, distinct, insertion-ordered
-        for code in reversed(codes.tolist()):
-            recent.setdefault(code)
-        seeds.append([(c, 1.0) for c in sorted(list(recent)[: index.MAX_FOLD_IN])])
-    return expand_many(index.rows, seeds, n, excludes) if n > 0 else [EMPTY] * len(sent)
 
 
 def candidates_many(
@@ -60,8 +47,13 @@ def _candidates(
     seeds = [
         [(known[i], w) for i, w in seeds_of(q.session_items, params) if i in known] for q in queries
     ]
+    # Neighbour sums stay one query at a time: a batch (one sort of every query's sums) measured
+    # slower than the small per-query sorts (docs/benchmarks.md, issue 18).
     for kind, index in model.neighbors.items():
-        put(kind, expand_many(index, seeds, n, excludes))
+        put(
+            kind,
+            [index.expand(s, n, e) if s else EMPTY for s, e in zip(seeds, excludes, strict=True)],
+        )
     if model.revisits is not None or model.sessions is not None:
         sessions = [vocab.session_codes(q.session_items) for q in queries]
         if model.revisits is not None:
@@ -79,9 +71,7 @@ def _candidates(
         asked = [q for q, codes in zip(cold, sent, strict=True) if codes.size]
         given = [codes for codes in sent if codes.size]
         banned = [excludes[q] for q in asked]
-        if isinstance(users, ItemModelIndex):
-            folded = item_fold_in_many(users, given, n, banned)
-        elif isinstance(users, CollabIndex):
+        if isinstance(users, CollabIndex):
             folded = collab_fold_in_many(users, given, n, banned)
         else:
             folded = [users.fold_in(c, n, e) for c, e in zip(given, banned, strict=True)]
