@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +140,14 @@ def window_days(args: argparse.Namespace) -> list[dt.date]:
     return [FIRST_DAY + dt.timedelta(days=i) for i in range(args.days)]
 
 
+def generate_days(url: str, args: argparse.Namespace) -> None:
+    """Every day's landing file of the window into the store at url."""
+    storage, config = open_storage(url), config_of(args)
+    for day in window_days(args):
+        data = synthetic.generate_day(args.seed, day, TENANT, SURFACE, config=config)
+        landing.write_landing_file(storage, TENANT, SURFACE, day, "synthetic.jsonl", data)
+
+
 def prepare(storage: Storage, args: argparse.Namespace, table: Table) -> Partition:
     """Catalog and landing files of every day; every day but the last ingested (untimed)."""
     config, days = config_of(args), window_days(args)
@@ -145,9 +155,11 @@ def prepare(storage: Storage, args: argparse.Namespace, table: Table) -> Partiti
     catalog.write_catalog(storage, TENANT, rows)
 
     def generate() -> None:
-        for day in days:
-            data = synthetic.generate_day(args.seed, day, TENANT, SURFACE, config=config)
-            landing.write_landing_file(storage, TENANT, SURFACE, day, "synthetic.jsonl", data)
+        # In a child process: the generator's memory (~0.9 GB at 1M events) would otherwise stay
+        # in this process's RSS (the allocator keeps it) under every step measured after it.
+        spawn = multiprocessing.get_context("spawn")  # polars' threads are running: no fork
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            pool.submit(generate_days, storage.url, args).result()
 
     table.time("generate (not in total)", args.events_per_day * args.days, generate)
     for day in days[:-1]:
