@@ -40,6 +40,21 @@ def test_pipeline_bench_runs_every_stage_on_a_tiny_day() -> None:
     assert any(row.startswith("| **total") for row in rows)
 
 
+def test_eval_ranking_bench_times_each_kind_one_at_a_time_and_batched() -> None:
+    done = run(
+        "bench/eval_ranking.py", "--events-per-day", "3000", "--users", "200", "--items", "100",
+        "--sessions", "6",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {
+        row.split("|")[1].strip(): [cell.strip() for cell in row.split("|")[2:4]]
+        for row in done.stdout.splitlines()
+        if row.startswith("| ") and not row.startswith("| kind")
+    }
+    assert rows["session_knn"][1] != "(not batched)"
+    assert all(float(cell) >= 0 for cell in rows["all kinds (candidates)"])
+
+
 def test_pipeline_bench_runs_the_cli_end_to_end_on_the_click_mix() -> None:
     done = run(
         "bench/pipeline.py", "--through", "cli", "--event-mix", "clicks", "--sessions", "10",
