@@ -164,10 +164,13 @@ class Bench:
     def __len__(self) -> int:
         return len(self.asked)
 
-    def score(self, recs: list[list[str]]) -> dict[str, float]:
-        if isinstance(self.target, Holdout):
-            return user_scores(recs, self.target, EVALUATION["ks"], self.catalog_size)
-        return session_scores(recs, self.target, EVALUATION["ks"])
+    def score(
+        self, recs: list[list[str]], target: Holdout | SessionCases | None = None
+    ) -> dict[str, float]:
+        target = self.target if target is None else target
+        if isinstance(target, Holdout):
+            return user_scores(recs, target, EVALUATION["ks"], self.catalog_size)
+        return session_scores(recs, target, EVALUATION["ks"])
 
     def baseline_rows(self) -> dict[str, dict[str, float]]:
         data = Training.of(self.split.train)
@@ -191,17 +194,30 @@ class Bench:
         return out
 
 
+def inner_folds(train: pl.DataFrame, how: str, fraction: float, folds: int) -> list[Split]:
+    """The search's folds, inside the training part only: global, its last --fraction and the
+    --fraction before; per-user, each user's last --fraction, then the last of what is left."""
+    if how == "global":
+        return time_splits(train, fraction, folds)
+    splits = [per_user_split(train, fraction)]
+    while len(splits) < folds:
+        splits.append(per_user_split(splits[-1].train, fraction))
+    return splits
+
+
 def tuned(split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any) -> TuneResult:
-    """The product's own search, on the training part only (its last --fraction held out)."""
-    inner = make_split(split.train, args.split, args.fraction, 1)
+    """The product's own search, on the training part only (never on the test part)."""
     budget = TuneParams(
         seed=args.seed,
         kind_trials=args.kind_trials,
         blend_trials=60,
         time_budget_seconds=args.time_budget,
+        folds=args.folds,
     )
     inputs = Inputs(split.train, catalog, split.holdout_start)
-    return tune(inputs, inner, base, budget)
+    return tune(
+        inputs, inner_folds(split.train, args.split, args.fraction, budget.folds), base, budget
+    )
 
 
 def repeat_share(target: Holdout | SessionCases) -> str:
@@ -233,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tune", action="store_true", help="tune on the training part first")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--kind-trials", type=int, default=12)
+    parser.add_argument("--folds", type=int, default=2, help="the search's time folds")
     parser.add_argument("--time-budget", type=float, default=480.0, help="the search's seconds")
     args = parser.parse_args(argv)
     if not 0 < args.fraction < 0.5 or args.origin not in (1, 2):
