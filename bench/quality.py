@@ -33,6 +33,7 @@ from typing import Any
 
 import polars as pl
 from baselines import Training, session_baselines, user_baselines
+from quality_http import ask_over_http
 
 from recsys_algo.contracts.canonical import canonicalize
 from recsys_algo.contracts.events import parse_files
@@ -185,6 +186,7 @@ class Bench:
         """Each kind alone, then the blend as the service answers (the row named served_as)."""
         train = Inputs(self.split.train, self.catalog, self.split.holdout_start)
         model, served = served_model(train, params)
+        self.train, self.served = train, served  # what --http publishes and compares with
         ranked = rank_queries(model, self.queries, params.blend, K)
         out = {f"product kind: {s}": self.score(r) for s, r in ranked.items() if s != BLEND}
         answers = [[r.item_id for r in served.recommend(q, params.blend)] for q in self.queries]
@@ -192,6 +194,24 @@ class Bench:
             raise SystemExit("the served model answers differently from the loaded one")
         out[served_as] = self.score(answers)
         return out
+
+    def http_rows(self, params: ModelParams, args: Any) -> tuple[dict[str, Any], str]:
+        """The served blend asked over HTTP (bench/quality_http.py) on a seeded sample of the
+        cases, beside the in-process model asked the same queries."""
+        run = ask_over_http(
+            self.target, self.asked, self.train, params, self.served, K, args.max_queries, args.seed
+        )
+        n = len(run.over_http)
+        rows = {
+            f"{SERVED}, in process, the {n} sampled cases": self.score(run.in_process, run.target),
+            f"{SERVED} over HTTP, the {n} sampled cases": self.score(run.over_http, run.target),
+        }
+        note = (
+            f"HTTP: {n} POST /v1/recommend (sample seed {args.seed}), {run.identical} answers "
+            f"identical to the in-process model's; {run.truncated} histories sent as their "
+            f"latest 200 items + exclude_items, {run.skipped} longer ones not asked"
+        )
+        return rows, note
 
 
 def inner_folds(train: pl.DataFrame, how: str, fraction: float, folds: int) -> list[Split]:
@@ -250,12 +270,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--kind-trials", type=int, default=12)
     parser.add_argument("--folds", type=int, default=2, help="the search's time folds")
+    parser.add_argument("--http", action="store_true", help="also ask the real service")
+    parser.add_argument("--max-queries", type=int, default=1000, help="--http: cases sampled")
     parser.add_argument("--time-budget", type=float, default=480.0, help="the search's seconds")
     args = parser.parse_args(argv)
     if not 0 < args.fraction < 0.5 or args.origin not in (1, 2):
         parser.error("--fraction must be in (0, 0.5) and --origin 1 or 2")
     if args.split == "per-user" and args.origin != 1:
         parser.error("--origin applies to --split global only")
+    if not 1 <= args.max_queries <= 100_000:
+        parser.error("--max-queries must be in 1..100000 (one request each)")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="recsys-quality-") as root:
         kind, events, catalog = load(args.path, open_storage(f"file://{root}"))
@@ -275,6 +299,9 @@ def main(argv: list[str] | None = None) -> None:
             f"overrides `{json.dumps(result.overrides, sort_keys=True)}`"
         )
     results.update(bench.product_rows(params, f"{SERVED} (tuned)" if args.tune else SERVED))
+    if args.http:
+        rows, http_note = bench.http_rows(params, args)
+        results.update(rows)
     finished = time.perf_counter()
     test = split.test["ts"]
     commit = subprocess.run(
@@ -290,7 +317,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"- recipe: `{json.dumps(overrides, sort_keys=True)}`" + (f"; {note}" if note else ""))
     print(
         f"- {finished - started:.0f} s (import {loaded - started:.0f} s), commit {commit}, "
-        f"{platform.machine()} Python {platform.python_version()}\n"
+        f"{platform.machine()} Python {platform.python_version()}"
+        + (f"\n- {http_note}" if args.http else "")
+        + "\n"
     )
     print(table(results, USER_COLUMNS if kind == "movielens" else SESSION_COLUMNS))
 
