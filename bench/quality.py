@@ -22,6 +22,7 @@ items are the query and are excluded. Prints Markdown.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -43,6 +44,7 @@ from recsys_algo.evaluation.evaluate import (
     session_scores,
     user_scores,
 )
+from recsys_algo.evaluation.params import EvalParams
 from recsys_algo.evaluation.sessions import SessionCases, session_cases
 from recsys_algo.evaluation.split import Holdout, Split, holdout, per_user_split, time_splits
 from recsys_algo.kinds.registry import SPECS, Inputs
@@ -235,8 +237,11 @@ def tuned(split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any) -> 
         folds=args.folds,
     )
     inputs = Inputs(split.train, catalog, split.holdout_start)
+    # The search judges with the shipped evaluation bounds (2000 users, 5000 session positions
+    # per fold), as the tune_scope job does, not with this script's all-cases ones.
+    searched = dataclasses.replace(base, evaluation=EvalParams())
     return tune(
-        inputs, inner_folds(split.train, args.split, args.fraction, budget.folds), base, budget
+        inputs, inner_folds(split.train, args.split, args.fraction, budget.folds), searched, budget
     )
 
 
