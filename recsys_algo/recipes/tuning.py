@@ -105,11 +105,11 @@ def tune(
 ) -> TuneResult:
     """The overrides (kinds, then blend) that score best over the splits' held-out cases (the
     first split is the latest; a later one without enough cases or data is left out)."""
+    start = clock()  # the budget covers the first fits of every fold too
     found = folds_of(inputs, splits, base)
     if isinstance(found, str):
         return TuneResult(None, found)
     folds, skipped = found
-    start = clock()
     run = _Run(folds, base, params, on_trial, clock)
     run.result.left_out.update(skipped)
     run.result.folds = len(folds)
