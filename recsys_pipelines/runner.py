@@ -21,6 +21,7 @@ from recsys_algo.contracts.errors import (
     most_serious,
 )
 from recsys_algo.contracts.names import scope_key
+from recsys_pipelines.defs.ingest.assets import SKIPPED
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION, partition_key
 from recsys_pipelines.run_health import execute_recorded
 
@@ -186,6 +187,9 @@ def run_day(
     run_failure = result.get_run_failure_event() if not result.success else None
     if run_failure is not None:
         raise _classify(getattr(run_failure.event_specific_data, "error", None), day)
+    for observation in result.asset_observations_for_node("raw_events"):
+        if (skipped := observation.metadata.get(SKIPPED)) is not None:
+            raise DataSourceError(str(skipped.value))  # nothing to build: as a range's skip
     for materialization in result.asset_materializations_for_node("manifest"):
         meta = materialization.metadata
         omitted = meta["omitted_kinds"].value

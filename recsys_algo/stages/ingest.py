@@ -13,6 +13,7 @@ from recsys_algo.contracts.errors import DataSourceError, NotFoundError
 from recsys_algo.contracts.event_rules import long_line_record, too_long
 from recsys_algo.contracts.events import ParseResult, parse_files
 from recsys_algo.contracts.names import Partition
+from recsys_algo.stages.serving_note import serving_note
 from recsys_algo.stages.staging import STAGED_EVENTS
 from recsys_algo.stages.window import sha256
 from recsys_algo.store.landing import LandingDay, landing_names, read_landing_day
@@ -76,11 +77,14 @@ def _no_landing_files(storage: Storage, p: Partition) -> str:
 
 
 def landing_missing(storage: Storage, p: Partition) -> str | None:
-    """What raw_events would fail with for a day without landing files (one listing), or None:
-    a range skips such days without starting a run for them."""
+    """Why a day has nothing to build (no landing files, one listing) and what keeps serving,
+    or None: a range skips such a day without starting a run, a Dagster run without failing."""
     if landing_names(storage, p.tenant, p.surface, p.day):
         return None
-    return _no_landing_files(storage, p)
+    return (
+        f"{_no_landing_files(storage, p)}: nothing to build; "
+        f"{serving_note(storage, p.tenant, p.surface)}"
+    )
 
 
 def ingest_partition(storage: Storage, p: Partition) -> IngestReport:

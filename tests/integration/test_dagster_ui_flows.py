@@ -461,3 +461,79 @@ def test_a_rollback_holds_through_the_next_scheduled_run_until_release(
         assert newest.as_of == DAYS[2].isoformat() and newest.manifest_version not in recorded
         svc.wait_for_version(newest.manifest_version)
         assert svc.manifest()["hold"] is None
+
+
+RUN_DETAILS = """
+query($id: ID!) {
+  runOrError(runId: $id) {
+    ... on Run { status tags { key value } stepStats { stepKey status } }
+  }
+  logsForRun(runId: $id) {
+    ... on EventConnection {
+      events {
+        __typename
+        ... on ObservationEvent {
+          assetKey { path }
+          metadataEntries { label ... on TextMetadataEntry { text } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_a_backfill_across_a_day_without_landing_files_publishes_the_others_and_says_why(
+    ops: Ops,
+) -> None:
+    """Three days of one scope from the UI, the middle one with no landing files: as
+    `recsys materialize --start --end`, the two others publish, the empty day builds nothing
+    and says so without failing, and the backfill completes."""
+    tenant, scope = "uigap", scope_key("uigap", SURFACE)
+    write_raw_days(ops.storage, tenant, SURFACE, [DAYS[0], DAYS[2]], 60)
+    added = ops.stack.graphql(
+        ADD_PARTITION, {"selector": ops.repository, "name": SCOPES_PARTITION, "key": scope}
+    )["addDynamicPartition"]
+    assert added["__typename"] == "AddDynamicPartitionSuccess", added
+    ops.stack.start_daemon(timeout=240)
+    launched = ops.launch_backfill(DAYS, scope)
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill = ops.wait_for_backfill(launched["backfillId"])
+
+    runs = {
+        next(t["value"] for t in run["tags"] if t["key"] == "dagster/partition/date"): run
+        for run in backfill["runs"]
+    }
+    assert sorted(runs) == [day.isoformat() for day in DAYS]
+    # Nothing failed: a day without data is not an incident, and the backfill says it ended.
+    assert {run["status"] for run in runs.values()} == {"SUCCESS"}, backfill
+    assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, ops.stack.log_tails())
+
+    # The two days with data published; the pointer ends on the last one.
+    serving = ops.serving_of(tenant).manifest
+    assert serving.as_of == DAYS[2].isoformat()
+    published = sorted(
+        e.manifest.as_of for e in registry.history(ops.storage, ops.keys, tenant, SURFACE)
+        if e.manifest
+    )  # fmt: skip
+    assert published == [DAYS[0].isoformat(), DAYS[2].isoformat()]
+
+    # The empty day: its run names the reason in a tag (the Runs list) and an observation of
+    # raw_events (the asset's page); nothing after raw_events ran.
+    found = ops.stack.graphql(RUN_DETAILS, {"id": runs[DAYS[1].isoformat()]["runId"]})
+    run = found["runOrError"]
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    reason = f"raw_events for {tenant}/{SURFACE} {DAYS[1]}: no landing files under "
+    outcome = tags["recsys/outcome"]
+    assert outcome.startswith(f"skipped: {reason}"), tags
+    assert "nothing to build" in outcome
+    assert "keeps serving" in outcome or "nothing is served" in outcome
+    steps = {s["stepKey"]: s["status"] for s in run["stepStats"]}
+    assert steps.pop("raw_events") == "SUCCESS", steps
+    assert set(steps.values()) <= {"SKIPPED"}, steps
+    observed = [
+        {m["label"]: m.get("text") for m in e["metadataEntries"]}
+        for e in found["logsForRun"]["events"]
+        if e["__typename"] == "ObservationEvent" and e["assetKey"]["path"] == ["raw_events"]
+    ]
+    assert len(observed) == 1 and observed[0]["skipped"].startswith(reason), observed

@@ -90,3 +90,23 @@ def test_a_wrong_first_day_fails_the_load_naming_the_variable() -> None:
     result = load_partitions("1995-1-1")
     assert result.returncode != 0
     assert "RECSYS_FIRST_DAY='1995-1-1' is invalid: use a date YYYY-MM-DD" in result.stderr
+
+
+def test_processes_that_fit_make_openmp_wait_passively_unless_the_operator_says_otherwise() -> None:
+    """The CLI and the code location set OMP_WAIT_POLICY before any OpenMP runtime loads, as
+    a default: a spinning ALS thread on a busy machine cost a tiny day a second (docs/data.md)."""
+    probe = (
+        "import os, recsys_pipelines.cli, recsys_pipelines.definitions, implicit.cpu.als; "
+        "print(os.environ['OMP_WAIT_POLICY'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+
+    def policy(**extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env={**env, **extra}, cwd=ROOT,
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    assert policy() == "PASSIVE"
+    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"

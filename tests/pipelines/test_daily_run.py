@@ -14,6 +14,9 @@ from recsys_algo.contracts import layout
 from recsys_algo.contracts.errors import DataSourceError, ValidationGateError
 from recsys_algo.serving.recommender import KINDS
 from recsys_algo.store import registry
+from recsys_pipelines.definitions import DAILY_JOB
+from recsys_pipelines.defs.ingest.assets import OUTCOME_TAG, SKIPPED
+from recsys_pipelines.defs.partitions import partition_key
 from recsys_pipelines.defs.resources import PipelineSettings
 from tests.pipelines.conftest import DAY0, SURFACE, TENANT, Env, event_lines
 
@@ -87,9 +90,44 @@ def test_quarantine_file_is_removed_when_a_rerun_has_no_bad_lines(env: Env) -> N
     assert not env.storage.exists(layout.quarantine_key(TENANT, SURFACE, DAY0))
 
 
-def test_day_without_landing_files_fails_as_a_data_source_error(env: Env) -> None:
-    with pytest.raises(DataSourceError, match="no landing files"):
+def test_day_without_landing_files_is_a_data_source_error_naming_what_serves(env: Env) -> None:
+    with pytest.raises(DataSourceError, match="no landing files") as raised:
         env.run(DAY0)
+    assert str(raised.value).endswith(
+        f"nothing to build; nothing is served for {TENANT}/{SURFACE} yet"
+    )
+
+
+def test_a_dagster_run_of_a_day_without_landing_files_succeeds_building_nothing(
+    env: Env,
+) -> None:
+    """What a UI backfill or the schedule sees: the run succeeds, every step after raw_events
+    is skipped, the run's tag and raw_events' observation say why, the pointer stays."""
+    env.write_day(DAY0, event_lines(DAY0, 60))
+    published = env.run(DAY0).manifest_version
+    day1 = DAY0 + dt.timedelta(days=1)
+    job = env.definitions().resolve_job_def(DAILY_JOB)
+    result = job.execute_in_process(
+        instance=env.instance, partition_key=partition_key(TENANT, SURFACE, day1)
+    )
+    assert result.success
+    where = env.storage.uri_for(f"raw/{TENANT}/{SURFACE}/{day1}")
+    why = (
+        f"raw_events for {TENANT}/{SURFACE} {day1}: no landing files under {where}/: nothing to "
+        f"build; {published} (as_of {DAY0}) keeps serving"
+    )
+    observed = result.asset_observations_for_node("raw_events")
+    assert [o.metadata[SKIPPED].value for o in observed] == [why]
+    assert env.instance.get_run_by_id(result.run_id).tags[OUTCOME_TAG] == f"skipped: {why}"
+    assert not result.get_asset_materialization_events()
+    assert not result.get_asset_check_evaluations()
+    skipped = {
+        e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SKIPPED
+    }
+    assert "manifest" in skipped and "canonical_events" in skipped
+    current = registry.read_current(env.storage, env.keys, TENANT, SURFACE)
+    assert current is not None and current.manifest.manifest_version == published
+    assert not env.storage.list(f"canonical/{TENANT}/{SURFACE}/{day1}")
 
 
 def test_older_day_is_recorded_but_does_not_rewind_serving_unless_allowed(env: Env) -> None:

@@ -279,3 +279,36 @@ def test_50k_synthetic_items_give_a_valid_artifact() -> None:
     check_content_sim(out.to_arrow(), "smoke")
     # Synthetic items share tags within their clusters: each one gets its full top_n.
     assert out.group_by("item_id").len()["len"].to_list() == [params.top_n] * 50_000
+
+
+def test_the_same_catalog_again_is_not_recomputed_and_any_change_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A range computes content_sim day after day over one catalog: the second day reuses the
+    first's result, while another tag, title or parameter computes afresh (and differs)."""
+    from recsys_algo.kinds.content_sim import features, similarity
+
+    calls: list[int] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return build_groups(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(features, "build_groups", counted)
+    similarity.forget_content_sim()
+    rows = [(r["item_id"], r["tags"], r["title"]) for r in generate_catalog(3, n_items=60)]
+    first = compute_content_sim(catalog(rows), ContentSimParams())
+    # The same content in another order and another frame: the kept result, a copy of it.
+    again = compute_content_sim(catalog(rows[::-1]), ContentSimParams())
+    assert len(calls) == 1 and again.equals(first) and again is not first
+    similarity.forget_content_sim()
+    assert compute_content_sim(catalog(rows), ContentSimParams()).equals(first)
+    assert len(calls) == 2
+
+    retagged = [(rows[0][0], ["a-tag-nobody-else-has"], rows[0][2]), *rows[1:]]
+    changed = compute_content_sim(catalog(retagged), ContentSimParams())
+    assert len(calls) == 3 and not changed.equals(first)
+    retitled = [(rows[0][0], rows[0][1], "Zebra Quartz"), *rows[1:]]
+    assert not compute_content_sim(catalog(retitled), ContentSimParams()).equals(first)
+    fewer = compute_content_sim(catalog(rows), ContentSimParams(top_n=2))
+    assert len(calls) == 5 and fewer.height < first.height

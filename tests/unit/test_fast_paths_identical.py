@@ -2,14 +2,15 @@
 
 The fast paths (issue 18): landing lines decoded in bulk (event_scan), the window decoded once
 per run and handed from step to step (stages/model_inputs), TF-IDF without scikit-learn
-(kinds/content_sim/tfidf), the evaluation's queries ranked per kind in batches
-(serving/batched). The reference run puts back the per-line parser (the oracle kept in
-tests/support/event_oracle.py), a fresh window read at every step, scikit-learn's TF-IDF and
-one query at a time through ScopeModel.candidates,
-and runs the same stage functions the Dagster assets call, in the same order, on its own copy
-of the landing files. Every staged file (staged rows, quarantine, canonical day, each kind's
-artifact and metadata, the evaluation report) must be byte-identical; the reference is computed
-here, never recorded, so no file derived from the shared data sets is kept.
+(kinds/content_sim/tfidf), the catalog and content_sim kept from one day to the next while the
+catalog is the same (stages/model_inputs, kinds/content_sim/similarity), the evaluation's queries
+ranked per kind in batches (serving/batched). The reference run puts back the per-line parser
+(the oracle kept in tests/support/event_oracle.py), a fresh window and catalog read at every
+step, scikit-learn's TF-IDF and one query at a time through ScopeModel.candidates, and runs the
+same stage functions the Dagster assets call, in the same order, on its own copy of the landing
+files. Every staged file (staged rows, quarantine, canonical day, each kind's artifact and
+metadata, the evaluation report) must be byte-identical; the reference is computed here, never
+recorded, so no file derived from the shared data sets is kept.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from recsys_algo.contracts.events import ParseResult
 from recsys_algo.contracts.names import Partition
 from recsys_algo.evaluation import evaluate as evaluation_module
 from recsys_algo.kinds.content_sim import tfidf
+from recsys_algo.kinds.content_sim.similarity import forget_content_sim
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.recipes.params import ModelParams
 from recsys_algo.serving.ranking import Ranked
@@ -71,6 +73,7 @@ def _run(storage: Storage, last: dt.date, days: int) -> dict[str, bytes]:
     """Ingest and canonicalize every day of the window, then every kind and the evaluation
     over the last one, as a daily run does; every file the run wrote, by key."""
     model_inputs.forget_model_inputs()
+    forget_content_sim()  # the reference path computes its own, with its own TF-IDF
     for back in reversed(range(days)):
         p = Partition(TENANT, SURFACE, last - dt.timedelta(days=back))
         if landing.read_landing_files(storage, TENANT, SURFACE, p.day):

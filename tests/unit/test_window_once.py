@@ -93,3 +93,29 @@ def test_another_partition_or_window_length_replaces_the_held_window(
     build_artifact(storage, P, Kind.POPULARITY, ModelParams(), 2)
     assert decodes == [P, P, yesterday, P]
     assert one_day.window_days_present == 1
+
+
+def test_the_next_day_reuses_the_decoded_catalog_until_it_is_rewritten(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range's days read one catalog: decoded once, and afresh once its bytes change."""
+    from recsys_algo.contracts.catalog import decode_catalog
+
+    decoded: list[str] = []
+
+    def counted(data: bytes, where: str) -> object:
+        decoded.append(where)
+        return decode_catalog(data, where)
+
+    monkeypatch.setattr(model_inputs, "decode_catalog", counted)
+    yesterday = Partition(TENANT, SURFACE, DAY - dt.timedelta(days=1))
+    first = model_inputs.read_model_inputs(storage, yesterday, 2, ModelParams())
+    second = model_inputs.read_model_inputs(storage, P, 2, ModelParams())
+    assert len(decoded) == 1 and second.inputs.catalog.equals(first.inputs.catalog)
+    write_catalog(storage, TENANT, generate_catalog(8, 200, 5))
+    model_inputs.forget_model_inputs()  # the window too, so only the catalog can differ
+    third = model_inputs.read_model_inputs(storage, P, 2, ModelParams())
+    assert len(decoded) == 2 and not third.inputs.catalog.equals(first.inputs.catalog)
+    write_catalog(storage, TENANT, generate_catalog(7, 200, 5))
+    fourth = model_inputs.read_model_inputs(storage, P, 2, ModelParams())  # window kept
+    assert len(decoded) == 3 and fourth.inputs.catalog.equals(first.inputs.catalog)
