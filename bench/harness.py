@@ -34,6 +34,7 @@ from bench_store import (
 from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 API_KEY = "bench-load-key"  # a throwaway key for a loopback server; never a real secret
 ADMIN_KEY = "bench-admin-key"  # reads /readyz details (scopes and versions)
@@ -63,10 +64,12 @@ class Server:
     base: str
 
     def workers(self) -> list[int]:
-        """uvicorn's worker processes (children started by multiprocessing's spawn_main)."""
+        """The worker processes: uvicorn's are children started by multiprocessing's
+        spawn_main, granian's are forks of its own command."""
         pid = self.proc.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [int(c) for c in children if b"spawn_main" in _cmdline(int(c))]
+        marks = (b"spawn_main", b"granian")
+        return [int(c) for c in children if any(m in _cmdline(int(c)) for m in marks)]
 
     def rss_mb(self) -> dict[int, float]:
         return {pid: rss_mb(pid) for pid in self.workers()}
@@ -127,11 +130,30 @@ def api_keys_env() -> str:
     return f"bench:{TENANT}:{hashlib.sha256(API_KEY.encode()).hexdigest()},ops:*:{admin}"
 
 
+# ASGI servers the benchmarks can run an app under, each with `workers` processes on loopback.
+SERVERS = ("uvicorn", "granian")
+
+
+def granian_command(target: str, port: int, workers: int, *, factory: bool) -> list[str]:
+    """granian's ASGI interface with the same workers (its defaults otherwise: one runtime
+    thread, the uvloop event loop when installed, as uvicorn)."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--no-ws", "--log-level", "warning",
+        "--no-access-log", *(["--factory"] if factory else []), target,
+    ]  # fmt: skip
+
+
 @contextmanager
 def serve(
-    store: BenchStore, workers: int, extra_env: dict[str, str] | None = None
+    store: BenchStore,
+    workers: int,
+    extra_env: dict[str, str] | None = None,
+    server: str = "uvicorn",
+    exposures: bool = True,
 ) -> Iterator[Server]:
-    """`python -m recsys_service --workers N` over the store; ready when every worker serves."""
+    """`python -m recsys_service --workers N` over the store (or the same app factory under
+    granian); ready when every worker serves."""
     port = free_port()
     # A fresh prepared-versions directory: the first load is a full build, as after a deploy.
     prepared = store.root.parent / f"{store.root.name}-prepared"
@@ -147,7 +169,12 @@ def serve(
         OPENBLAS_NUM_THREADS="1",
         **(extra_env or {}),
     )
-    cmd = [sys.executable, "-m", "recsys_service", "--port", str(port), "--workers", str(workers)]
+    entry = ["-m", "recsys_service"] if exposures else [str(BENCH / "service_no_exposures.py")]
+    cmd = [sys.executable, *entry, "--port", str(port), "--workers", str(workers)]
+    if server == "granian":
+        factory = "recsys_service.__main__" if exposures else "service_no_exposures"
+        cmd = granian_command(f"{factory}:worker_app", port, workers, factory=True)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")]))
     # The server's own output (access logs, when configured) goes to a file: on the console it
     # would drown the report, and an unread pipe would block the server under load.
     log_path = store.root.parent / f"{store.root.name}-service.log"
@@ -163,13 +190,16 @@ def serve(
 
 
 @contextmanager
-def serve_plain(workers: int, timeout: float = 120.0) -> Iterator[str]:
-    """bench/plain_app.py under uvicorn with `workers` processes; yields its base URL."""
+def serve_plain(workers: int, timeout: float = 120.0, server: str = "uvicorn") -> Iterator[str]:
+    """bench/plain_app.py under uvicorn (or granian) with `workers` processes; yields its base
+    URL."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "uvicorn", "plain_app:app", "--port", str(port), "--workers",
         str(workers), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+    if server == "granian":
+        cmd = granian_command("plain_app:app", port, workers, factory=False)
     proc = subprocess.Popen(cmd, cwd=Path(__file__).parent, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

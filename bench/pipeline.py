@@ -13,7 +13,8 @@ earlier days of the window are ingested and canonicalized untimed, as their own 
 functions the Dagster assets and checks call, in the same order (the first kind decodes the
 window and the others and the evaluation reuse it after hashing its files, each check reads the
 day's file, as in a real run), and prints wall
-seconds, CPU seconds (all threads) and the process's peak RSS after each step.
+seconds, CPU seconds (all threads) and the peak RSS of each step (VmHWM reset before it, so the
+generator's memory is not counted; the total row gives the largest).
 `--through cli` runs `recsys materialize` for the last day in a child process (Dagster, its
 instance, imports and all) and prints its wall, CPU and peak RSS, then each step's wall time
 from the run's Dagster event log.
@@ -65,22 +66,43 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak_rss() -> bool:
+    """Start a new peak: writing 5 to clear_refs resets VmHWM (Linux >= 4.0); False elsewhere."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def step_peak_rss_mb() -> float:
+    """VmHWM: the peak RSS since the last reset_peak_rss (the process peak without one)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return peak_rss_mb()
+
+
 def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
 class Table:
-    """Rows of (step, wall s, CPU s, rows, peak RSS MB), printed as one Markdown table."""
+    """Rows of (step, wall s, CPU s, rows, peak RSS MB during the step), one Markdown table.
+
+    Each step's peak is its own (VmHWM reset before it): the process peak (ru_maxrss) would
+    carry the generator's, which is not part of a run."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, float, float, int, float]] = []
 
     def time(self, step: str, rows: int, fn: Callable[[], Any]) -> Any:
+        reset_peak_rss()
         start, cpu = time.perf_counter(), cpu_seconds()
         out = fn()
         wall, used = time.perf_counter() - start, cpu_seconds() - cpu
-        self.rows.append((step, wall, used, rows, peak_rss_mb()))
+        self.rows.append((step, wall, used, rows, step_peak_rss_mb()))
         print(f"  {step}: {wall:.2f} s", file=sys.stderr, flush=True)
         return out
 
@@ -88,15 +110,19 @@ class Table:
         timed = self.rows[first:]
         return sum(r[1] for r in timed), sum(r[2] for r in timed)
 
+    def peak(self, first: int = 1) -> float:
+        """The largest step peak of the timed steps (the run's peak, without the generator)."""
+        return max((r[4] for r in self.rows[first:]), default=0.0)
+
     def print(self) -> None:
-        print("| step | wall (s) | CPU (s) | rows/s | peak RSS (MB) |")
+        print("| step | wall (s) | CPU (s) | rows/s | step peak RSS (MB) |")
         print("|---|---:|---:|---:|---:|")
         for step, wall, used, rows, rss in self.rows:
             rate = f"{rows / wall:,.0f}" if rows and wall > 0 else ""
             print(f"| {step} | {wall:.2f} | {used:.2f} | {rate} | {rss:,.0f} |")
         wall, used = self.total()
         print(f"| **total (without generate)** | **{wall:.2f}** | {used:.2f} | | "
-              f"{peak_rss_mb():,.0f} |")  # fmt: skip
+              f"{self.peak():,.0f} |")  # fmt: skip
 
 
 def config_of(args: argparse.Namespace) -> synthetic.SyntheticConfig:
@@ -239,7 +265,7 @@ def main() -> None:
         if args.through == "stages":
             metrics = through_stages(storage, p, args, table)
             wall, used = table.total()
-            peak = peak_rss_mb()
+            peak = table.peak()
         else:
             run = materialize_through_cli(Path(tmp), p, KEY_SPEC, args.days)
             metrics, wall, used, peak = run.metrics, run.wall, run.cpu, run.peak_rss_mb

@@ -22,6 +22,7 @@ items are the query and are excluded. Prints Markdown.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -33,6 +34,7 @@ from typing import Any
 
 import polars as pl
 from baselines import Training, session_baselines, user_baselines
+from quality_http import ask_over_http
 
 from recsys_algo.contracts.canonical import canonicalize
 from recsys_algo.contracts.events import parse_files
@@ -42,6 +44,7 @@ from recsys_algo.evaluation.evaluate import (
     session_scores,
     user_scores,
 )
+from recsys_algo.evaluation.params import EvalParams
 from recsys_algo.evaluation.sessions import SessionCases, session_cases
 from recsys_algo.evaluation.split import Holdout, Split, holdout, per_user_split, time_splits
 from recsys_algo.kinds.registry import SPECS, Inputs
@@ -164,10 +167,13 @@ class Bench:
     def __len__(self) -> int:
         return len(self.asked)
 
-    def score(self, recs: list[list[str]]) -> dict[str, float]:
-        if isinstance(self.target, Holdout):
-            return user_scores(recs, self.target, EVALUATION["ks"], self.catalog_size)
-        return session_scores(recs, self.target, EVALUATION["ks"])
+    def score(
+        self, recs: list[list[str]], target: Holdout | SessionCases | None = None
+    ) -> dict[str, float]:
+        target = self.target if target is None else target
+        if isinstance(target, Holdout):
+            return user_scores(recs, target, EVALUATION["ks"], self.catalog_size)
+        return session_scores(recs, target, EVALUATION["ks"])
 
     def baseline_rows(self) -> dict[str, dict[str, float]]:
         data = Training.of(self.split.train)
@@ -182,6 +188,7 @@ class Bench:
         """Each kind alone, then the blend as the service answers (the row named served_as)."""
         train = Inputs(self.split.train, self.catalog, self.split.holdout_start)
         model, served = served_model(train, params)
+        self.train, self.served = train, served  # what --http publishes and compares with
         ranked = rank_queries(model, self.queries, params.blend, K)
         out = {f"product kind: {s}": self.score(r) for s, r in ranked.items() if s != BLEND}
         answers = [[r.item_id for r in served.recommend(q, params.blend)] for q in self.queries]
@@ -190,18 +197,52 @@ class Bench:
         out[served_as] = self.score(answers)
         return out
 
+    def http_rows(self, params: ModelParams, args: Any) -> tuple[dict[str, Any], str]:
+        """The served blend asked over HTTP (bench/quality_http.py) on a seeded sample of the
+        cases, beside the in-process model asked the same queries."""
+        run = ask_over_http(
+            self.target, self.asked, self.train, params, self.served, K, args.max_queries, args.seed
+        )
+        n = len(run.over_http)
+        rows = {
+            f"{SERVED}, in process, the {n} sampled cases": self.score(run.in_process, run.target),
+            f"{SERVED} over HTTP, the {n} sampled cases": self.score(run.over_http, run.target),
+        }
+        note = (
+            f"HTTP: {n} POST /v1/recommend (sample seed {args.seed}), {run.identical} answers "
+            f"identical to the in-process model's; {run.truncated} histories sent as their "
+            f"latest 200 items + exclude_items, {run.skipped} longer ones not asked"
+        )
+        return rows, note
+
+
+def inner_folds(train: pl.DataFrame, how: str, fraction: float, folds: int) -> list[Split]:
+    """The search's folds, inside the training part only: global, its last --fraction and the
+    --fraction before; per-user, each user's last --fraction, then the last of what is left."""
+    if how == "global":
+        return time_splits(train, fraction, folds)
+    splits = [per_user_split(train, fraction)]
+    while len(splits) < folds:
+        splits.append(per_user_split(splits[-1].train, fraction))
+    return splits
+
 
 def tuned(split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any) -> TuneResult:
-    """The product's own search, on the training part only (its last --fraction held out)."""
-    inner = make_split(split.train, args.split, args.fraction, 1)
+    """The product's own search, on the training part only (never on the test part)."""
     budget = TuneParams(
         seed=args.seed,
         kind_trials=args.kind_trials,
         blend_trials=60,
         time_budget_seconds=args.time_budget,
+        folds=args.folds,
     )
     inputs = Inputs(split.train, catalog, split.holdout_start)
-    return tune(inputs, inner, base, budget)
+    # The search judges with the shipped evaluation bounds (2000 users, 5000 session positions
+    # per fold), as the tune_scope job does, not with this script's all-cases ones.
+    searched = dataclasses.replace(base, evaluation=EvalParams())
+    return tune(
+        inputs, inner_folds(split.train, args.split, args.fraction, budget.folds), searched, budget
+    )
 
 
 def repeat_share(target: Holdout | SessionCases) -> str:
@@ -233,12 +274,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tune", action="store_true", help="tune on the training part first")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--kind-trials", type=int, default=12)
+    parser.add_argument("--folds", type=int, default=2, help="the search's time folds")
+    parser.add_argument("--http", action="store_true", help="also ask the real service")
+    parser.add_argument("--max-queries", type=int, default=1000, help="--http: cases sampled")
     parser.add_argument("--time-budget", type=float, default=480.0, help="the search's seconds")
     args = parser.parse_args(argv)
     if not 0 < args.fraction < 0.5 or args.origin not in (1, 2):
         parser.error("--fraction must be in (0, 0.5) and --origin 1 or 2")
     if args.split == "per-user" and args.origin != 1:
         parser.error("--origin applies to --split global only")
+    if not 1 <= args.max_queries <= 100_000:
+        parser.error("--max-queries must be in 1..100000 (one request each)")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="recsys-quality-") as root:
         kind, events, catalog = load(args.path, open_storage(f"file://{root}"))
@@ -258,6 +304,9 @@ def main(argv: list[str] | None = None) -> None:
             f"overrides `{json.dumps(result.overrides, sort_keys=True)}`"
         )
     results.update(bench.product_rows(params, f"{SERVED} (tuned)" if args.tune else SERVED))
+    if args.http:
+        rows, http_note = bench.http_rows(params, args)
+        results.update(rows)
     finished = time.perf_counter()
     test = split.test["ts"]
     commit = subprocess.run(
@@ -273,7 +322,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"- recipe: `{json.dumps(overrides, sort_keys=True)}`" + (f"; {note}" if note else ""))
     print(
         f"- {finished - started:.0f} s (import {loaded - started:.0f} s), commit {commit}, "
-        f"{platform.machine()} Python {platform.python_version()}\n"
+        f"{platform.machine()} Python {platform.python_version()}"
+        + (f"\n- {http_note}" if args.http else "")
+        + "\n"
     )
     print(table(results, USER_COLUMNS if kind == "movielens" else SESSION_COLUMNS))
 

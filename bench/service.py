@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/service.py                  # 50k users x 20k items, 2 workers, 20 s
     .venv/bin/python bench/service.py --duration 10    # shorter runs, same store
+    .venv/bin/python bench/service.py --server granian # the service and the bare app on granian
+    .venv/bin/python bench/service.py --exposures off  # exposure logging stubbed out (a bound)
 
 The store (synthetic events -> every kind -> one signed manifest) is built once into --store
 and reused by later runs. The service runs as `python -m recsys_service --workers N` with API
@@ -24,6 +26,7 @@ import time
 
 from bench_store import Publisher, log
 from harness import (
+    SERVERS,
     Sampler,
     WrkResult,
     add_common_args,
@@ -57,6 +60,15 @@ def main() -> int:
         "--loader-nice", type=int, default=None,
         help="RECSYS_LOADER_NICE for the service (default: the service's, 0)",
     )  # fmt: skip
+    parser.add_argument(
+        "--server", choices=SERVERS, default="uvicorn",
+        help="ASGI server of both the service and the bare app (the service ships on uvicorn)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--exposures", choices=("on", "off"), default="on",
+        help="off: exposure logging stubbed out (bench/service_no_exposures.py), the upper bound "
+        "of moving it off the request path",
+    )  # fmt: skip
     args = parser.parse_args()
     store = store_from_args(args)
     sweep = sorted({int(c) for c in args.connections.split(",")})
@@ -69,7 +81,7 @@ def main() -> int:
         )  # fmt: skip
 
     extra = {} if args.loader_nice is None else {"RECSYS_LOADER_NICE": str(args.loader_nice)}
-    with serve(store, args.workers, extra) as server:
+    with serve(store, args.workers, extra, args.server, args.exposures == "on") as server:
         wrk("warm-up", "/v1/recommend", "recommend.lua", args.warmup)
         recommends = {
             c: wrk(
@@ -96,8 +108,8 @@ def main() -> int:
             last_served = bool(publisher.versions) and wait_served(server, publisher.versions[-1])
         rss_end = server.rss_mb()
         loader_cpu = server.children_cpu_seconds() - loader_cpu_before
-    # The machine's ceiling: a plain Litestar endpoint on the same uvicorn, workers and wrk.
-    with serve_plain(args.workers) as base:
+    # The machine's ceiling: a plain Litestar endpoint on the same server, workers and wrk.
+    with serve_plain(args.workers, server=args.server) as base:
         plains = {
             c: run_wrk(
                 f"GET /plain (plain Litestar app, 20 items), {c} connections",
@@ -112,7 +124,8 @@ def main() -> int:
     rss_peak = {pid: max(s.get(pid, 0.0) for _, s in sampler.rss) for pid in rss_end}
 
     print(
-        f"\n{store.users:,} known users x {store.items:,} items; {args.workers} workers; wrk "
+        f"\n{store.users:,} known users x {store.items:,} items; {args.server}, {args.workers} "
+        f"workers, exposures {args.exposures}; wrk "
         f"{args.connections} connections, {args.threads} threads, {args.duration:g} s per run; "
         f"{machine_info()}\n"
     )

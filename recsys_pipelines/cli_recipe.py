@@ -172,6 +172,13 @@ def recipe_group(
         help="Seconds for the whole search.",
     )
     @click.option("--holdout-days", type=int, default=defaults.holdout_days, show_default=True)
+    @click.option(
+        "--folds",
+        type=int,
+        default=defaults.folds,
+        show_default=True,
+        help="Time folds of --holdout-days each that judge every trial (the latest first).",
+    )
     @click.option("--window-days", type=click.IntRange(1, 366), default=28, show_default=True)
     @click.option("--trials", "show_trials", is_flag=True, help="Print every trial.")
     @handle_errors
@@ -183,12 +190,13 @@ def recipe_group(
         blend_trials: int,
         time_budget: float,
         holdout_days: int,
+        folds: int,
         window_days: int,
         show_trials: bool,
     ) -> None:
         """Search the scope's parameters on its latest days, as the tune_scope job does, and
         store the winner as its recipe only when it beats the current parameters."""
-        budget = TuneParams(seed, kind_trials, blend_trials, time_budget, holdout_days)
+        budget = TuneParams(seed, kind_trials, blend_trials, time_budget, holdout_days, folds)
 
         def echo(trial: TrialRecord) -> None:
             click.echo(f"{trial.stage} #{trial.number}: {trial.value:.4f} {trial.params}")

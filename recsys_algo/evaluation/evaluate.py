@@ -17,6 +17,7 @@ from recsys_algo.evaluation.split import Holdout, Split, holdout, split_window
 from recsys_algo.kinds.kind import INFO, KINDS, POPULARITY, Kind
 from recsys_algo.kinds.registry import Inputs, frame_or_reason
 from recsys_algo.loading.model import load_model
+from recsys_algo.serving.batched_model import candidates_many
 from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
 
 BLEND = "blend"
@@ -31,8 +32,8 @@ def rank_queries(
 ) -> dict[str, list[list[str]]]:
     """Each kind's own top items and the served blend's, per query (what the service returns)."""
     ranked: dict[str, list[list[str]]] = {kind: [] for kind in (*model.kinds, BLEND)}
-    for query in queries:
-        found = model.candidates(query, blend_params)
+    # Each kind ranks all the queries in one batch (same lists as model.candidates per query).
+    for found in candidates_many(model, queries, blend_params):
         for kind in model.kinds:
             ranked[kind].append([item for item, _ in model.scored(found[kind].head(top))])
         fused = model.fuse(found, top, blend_params)
@@ -183,6 +184,30 @@ def evaluate_split(
     built: artifacts already computed from the same inputs and parameters; those of
     EVENT_FREE_KINDS are reused, since the split cannot change them.
     """
+    model = split_model(inputs, split, params, built, kinds)
+    if model is None:  # nothing to fill a list with: not measured
+        return {"users": 0.0}
+    data = holdout(split, params.evaluation)
+    cases = session_cases(split, params.evaluation)
+    return evaluate_model(
+        model,
+        data,
+        params.evaluation,
+        params.blend,
+        catalog_size=catalog_items(inputs),
+        cases=cases,
+    )
+
+
+def split_model(
+    inputs: Inputs,
+    split: Split,
+    params: Settings,
+    built: Mapping[str, pa.Table] | None = None,
+    kinds: Collection[str] | None = None,
+) -> ScopeModel | None:
+    """The served model of the kinds trained on split.train (see evaluate_split); None without
+    popularity."""
     train = Inputs(split.train, inputs.catalog, split.holdout_start)
     reuse = {k: t for k, t in (built or {}).items() if k in EVENT_FREE_KINDS}
     tables: dict[str, pa.Table] = {}
@@ -195,16 +220,6 @@ def evaluate_split(
             found = None if isinstance(frame, str) else frame.to_arrow()
         if found is not None:
             tables[kind] = found
-    if POPULARITY not in tables:  # nothing to fill a list with: not measured
-        return {"users": 0.0}
-    model = load_model(tables, {str(kind): params.kinds[kind].as_dict() for kind in params.kinds})
-    data = holdout(split, params.evaluation)
-    cases = session_cases(split, params.evaluation)
-    return evaluate_model(
-        model,
-        data,
-        params.evaluation,
-        params.blend,
-        catalog_size=catalog_items(inputs),
-        cases=cases,
-    )
+    if POPULARITY not in tables:
+        return None
+    return load_model(tables, {str(kind): params.kinds[kind].as_dict() for kind in params.kinds})

@@ -2,33 +2,42 @@
 data, within a trial and a time budget; deterministic given the seed (optuna's TPE sampler,
 trials one at a time) as long as the trial budget, not the clock, ends each search.
 
-Kinds are tuned one at a time, each judged alone (recipes.judge), in kinds.search.SPACES order,
-starting from the current parameters (their value is the first trial, so a kind never gets
-worse on the tuning split), each within an equal share of the kinds' time left; a kind that
-scores 0 with its current parameters is not searched. Then the blend is tuned over the best
-kinds. The result is the
-overrides that beat the current parameters, or none.
+A trial is judged over every time fold given (the mean of each fold's objective): what wins on
+one fold's few weeks alone need not carry over to the next. Kinds are tuned one at a time, each
+judged alone (recipes.judge), in kinds.search.SPACES order, starting from the current
+parameters (their value is the first trial, so a kind never gets worse on the tuning folds),
+then kinds.search.STARTS (item_model's algorithms), then the sampler's points, each kind within
+an equal share of the kinds' time left; a kind that scores 0 with its current parameters is not
+searched. Then the blend is tuned over the kinds: its first points are the current weights, the
+shipped defaults, each kind alone and the two best alone together, then the sampler's. The
+result is the overrides that beat the current parameters, or none.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 
-from recsys_algo.contracts.errors import ConfigError, ValidationGateError
-from recsys_algo.evaluation.sessions import session_cases
-from recsys_algo.evaluation.split import Split, holdout
+from recsys_algo.contracts.errors import ConfigError
+from recsys_algo.evaluation.split import Split
 from recsys_algo.kinds.kind import POPULARITY, Kind
-from recsys_algo.kinds.registry import SPECS, Inputs
-from recsys_algo.kinds.search import SPACES, blend_space
-from recsys_algo.loading.model import load_model
-from recsys_algo.recipes.judge import Cached, Judge, described
+from recsys_algo.kinds.registry import Inputs
+from recsys_algo.kinds.search import (
+    SPACES,
+    STARTS,
+    alone_point,
+    blend_point,
+    blend_space,
+)
+from recsys_algo.recipes.folds import Fold, folds_of
+from recsys_algo.recipes.judge import Cached, described
 from recsys_algo.recipes.params import BLEND_SECTION, ModelParams
+from recsys_algo.serving.recommender import BlendParams
 
 BASELINE, BLEND = "baseline", BLEND_SECTION
 # Kinds get this share of the time budget; the blend (cheap per trial) keeps the rest.
@@ -42,6 +51,7 @@ class TuneParams:
     blend_trials: int = 60
     time_budget_seconds: float = 480.0
     holdout_days: int = 7  # the tuning split: the window's last days are held out
+    folds: int = 2  # time folds judged: the last holdout_days, then the holdout_days before
 
     def __post_init__(self) -> None:
         for name, low, high in (
@@ -49,6 +59,7 @@ class TuneParams:
             ("kind_trials", 1, 1000),
             ("blend_trials", 1, 10_000),
             ("holdout_days", 1, 365),
+            ("folds", 1, 4),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -80,43 +91,33 @@ class TuneResult:
     best: float | None = None
     trials: list[TrialRecord] = field(default_factory=list)
     stopped_by_time: bool = False
-    left_out: dict[str, str] = field(default_factory=dict)  # kind -> why it is not tuned
+    left_out: dict[str, str] = field(default_factory=dict)  # kind or fold -> why not used
+    folds: int = 0  # the time folds every trial was judged on
 
 
 def tune(
     inputs: Inputs,
-    split: Split,
+    splits: Sequence[Split],
     base: ModelParams,
     params: TuneParams,
     on_trial: Callable[[TrialRecord], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> TuneResult:
-    """The overrides (kinds, then blend) that score best on split's held-out cases."""
-    judge = Judge(
-        holdout(split, base.evaluation), session_cases(split, base.evaluation), base.evaluation
-    )
-    if not judge.protocols:
-        return TuneResult(
-            None,
-            f"not tuned: {len(judge.users.users)} held-out users (needs "
-            f"{base.evaluation.min_users}) and {len(judge.cases)} held-out session positions "
-            f"(needs {base.evaluation.min_session_cases})",
-        )
-    start = clock()
-    run = _Run(
-        judge,
-        Inputs(split.train, inputs.catalog, split.holdout_start),
-        base,
-        params,
-        on_trial,
-        clock,
-    )
-    run.fit_all()
+    """The overrides (kinds, then blend) that score best over the splits' held-out cases (the
+    first split is the latest; a later one without enough cases or data is left out)."""
+    start = clock()  # the budget covers the first fits of every fold too
+    found = folds_of(inputs, splits, base)
+    if isinstance(found, str):
+        return TuneResult(None, found)
+    folds, skipped = found
+    run = _Run(folds, base, params, on_trial, clock)
+    run.result.left_out.update(skipped)
+    run.result.folds = len(folds)
+    baseline = run.blend_value(base.blend)
     result = run.result
-    baseline = run.blend_model(run.tables, base).value(judge, base.blend)
     result.baseline = baseline
     run.record(BASELINE, 0, baseline, {}, 0.0)
-    kinds = [(kind, space) for kind, space in SPACES.items() if kind in run.tables]
+    kinds = [(kind, space) for kind, space in SPACES.items() if kind in folds[0].tables]
     kinds_end = start + KIND_SHARE * params.time_budget_seconds
     for i, (kind, space) in enumerate(kinds):
         now = clock()
@@ -131,24 +132,23 @@ def tune(
         result.message = f"kept the current parameters: nothing beat their {baseline:.4f}"
     else:
         result.message = f"objective {result.best:.4f}, current parameters {baseline:.4f}"
+    result.message += f" (mean over {len(folds)} time fold{'s' * (len(folds) > 1)})"
     return result
 
 
 class _Run:
-    """One tuning run's state: the fitted tables and the overrides found so far."""
+    """One tuning run's state: the folds' fitted tables and the overrides found so far."""
 
     def __init__(
         self,
-        judge: Judge,
-        train: Inputs,
+        folds: list[Fold],
         base: ModelParams,
         params: TuneParams,
         on_trial: Callable[[TrialRecord], None] | None,
         clock: Callable[[], float],
     ) -> None:
-        self.judge, self.train, self.base, self.params = judge, train, base, params
+        self.folds, self.base, self.params = folds, base, params
         self.on_trial, self.clock = on_trial, clock
-        self.tables: dict[str, Any] = {}
         self.chosen = base
         self.result = TuneResult({}, "")
 
@@ -160,34 +160,25 @@ class _Run:
         if self.on_trial is not None:
             self.on_trial(trial)
 
-    def fit_all(self) -> None:
-        for kind, spec in SPECS.items():
-            try:
-                table = spec.compute(self.train, self.base.of(kind)).to_arrow()
-            except ValidationGateError as exc:  # not enough data for this kind: left out
-                self.result.left_out[str(kind)] = str(exc)
-                continue
-            if table.num_rows:
-                self.tables[kind] = table
-            else:
-                self.result.left_out[str(kind)] = f"{kind}: no rows"
-        if POPULARITY not in self.tables:
-            raise ValidationGateError(f"tuning: {self.result.left_out.get(POPULARITY)}")
+    def blend_value(self, blend: BlendParams, cached: Sequence[Cached] | None = None) -> float:
+        """The blend's mean objective over the folds (cached: their candidates, computed once)."""
+        cached = cached or [fold.blend(self.chosen) for fold in self.folds]
+        pairs = zip(cached, self.folds, strict=True)
+        return sum(c.value(fold.judge, blend) for c, fold in pairs) / len(self.folds)
 
-    def blend_model(self, tables: Mapping[str, Any], params: ModelParams) -> Cached:
-        model = load_model(tables, params.kinds_as_dict())
-        return Cached.of(self.judge, model, params.blend)
-
-    def _kind_value(self, kind: Kind, params: ModelParams) -> tuple[float, Any]:
-        table = SPECS[kind].compute(self.train, params.of(kind)).to_arrow()
-        model = load_model(
-            {POPULARITY: self.tables[POPULARITY], kind: table}, params.kinds_as_dict()
-        )
-        return self.judge.kind_value(model, kind, params.blend), table
+    def _kind_value(self, kind: Kind, params: ModelParams) -> tuple[float, list[Any]]:
+        """The mean over the folds that fit the kind (the latest always does)."""
+        values, tables = [], []
+        for fold in self.folds:
+            value, table = fold.kind_value(kind, params) if kind in fold.tables else (None, None)
+            if value is not None:
+                values.append(value)
+            tables.append(table)
+        return sum(values) / len(values), tables
 
     def tune_kind(self, kind: Kind, space: Callable[..., dict[str, Any]], deadline: float) -> None:
         began = self.clock()
-        best, best_table = self._kind_value(kind, self.chosen)
+        best, best_tables = self._kind_value(kind, self.chosen)
         self.record(kind, 0, best, {}, self.clock() - began)
         if best == 0.0:  # e.g. revisit when users' seen items are excluded: no knob helps
             self.result.left_out[str(kind)] = f"{kind}: scores 0 on the held-out cases"
@@ -195,60 +186,103 @@ class _Run:
         best_overrides: dict[str, Any] = {}
 
         def objective(trial: optuna.Trial) -> float:
-            nonlocal best, best_table, best_overrides
+            nonlocal best, best_tables, best_overrides
             began = self.clock()
             overrides = space(trial)
             params = self.chosen.with_overrides({kind.value: overrides})
-            value, table = self._kind_value(kind, params)
+            value, tables = self._kind_value(kind, params)
             self.record(kind, trial.number + 1, value, overrides, self.clock() - began)
             if value > best:
-                best, best_table, best_overrides = value, table, overrides
+                best, best_tables, best_overrides = value, tables, overrides
             return value
 
-        self._optimize(objective, self.params.kind_trials - 1, deadline)
+        self._optimize(objective, self.params.kind_trials - 1, deadline, STARTS.get(kind, ()))
         if best_overrides:
             self.chosen = self.chosen.with_overrides({kind.value: best_overrides})
-            self.tables[kind] = best_table
+            for fold, table in zip(self.folds, best_tables, strict=True):
+                if table is not None:
+                    fold.tables[kind] = table
             assert self.result.overrides is not None
             self.result.overrides[str(kind)] = best_overrides
 
     def tune_blend(self, deadline: float) -> None:
-        cached = self.blend_model(self.tables, self.chosen)
-        kinds = list(cached.model.kinds)
+        cached = [fold.blend(self.chosen) for fold in self.folds]
+        kinds = list(cached[0].model.kinds)
         began = self.clock()
-        best = cached.value(self.judge, self.chosen.blend)
+        best = self.blend_value(self.chosen.blend, cached)
         self.record(BLEND, 0, best, {}, self.clock() - began)
         best_blend: dict[str, Any] = {}
+        offset = self.chosen.blend.rank_offset
+        starts = _distinct(
+            [
+                blend_point(self.chosen.blend.weights, offset, kinds, POPULARITY),
+                blend_point(BlendParams().weights, BlendParams().rank_offset, kinds, POPULARITY),
+            ]
+        )
+        solo = {len(starts) + i: kind for i, kind in enumerate(k for k in kinds if k != POPULARITY)}
+        starts += [alone_point(kinds, [kind], offset, POPULARITY) for kind in solo.values()]
+        alone: dict[str, float] = {}  # kind -> its value as the blend's only kind
 
         def objective(trial: optuna.Trial) -> float:
             nonlocal best, best_blend
             began = self.clock()
             overrides = blend_space(trial, kinds, POPULARITY)
             blend = self.chosen.with_overrides({BLEND: overrides}).blend
-            value = cached.value(self.judge, blend)
-            flat = {"rank_offset": overrides["rank_offset"], **overrides["weights"]}
+            value = self.blend_value(blend, cached)
+            weights = overrides["weights"]
+            flat = {"rank_offset": overrides["rank_offset"], **weights}
             self.record(BLEND, trial.number + 1, value, flat, self.clock() - began)
+            if trial.number in solo:
+                alone[solo[trial.number]] = value
             if value > best:
                 best, best_blend = value, overrides
             return value
 
-        self._optimize(objective, self.params.blend_trials - 1, deadline)
+        study = self._optimize(objective, self.params.blend_trials - 1, deadline, starts, True)
+        left = self.params.blend_trials - 1 - len(study.trials) if study else 0
+        if study is not None and left > 0:
+            if len(alone) >= 2:  # the two best kinds alone, together: known only now
+                pair = sorted(alone, key=lambda k: (-alone[k], k))[:2]
+                study.enqueue_trial(alone_point(kinds, pair, offset, POPULARITY))
+            self._continue(study, objective, left, deadline)
         self.result.best = best
         if best_blend:
             assert self.result.overrides is not None
             self.result.overrides[BLEND] = best_blend
 
     def _optimize(
-        self, objective: Callable[[optuna.Trial], float], trials: int, deadline: float
+        self,
+        objective: Callable[[optuna.Trial], float],
+        trials: int,
+        deadline: float,
+        starts: Sequence[Mapping[str, Any]] = (),
+        pause: bool = False,
+    ) -> optuna.Study | None:
+        """Run `trials` trials, the starts first; with pause, stop after the starts (the rest
+        runs with _continue) and return the study."""
+        if trials <= 0:
+            return None
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=self.params.seed)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        for point in list(starts)[:trials]:
+            study.enqueue_trial(dict(point))
+        first = min(len(starts), trials) if pause else trials
+        self._continue(study, objective, first, deadline)
+        return study
+
+    def _continue(
+        self,
+        study: optuna.Study,
+        objective: Callable[[optuna.Trial], float],
+        trials: int,
+        deadline: float,
     ) -> None:
         if trials <= 0:
             return
         if self.clock() >= deadline:
             self.result.stopped_by_time = True
             return
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=self.params.seed)
-        study = optuna.create_study(direction="maximize", sampler=sampler)
 
         def out_of_time(study: optuna.Study, _: Any) -> None:
             if self.clock() >= deadline:
@@ -256,3 +290,7 @@ class _Run:
                 study.stop()
 
         study.optimize(objective, n_trials=trials, callbacks=[out_of_time])
+
+
+def _distinct(points: list[dict[str, float]]) -> list[dict[str, float]]:
+    return [p for i, p in enumerate(points) if p not in points[:i]]

@@ -5,6 +5,7 @@ Arrays only (numpy): a serving process that maps prepared files never imports py
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +73,10 @@ class CollabIndex:
         )  # fmt: skip
         return cls(arrays)
 
+    def blas_limit(self) -> Any:
+        """BLAS on one thread (a context manager): what every fold-in solves and multiplies in."""
+        return self._blas.limit(limits=1, user_api="blas")
+
     def known_user_top(self, user_id: str, n: int, exclude: Codes) -> Ranked | None:
         """The user's precomputed top items (at most n, none excluded), or None for a user the
         model never saw."""
@@ -92,7 +97,7 @@ class CollabIndex:
         if sent.size == 0 or n <= 0:
             return EMPTY
         ys = self.item_factors[sent].astype(np.float64)
-        with self._blas.limit(limits=1, user_api="blas"):
+        with self.blas_limit():
             gram = self._gram + self.alpha * (ys.T @ ys)
             vector = np.linalg.solve(gram, (1 + self.alpha) * ys.sum(0))
             scores = self.item_factors @ vector.astype(np.float32)

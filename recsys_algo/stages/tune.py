@@ -43,11 +43,16 @@ def latest_day(storage: Storage, tenant: str, surface: str) -> dt.date:
     return max(days)
 
 
-def holdout_days_split(events: Any, window_end: dt.datetime, days: int) -> Split:
-    """The window's last `days` days held out, the rest trains."""
-    start = window_end - dt.timedelta(days=days)
-    train, test = time_split(events, start)
-    return Split(train, test, start)
+def holdout_days_folds(events: Any, window_end: dt.datetime, days: int, folds: int) -> list[Split]:
+    """Fold i (1..folds) holds out the `days` days ending `(i - 1) * days` before the window's
+    end and trains on everything before them: the latest fold first."""
+    splits = []
+    for i in range(folds):
+        end = window_end - dt.timedelta(days=i * days)
+        start = end - dt.timedelta(days=days)
+        train, test = time_split(events, start)
+        splits.append(Split(train, time_split(test, end)[0] if i else test, start))
+    return splits
 
 
 def merged(current: dict[str, dict[str, Any]], found: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -78,8 +83,10 @@ def tune_scope(
     day = latest_day(storage, tenant, surface)
     read = read_model_inputs(storage, Partition(tenant, surface, day), window_days, base)
     current = scope_params(storage, tenant, surface, base)
-    split = holdout_days_split(read.inputs.events, read.inputs.as_of_end, params.holdout_days)
-    result = tune(read.inputs, split, current.params, params, on_trial)
+    splits = holdout_days_folds(
+        read.inputs.events, read.inputs.as_of_end, params.holdout_days, params.folds
+    )
+    result = tune(read.inputs, splits, current.params, params, on_trial)
     if not result.overrides:
         return TuneReport(day, result, None)
     own = read_current_recipe(storage, (tenant, surface))
@@ -87,7 +94,8 @@ def tune_scope(
         "seed": params.seed,
         "settings": asdict(params),
         "window_end": day.isoformat(),
-        "holdout_start": split.holdout_start.isoformat(),
+        "holdout_start": splits[0].holdout_start.isoformat(),
+        "folds": result.folds,
         "trials": len(result.trials),
         "stopped_by_time": result.stopped_by_time,
         "baseline": result.baseline,

@@ -47,7 +47,8 @@ MODEL_PARAMS = json.dumps(
         "evaluation": {"min_users": 2, "gate_margin": 0.9},
     }
 )
-BUDGET = {"seed": 7, "kind_trials": 2, "blend_trials": 5, "holdout_days": 1}
+# blend_trials: past the starting points (current, defaults, each kind alone, the best pair).
+BUDGET = {"seed": 7, "kind_trials": 2, "blend_trials": 16, "holdout_days": 1}
 MATERIALIZATIONS = """
 query($id: ID!) {
   logsForRun(runId: $id) {

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from recsys_algo.kinds.kind import KINDS
 from tests.support.shared_data import DIGINETICA, shared_data
 
@@ -98,3 +100,45 @@ def test_real_data_bench_refuses_a_keep_folder_that_exists(tmp_path: Path) -> No
     done = run("bench/real_data.py", "--data", DIGINETICA, "--keep", str(tmp_path))
     assert done.returncode == 2 and f"--keep {tmp_path}: already exists" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def write_tiny_ratings(folder: Path, seed: int = 5) -> Path:
+    """A synthetic ml-latest-small layout: 80 users rating 40 films over 30 days (Zipf-ish)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    start = 1_600_000_000
+    lines = ["userId,movieId,rating,timestamp"]
+    weights = 1.0 / np.arange(1, 41)
+    for user in range(1, 81):
+        films = rng.choice(
+            40, size=int(rng.integers(8, 20)), replace=False, p=weights / weights.sum()
+        )
+        for film in films:
+            at = start + int(rng.integers(0, 30 * 86_400))
+            lines.append(f"{user},{film + 1},{int(rng.integers(1, 6))}.0,{at}")
+    (folder / "ratings.csv").write_text("\n".join(lines) + "\n")
+    films = "\n".join(f"{n},Film {n} (2000),Drama|Comedy" for n in range(1, 41))
+    (folder / "movies.csv").write_text(f"movieId,title,genres\n{films}\n")
+    return folder
+
+
+def test_quality_bench_asks_the_real_service_over_http_and_it_answers_as_in_process(
+    tmp_path: Path,
+) -> None:
+    data = write_tiny_ratings(tmp_path / "tiny")
+    done = run("bench/quality.py", str(data), "--http", "--max-queries", "12", timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {
+        row.split("|")[1].strip(): [float(c) for c in row.split("|")[2:-1]]
+        for row in done.stdout.splitlines()
+        if row.startswith("| ") and not row.startswith("| source")
+    }
+    sampled = [name for name in rows if "sampled cases" in name]
+    asked = int(sampled[0].split("the ")[1].split(" sampled")[0])
+    assert 0 < asked <= 12
+    assert sampled == [
+        f"**served blend, in process, the {asked} sampled cases**",
+        f"**served blend over HTTP, the {asked} sampled cases**",
+    ]
+    assert rows[sampled[0]] == rows[sampled[1]]
+    assert f"{asked} POST /v1/recommend (sample seed 42), {asked} answers identical" in done.stdout

@@ -107,13 +107,14 @@ def test_recipe_tune_writes_the_winner_and_prints_its_trials(cli_store: Path) ->
     assert code == 3 and "no canonical events to tune on" in err
     storage = open_storage((cli_store / "store").as_uri())
     write_canonical_days(storage, zipf_events(4_000, 80, 60, seed=5), TENANT, SURFACE)
-    # Kinds keep their current knobs (one trial each); the blend gets four.
-    budget = ["--kind-trials", "1", "--blend-trials", "4", "--holdout-days", "2", "--trials"]
+    # Kinds keep their current knobs (one trial each); the blend gets 16: past its starting
+    # points (current, defaults, each kind alone, the best pair), the sampler's own.
+    budget = ["--kind-trials", "1", "--blend-trials", "16", "--holdout-days", "2", "--trials"]
     code, out, err = run("recipe", "tune", *scope, *budget)
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("baseline #0: ")
-    assert sum(line.startswith("blend #") for line in lines) == 4
+    assert sum(line.startswith("blend #") for line in lines) == 16
     recipe = read_current_recipe(storage, (TENANT, SURFACE))
     assert recipe is not None and recipe.source == "tuning"
     assert lines[-1] == f"recipe {TENANT}/{SURFACE}: {recipe.version}"

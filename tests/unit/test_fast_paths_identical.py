@@ -3,30 +3,34 @@
 The fast paths (issue 18): landing lines decoded in bulk (event_scan), the window decoded once
 per run and handed from step to step (stages/model_inputs), TF-IDF without scikit-learn
 (kinds/content_sim/tfidf), the catalog and content_sim kept from one day to the next while the
-catalog is the same (stages/model_inputs, kinds/content_sim/similarity). The reference run puts
-back the per-line parser (the oracle kept in tests/support/event_oracle.py), a fresh window and
-catalog read at every step and scikit-learn's TF-IDF, and runs the same stage functions the
-Dagster assets call, in the same order, on its own copy of the landing files. Every staged file
-(staged rows, quarantine, canonical day, each kind's artifact and metadata, the evaluation
-report) must be byte-identical; the reference is computed here, never recorded, so no file
-derived from the shared data sets is kept.
+catalog is the same (stages/model_inputs, kinds/content_sim/similarity), the evaluation's queries
+ranked per kind in batches (serving/batched). The reference run puts back the per-line parser
+(the oracle kept in tests/support/event_oracle.py), a fresh window and catalog read at every
+step, scikit-learn's TF-IDF and one query at a time through ScopeModel.candidates, and runs the
+same stage functions the Dagster assets call, in the same order, on its own copy of the landing
+files. Every staged file (staged rows, quarantine, canonical day, each kind's artifact and
+metadata, the evaluation report) must be byte-identical; the reference is computed here, never
+recorded, so no file derived from the shared data sets is kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from recsys_algo.contracts.events import ParseResult
 from recsys_algo.contracts.names import Partition
+from recsys_algo.evaluation import evaluate as evaluation_module
 from recsys_algo.kinds.content_sim import tfidf
 from recsys_algo.kinds.content_sim.similarity import forget_content_sim
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.recipes.params import ModelParams
+from recsys_algo.serving.ranking import Ranked
+from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
 from recsys_algo.sources.diginetica.importer import import_diginetica
 from recsys_algo.sources.movielens.importer import import_movielens
 from recsys_algo.sources.synthetic.generator import generate_catalog, generate_day
@@ -57,6 +61,12 @@ def _uncached_read(
 ) -> model_inputs.ModelInputs:
     model_inputs.forget_model_inputs()
     return model_inputs.read_model_inputs(storage, p, window_days, params)
+
+
+def _one_query_at_a_time(
+    model: ScopeModel, queries: Sequence[Query], params: BlendParams
+) -> list[dict[str, Ranked]]:
+    return [model.candidates(query, params) for query in queries]
 
 
 def _run(storage: Storage, last: dt.date, days: int) -> dict[str, bytes]:
@@ -94,6 +104,7 @@ def _assert_same_bytes(
         patch.setattr(evaluate, "read_model_inputs", _uncached_read)
         patch.setattr(tfidf, "tag_rows", reference_tfidf.tag_rows)
         patch.setattr(tfidf, "title_rows", reference_tfidf.title_rows)
+        patch.setattr(evaluation_module, "candidates_many", _one_query_at_a_time)
         reference = _run(reference_store, last, WINDOW_DAYS)
     assert sorted(fast) == sorted(reference)
     assert [k for k in fast if fast[k] != reference[k]] == []

@@ -7,16 +7,22 @@ import datetime as dt
 import itertools
 from typing import Any
 
+import numpy as np
+import optuna
 import polars as pl
 import pytest
 
 from recsys_algo.contracts.errors import ConfigError, DataSourceError
+from recsys_algo.kinds.kind import POPULARITY, SOURCE_ORDER
 from recsys_algo.kinds.registry import Inputs
+from recsys_algo.kinds.search import blend_point, blend_space
 from recsys_algo.policy.schedule import weekly_tuning_runs
 from recsys_algo.recipes.params import ModelParams
 from recsys_algo.recipes.tuning import TrialRecord, TuneParams, tune
+from recsys_algo.serving.ranking import Ranked, fuse
+from recsys_algo.serving.recommender import BlendParams
 from recsys_algo.stages.recipes import set_recipe
-from recsys_algo.stages.tune import holdout_days_split, tune_scope
+from recsys_algo.stages.tune import holdout_days_folds, tune_scope
 from recsys_algo.store.recipes import read_current_recipe
 from recsys_algo.store.storage import Storage
 from tests.support.builders import write_canonical_days
@@ -30,7 +36,8 @@ CATALOG = pl.DataFrame(
         "surface": pl.String,
     }
 )
-SMALL = TuneParams(seed=3, kind_trials=2, blend_trials=4, time_budget_seconds=600, holdout_days=2)
+# blend_trials: past the starting points (current, defaults, each kind alone, the best pair).
+SMALL = TuneParams(seed=3, kind_trials=2, blend_trials=16, time_budget_seconds=600, holdout_days=2)
 # Small data: pairs seen once count, few factors, EASE on few items.
 BASE = ModelParams.from_overrides(
     {
@@ -55,8 +62,8 @@ def tuned(events: pl.DataFrame) -> Any:
 def run(
     events: pl.DataFrame, params: TuneParams = SMALL, base: ModelParams = BASE, **kw: Any
 ) -> Any:
-    split = holdout_days_split(events, END, params.holdout_days)
-    return tune(Inputs(events, CATALOG, END), split, base, params, **kw)
+    splits = holdout_days_folds(events, END, params.holdout_days, params.folds)
+    return tune(Inputs(events, CATALOG, END), splits, base, params, **kw)
 
 
 def test_every_trial_is_recorded_and_the_result_never_loses_to_the_current_parameters(
@@ -177,3 +184,59 @@ def test_weekly_runs_are_one_per_scope_and_iso_week() -> None:
         ("a.home", "tune:a.home:2026-W47"),
         ("b.home", "tune:b.home:2026-W47"),
     ]
+
+
+def test_the_blend_space_holds_the_shipped_default_weights_as_a_point_that_ranks_alike() -> None:
+    defaults = BlendParams()
+    kinds = list(SOURCE_ORDER)
+    point = blend_point(defaults.weights, defaults.rank_offset, kinds, POPULARITY)
+    # FixedTrial warns (an error here) on a value outside a parameter's range.
+    chosen = blend_space(optuna.trial.FixedTrial(point), kinds, POPULARITY)
+    scale = chosen["weights"][POPULARITY] / defaults.weights[POPULARITY]
+    for kind in kinds:
+        assert chosen["weights"][kind] == pytest.approx(defaults.weights[kind] * scale), kind
+    assert chosen["rank_offset"] == defaults.rank_offset
+    # The same weights scaled: the same ranking for the same candidates.
+    ranked = {
+        kind: Ranked(np.array(codes, np.int32), np.zeros(len(codes)))
+        for kind, codes in {
+            "revisit": [3, 1],
+            "implicit": [1, 2, 4],
+            "popularity": [2, 4, 0],
+        }.items()
+    }
+    assert (
+        fuse(ranked, 5, chosen["weights"], chosen["rank_offset"]).codes.tolist()
+        == fuse(ranked, 5, defaults.weights, defaults.rank_offset).codes.tolist()
+    )
+
+
+def test_the_search_starts_from_the_defaults_each_kind_alone_and_each_item_model(
+    tuned: Any,
+) -> None:
+    result, _ = tuned
+    blend = [t for t in result.trials if t.stage == "blend"]
+    # BASE's blend is the shipped one: its point in the space scores as the blend itself.
+    assert blend[1].value == blend[0].value
+    alone = [
+        [k for k, w in t.params.items() if k not in ("rank_offset", POPULARITY) and w > 0]
+        for t in blend[2:]
+    ]
+    fitted = {str(k) for k in SOURCE_ORDER if k != POPULARITY and k not in result.left_out}
+    assert sorted(alone[: len(fitted)]) == sorted([k] for k in fitted)
+    assert len(alone[len(fitted)]) == 2  # the two best alone, together
+    item_model = [t.params for t in result.trials if t.stage == "item_model"]
+    assert item_model[1] == {"model": "ease", "l2": 200.0}
+
+
+def test_every_trial_is_judged_over_two_time_folds_that_do_not_overlap(
+    events: pl.DataFrame, tuned: Any
+) -> None:
+    result, _ = tuned
+    assert result.folds == 2 and "mean over 2 time folds" in result.message
+    latest, before = holdout_days_folds(events, END, 2, 2)
+    assert before.test["ts"].max() < latest.holdout_start <= latest.test["ts"].min()
+    assert before.train["ts"].max() < before.holdout_start <= before.test["ts"].min()
+    assert before.holdout_start == latest.holdout_start - dt.timedelta(days=2)
+    one = run(events, TuneParams(**{**SMALL.__dict__, "folds": 1}))
+    assert one.folds == 1 and one.baseline != result.baseline

@@ -33,6 +33,7 @@ class TuneConfig(dg.Config):
     blend_trials: int = 60
     time_budget_seconds: float = 480.0
     holdout_days: int = 7
+    folds: int = 2
 
 
 @dg.asset(
