@@ -73,7 +73,10 @@ def subset(target: Holdout | SessionCases, chosen: Sequence[int]) -> Holdout | S
             [target.next_item[i] for i in chosen],
         )
     prefixes = [target.prefixes[i] for i in chosen]
-    return SessionCases(len(set(prefixes)), prefixes, [target.targets[i] for i in chosen])
+    session_of = [target.session_of[i] for i in chosen]
+    return SessionCases(
+        len(set(session_of)), prefixes, [target.targets[i] for i in chosen], session_of
+    )
 
 
 def request_of(k: int, user: str | None, items: tuple[str, ...], users: bool) -> dict[str, Any]:

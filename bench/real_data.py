@@ -4,14 +4,18 @@ for a session. Prints one markdown table (the record in docs/data.md) and each d
 log file.
 
     .venv/bin/python bench/real_data.py [--data ml-100k diginetica-sample] [--last-days N]
+                                        [--keep DIR]
 
-Reads ../shared/data (or RECSYS_SHARED_DATA); writes only under a temporary folder.
+Reads ../shared/data (or RECSYS_SHARED_DATA); writes only under a temporary folder, removed at
+exit, or under --keep DIR (outside the repository), kept: the store and each command's output
+with every day's line (DIR/{data set}/{data set}.log), to see why each day was held.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,13 +175,26 @@ def _wait(base: str, timeout: float = 120.0) -> None:
     sys.exit(f"the service at {base} did not become ready")
 
 
+@contextlib.contextmanager
+def _workdir(keep: Path | None) -> Iterator[str]:
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="real-data-") as tmp:
+            yield tmp
+    else:
+        keep.mkdir(parents=True)
+        yield str(keep)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="*", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--last-days", type=int, help="only the log's last N calendar days")
+    parser.add_argument("--keep", type=Path, help="work under this new folder and keep it")
     args = parser.parse_args()
+    if args.keep is not None and args.keep.exists():
+        parser.error(f"--keep {args.keep}: already exists; name a new folder")
     records = []
-    with tempfile.TemporaryDirectory(prefix="real-data-") as tmp:
+    with _workdir(args.keep) as tmp:
         for name in args.data:
             if not (shared() / name).is_dir():
                 print(f"skipped {name}: not at {shared() / name}", file=sys.stderr)
@@ -184,7 +202,8 @@ def main() -> None:
             folder = Path(tmp) / name
             folder.mkdir()
             records.append(run(name, folder, args.last_days))
-            print(f"{name}: done, logs in {folder} (removed at exit)", file=sys.stderr)
+            kept = "kept" if args.keep else "removed at exit"
+            print(f"{name}: done, logs in {folder} ({kept})", file=sys.stderr)
     print(
         "| data set | calendar days | published | held by gate (which) | skipped (no data) "
         "| exit | wall | kinds served | left out | known user → sources | session → sources |"

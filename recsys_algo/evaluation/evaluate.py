@@ -80,14 +80,19 @@ def user_scores(
 def session_scores(
     recs: Sequence[Sequence[str]], cases: SessionCases, ks: Sequence[int]
 ) -> dict[str, float]:
-    """One source's lists for the session cases: HR and MRR at each k, and the hit rate at the
-    largest k on repeat targets and on new ones apart."""
+    """One source's lists for the session cases: HR and MRR at each k (the MRR's standard error
+    clustered by session), and the hit rate at the largest k on repeat targets and on new ones
+    apart."""
     top = max(ks)
     hits, sizes = metrics.hit_matrix(recs, [{target} for target in cases.targets], top)
+    # A session's positions move together: the MRR's standard error is clustered by session.
+    session_of = np.asarray(cases.session_of, dtype=np.int64)
     out = {}
     for k in ks:
         out[f"session_hr@{k}"] = metrics.recall_of(hits[:, :k], sizes, k)
-        out[f"session_mrr@{k}"], out[f"session_mrr_se@{k}"] = metrics.mrr_with_se(hits[:, :k])
+        out[f"session_mrr@{k}"], out[f"session_mrr_se@{k}"] = metrics.mrr_with_se(
+            hits[:, :k], session_of
+        )
     found = np.asarray(hits.any(axis=1), dtype=bool)
     repeats = np.asarray(cases.repeats, dtype=bool)
     for name, part in ((REPEAT_TARGETS, repeats), ("new", ~repeats)):

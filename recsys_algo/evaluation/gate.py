@@ -8,7 +8,11 @@ there were and how many it needs.
 A metric blocks when it falls below the published value less the margin AND the fall is
 larger than NOISE_Z standard errors of the difference (each side's standard error over its own
 held-out cases, recorded beside the metric as `<name>_se@k`): two days of a stationary log
-measured on a hundred cases differ by more than 10 % by chance alone. Manifests recorded before
+measured on a hundred cases differ by more than 10 % by chance alone. The session metric's
+standard error is clustered by session (a session's positions move together: 270 positions
+from 7 people are closer to 7 cases than to 270); the user metric's cases, one per user, are
+independent. min_session_cases counts positions; the "not measured" message also names the
+sessions they come from. Manifests recorded before
 the standard errors were (no `_se` key) are compared by the margin alone.
 """
 
@@ -24,6 +28,9 @@ CASES: Mapping[str, tuple[str, str, str]] = {
     GATE_METRIC: ("users", "held-out users", "min_users"),
     SESSION_GATE_METRIC: ("session_cases", "held-out session positions", "min_session_cases"),
 }
+# metric -> (the metrics key counting the clusters its cases come from, what a cluster is): a
+# session's positions move together, so the count of positions says little without it.
+CLUSTERS: Mapping[str, tuple[str, str]] = {SESSION_GATE_METRIC: ("sessions", "sessions")}
 GATE_METRICS = tuple(CASES)
 NOISE_Z = 2.0
 
@@ -61,6 +68,9 @@ class _Check:
 def _not_measured(metric: str, candidate: Mapping[str, float], minimums: Mapping[str, int]) -> str:
     key, what, minimum = CASES[metric]
     count = int(candidate.get(key, 0))
+    if metric in CLUSTERS:
+        cluster_key, clusters = CLUSTERS[metric]
+        what += f" from {int(candidate.get(cluster_key, 0))} {clusters}"
     need = minimums.get(minimum)
     return f"{metric} not measured ({count} {what}" + (f", needs {need})" if need else ")")
 

@@ -85,14 +85,46 @@ def standard_error(values: np.ndarray) -> float:
     return float(np.std(values, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
 
 
+def clustered_standard_error(values: np.ndarray, clusters: np.ndarray) -> float:
+    """Standard error of the mean of values whose cases come in clusters (cluster-robust).
+
+    clusters: each value's cluster as an integer 0..G-1. With S_c the sum of cluster c's values,
+    N_c its cases, N = sum N_c and m the mean, the s.e. is
+    sqrt(G / (G - 1) * sum_c (S_c - m * N_c)^2) / N: the clusters, not the cases, are the
+    independent draws. With one case per cluster it equals standard_error exactly (G / (G - 1)
+    is the small-sample factor that makes it so); cases that move together in a cluster give a
+    larger one. 0 under two clusters.
+    """
+    ids = np.asarray(clusters, dtype=np.int64)
+    if ids.shape != values.shape:
+        raise ConfigError(f"metrics: {ids.shape[0]} clusters for {values.shape[0]} values")
+    if not values.shape[0]:
+        return 0.0
+    sums = np.bincount(ids, weights=values)
+    sizes = np.bincount(ids).astype(np.float64)
+    present = sizes > 0
+    groups = int(present.sum())
+    if groups < 2:
+        return 0.0
+    n = values.shape[0]
+    mean = float(np.mean(values))
+    spread = float(np.sum((sums[present] - mean * sizes[present]) ** 2))
+    return float(np.sqrt(groups / (groups - 1) * spread) / n)
+
+
 def mrr_of(hits: np.ndarray) -> float:
     return float(np.mean(_rr_values(hits))) if hits.shape[0] else 0.0
 
 
-def mrr_with_se(hits: np.ndarray) -> tuple[float, float]:
-    """MRR and its standard error, from one pass over the reciprocal ranks."""
+def mrr_with_se(hits: np.ndarray, clusters: np.ndarray | None = None) -> tuple[float, float]:
+    """MRR and its standard error, from one pass over the reciprocal ranks: clustered by
+    `clusters` (each row's cluster id, e.g. its session) when given, else the rows are taken
+    as independent cases."""
     values = _rr_values(hits)
-    return (float(np.mean(values)) if values.shape[0] else 0.0), standard_error(values)
+    mean = float(np.mean(values)) if values.shape[0] else 0.0
+    if clusters is None:
+        return mean, standard_error(values)
+    return mean, clustered_standard_error(values, clusters)
 
 
 def recall_at_k(recs: Sequence[Sequence[str]], truth: Sequence[Collection[str]], k: int) -> float:
@@ -118,7 +150,8 @@ def evaluate(
     catalog_size: int,
 ) -> dict[str, float]:
     """recall@k, ndcg@k (and its standard error ndcg_se@k), mrr@k and coverage@k for each k,
-    plus "users" (users with truth)."""
+    plus "users" (users with truth). Each user is one case (one NDCG value), so ndcg_se@k is the
+    plain standard error of the mean over independent users."""
     if not ks:
         raise ConfigError("metrics: ks must name at least one cutoff")
     for k in ks:

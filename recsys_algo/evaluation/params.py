@@ -15,6 +15,7 @@ class EvalParams:
     min_users: int = 20  # fewer held-out users than this: nothing is measured, the gate skips
     # Held-out session positions (session next-item cases): a stable sample of whole sessions.
     max_session_cases: int = 5000
+    # Counts positions, not sessions (the gate's message names both; the s.e. is by session).
     min_session_cases: int = 100  # fewer: session metrics are not measured, the gate says so
     holdout_fraction: float = 0.2  # used only when the window spans a single day
     gate_margin: float = 0.10  # block publishing when blend.ndcg@20 drops by more than this

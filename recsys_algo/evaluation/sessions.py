@@ -33,6 +33,9 @@ class SessionCases:
     sessions: int  # held-out sessions with at least one case
     prefixes: list[tuple[str, ...]]
     targets: list[str]
+    # Each case's session, numbered 0..sessions-1: a session's positions move together, so the
+    # standard error of a session metric is clustered by it (metrics.clustered_standard_error).
+    session_of: list[int]
 
     @property
     def repeats(self) -> list[bool]:
@@ -85,10 +88,12 @@ def session_cases(split: Split, params: EvalParams) -> SessionCases:
         total += counts[key]
     prefixes: list[tuple[str, ...]] = []
     targets: list[str] = []
+    session_of: list[int] = []
     rows = held.filter(pl.col("session_key").is_in(sorted(chosen)))
-    for _, group in rows.group_by("session_key", maintain_order=True):
+    for number, (_, group) in enumerate(rows.group_by("session_key", maintain_order=True)):
         items = group["item_id"].to_list()
         for position in group.with_row_index("_at").filter(pl.col("_case"))["_at"].to_list():
             prefixes.append(tuple(items[:position]))
             targets.append(items[position])
-    return SessionCases(len(chosen), prefixes, targets)
+            session_of.append(number)
+    return SessionCases(len(chosen), prefixes, targets, session_of)

@@ -109,6 +109,14 @@ def test_service_profile_sums_py_spy_samples_per_function(tmp_path: Path) -> Non
     assert own == {"answer (b/recommend.py)": 6, "log (b/exposure.py)": 3, "main (app.py)": 1}
 
 
+def test_real_data_bench_refuses_a_keep_folder_that_exists(tmp_path: Path) -> None:
+    """--keep never mixes a run into an old store (refused before any work). Keeping itself
+    was checked by hand: a full run of two days costs about 3 minutes, too much for the suite."""
+    done = run("bench/real_data.py", "--data", DIGINETICA, "--keep", str(tmp_path))
+    assert done.returncode == 2 and f"--keep {tmp_path}: already exists" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def write_tiny_ratings(folder: Path, seed: int = 5) -> Path:
     """A synthetic ml-latest-small layout: 80 users rating 40 films over 30 days (Zipf-ish)."""
     rng = np.random.default_rng(seed)

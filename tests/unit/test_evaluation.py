@@ -148,7 +148,7 @@ def test_too_few_users_means_nothing_is_measured_and_the_gate_says_so() -> None:
         assert decision.passed
         assert decision.message == (
             f"{GATE_METRIC} not measured (1 held-out users); "
-            f"{SESSION_GATE_METRIC} not measured (0 held-out session positions)"
+            f"{SESSION_GATE_METRIC} not measured (0 held-out session positions from 0 sessions)"
         )
 
 

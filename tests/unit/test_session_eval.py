@@ -9,7 +9,7 @@ import pytest
 
 from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.evaluation.evaluate import session_metrics
-from recsys_algo.evaluation.gate import GATE_METRIC, SESSION_GATE_METRIC, quality_gate
+from recsys_algo.evaluation.gate import GATE_METRIC, SESSION_GATE_METRIC, quality_gate, se_key
 from recsys_algo.evaluation.params import EvalParams
 from recsys_algo.evaluation.sessions import session_cases
 from recsys_algo.evaluation.split import Split
@@ -104,7 +104,8 @@ def test_too_few_session_cases_measure_nothing_and_the_gate_names_the_need() -> 
     # The serving manifest measured it: "not measured" holds the day (issue 14), naming the need.
     assert not decision.passed
     assert decision.message == (
-        f"{SESSION_GATE_METRIC} not measured (1 held-out session positions, needs 100) while "
+        f"{SESSION_GATE_METRIC} not measured (1 held-out session positions from 1 sessions, "
+        "needs 100) while "
         "the serving manifest measured 0.3000"
     )
 
@@ -124,8 +125,59 @@ def test_the_gate_checks_users_and_sessions_each_against_its_own_baseline() -> N
     nothing = quality_gate({"users": 2.0}, None, 0.1, {"min_users": 20, "min_session_cases": 50})
     assert nothing.passed and nothing.message == (
         f"{GATE_METRIC} not measured (2 held-out users, needs 20); "
-        f"{SESSION_GATE_METRIC} not measured (0 held-out session positions, needs 50)"
+        f"{SESSION_GATE_METRIC} not measured (0 held-out session positions from 0 sessions, "
+        "needs 50)"
     )
+
+
+def scored_sessions(held: list[str]) -> dict[str, float]:
+    """The session metrics of held-out sessions ("a d d d": cases d, d, d) ranked d a c."""
+    rows = [
+        row
+        for n, items in enumerate(held)
+        for row in clicks(f"h{n:02d}", items, T0 + DAY_MS + n * 60 * MINUTE_MS)
+    ]
+    popularity = pl.DataFrame(
+        {"item_id": ["d", "a", "c"], "score": [3.0, 2.0, 1.0], "events": [1] * 3}
+    )
+    model = build_model({"popularity": popularity.to_arrow()})
+    cases = session_cases(split_of(TRAIN + rows), EvalParams(min_session_cases=1))
+    return session_metrics(model, cases, EvalParams(min_session_cases=1), BlendParams())
+
+
+SE = se_key(SESSION_GATE_METRIC)
+
+
+def test_the_session_mrr_standard_error_counts_a_session_once_not_each_position() -> None:
+    # Two sessions of three identical positions: reciprocal ranks 1 1 1 | 0 0 0 (mean 0.5).
+    # Clustered by session: sqrt(2/1 * ((3 - 1.5)^2 + (0 - 1.5)^2)) / 6 = 3 / 6 = 0.5, the
+    # standard error of the two session means 1 and 0; as six independent positions it would
+    # be sqrt(0.3 / 6) = 0.2236.
+    twice = scored_sessions(["a d d d", "d b b b"])
+    assert (twice["sessions"], twice["session_cases"]) == (2, 6)
+    assert twice[SESSION_GATE_METRIC] == pytest.approx(0.5)
+    assert twice[SE] == pytest.approx(0.5)
+    # One position per session: the independent standard error, std(ddof=1) / sqrt(n), exactly
+    # (the small-sample factor G / (G - 1) is what makes the two agree).
+    once = scored_sessions(["a d", "a d", "a d", "c b", "c b", "c b"])
+    assert (once["sessions"], once["session_cases"]) == (6, 6)
+    assert once[SESSION_GATE_METRIC] == pytest.approx(0.5)
+    assert once[SE] == pytest.approx((0.3 / 6) ** 0.5, rel=1e-12)
+    # Same input, same floats.
+    assert scored_sessions(["a d d d", "d b b b"]) == twice
+
+
+def test_the_gate_passes_a_fall_within_two_clustered_standard_errors() -> None:
+    # Four sessions of three positions, two all hits and two all misses: MRR 0.5, clustered
+    # s.e. sqrt(4/3 * 4 * 1.5^2) / 12 = 0.2887 (as 12 independent positions: 0.1508).
+    candidate = scored_sessions(["a d d d", "d b b b", "a d d d", "d b b b"])
+    assert candidate[SE] == pytest.approx(12**0.5 / 12)
+    published = {SESSION_GATE_METRIC: 0.9, SE: 0.05}
+    # The fall 0.4 is beyond 2 naive s.e. (2 * sqrt(0.1508^2 + 0.05^2) = 0.318) but within 2
+    # clustered ones (2 * sqrt(0.2887^2 + 0.05^2) = 0.586): the noise of four sessions passes.
+    decision = quality_gate(candidate, published, 0.1)
+    assert decision.passed, decision.message
+    assert "within noise (2 s.e. = 0.5859)" in decision.message
 
 
 @pytest.mark.parametrize(("low", "high"), [(0, 10), (20, 10)])
