@@ -19,7 +19,9 @@ class LastResult(Generic[K, V]):
         self._held: dict[K, V] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: K, compute: Callable[[], V]) -> V:
+    def get(self, key: K, compute: Callable[[], V], key_of: Callable[[V], K] | None = None) -> V:
+        """The held value for key, or compute's, then held. key_of gives the key of what was
+        computed, when that can differ from the one asked (a file rewritten in between)."""
         with self._lock:
             if key in self._held:
                 return self._held[key]
@@ -27,7 +29,7 @@ class LastResult(Generic[K, V]):
         value = compute()  # outside the lock: an error keeps nothing
         with self._lock:
             self._held.clear()
-            self._held[key] = value
+            self._held[key if key_of is None else key_of(value)] = value
         return value
 
     def forget(self) -> None:

@@ -13,7 +13,6 @@ before a different one is read, so two never coexist.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -82,11 +81,11 @@ def current_fingerprints(storage: Storage, p: Partition, window_days: int) -> di
 
 
 _Key = tuple[Partition, int, tuple[tuple[str, str], ...]]
-_last: dict[_Key, ModelInputs] = {}  # at most one entry: the window the run is computing over
+# At most one entry: the window the run is computing over.
+_windows: LastResult[_Key, ModelInputs] = LastResult()
 # At most one entry: the last catalog decoded, by the sha256 of its bytes. A range's days read
 # the same catalog (ml-latest-small's 9 742 movies took a second a day to decode).
 _catalogs: LastResult[str, pl.DataFrame] = LastResult()
-_lock = threading.Lock()
 
 
 def _key(p: Partition, window_days: int, fingerprints: Mapping[str, str]) -> _Key:
@@ -102,23 +101,18 @@ def read_model_inputs(
     A tenant without a catalog reads an empty one: content_sim is then left out."""
     data = _catalog_bytes(storage, p)
     fingerprints = _fingerprints(window_fingerprints(storage, p, window_days), data)
-    with _lock:
-        held = _last.get(_key(p, window_days, fingerprints))
-        if held is None:
-            _last.clear()  # before decoding another window, so that two are never held at once
-    if held is None:
-        held = _decode(storage, p, window_days, data)
-        with _lock:  # keyed by what was decoded, should a file have changed in between
-            _last.clear()
-            _last[_key(p, window_days, held.fingerprints)] = held
+    held = _windows.get(  # keyed by what was decoded, should a file have changed in between
+        _key(p, window_days, fingerprints),
+        lambda: _decode(storage, p, window_days, data),
+        key_of=lambda decoded: _key(p, window_days, decoded.fingerprints),
+    )
     return replace(held, set_key=set_key_of(held.fingerprints, params, window_days))
 
 
 def forget_model_inputs() -> None:
     """Drop the window and catalog held for the next step (tests; a long-lived caller done
     with a run)."""
-    with _lock:
-        _last.clear()
+    _windows.forget()
     _catalogs.forget()
 
 
