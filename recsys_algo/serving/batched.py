@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recsys_algo.serving.ranking import EMPTY, Codes, Floats, Ranked
-from recsys_algo.serving.session_index import SessionIndex, gather
+from recsys_algo.serving.session_index import SessionIndex, gather, latest_items
 
 Ints = npt.NDArray[np.int64]
 # Queries are packed with their item codes into one int64 key: group << SHIFT | code.
@@ -98,26 +98,13 @@ def chunks(sizes: Sequence[int], limit: int = CHUNK_ROWS) -> Iterator[tuple[int,
         yield start, len(sizes)
 
 
-def _session_query(session: Codes, recent_items: int) -> tuple[list[int], list[float]]:
-    """SessionIndex._query in Python: latest distinct items, recency weights, known ones by code."""
-    recent: list[int] = []
-    for code in reversed(session.tolist()):
-        if code not in recent:
-            recent.append(code)
-            if len(recent) == recent_items:
-                break
-    size = len(recent)
-    known = sorted((c, (size - i) / size) for i, c in enumerate(recent) if c >= 0)
-    return [c for c, _ in known], [w for _, w in known]
-
-
 def session_rank_many(
     index: SessionIndex, sessions: Sequence[Codes], n: int, excludes: Sequence[Codes]
 ) -> list[Ranked]:
     """`index.rank(sessions[q], n, excludes[q])` for every query q."""
     if n <= 0:
         return [EMPTY] * len(sessions)
-    asked = [(q, *_session_query(s, index.recent_items)) for q, s in enumerate(sessions) if s.size]
+    asked = [(q, *latest_items(s, index.recent_items)) for q, s in enumerate(sessions) if s.size]
     out: list[Ranked] = [EMPTY] * len(sessions)
     # Each sampled session adds its items; each query a row of item weights.
     sizes = [len(items) * index.sample + index.item_starts.size for _, items, _ in asked]

@@ -28,6 +28,23 @@ def gather(offsets: Offsets, values: Codes, rows: npt.NDArray[np.int64]) -> tupl
     return values[at], owner
 
 
+def latest_items(session: Codes, recent_items: int) -> tuple[list[int], list[float]]:
+    """The session's latest recent_items distinct items, the known ones sorted by code, with
+    their recency weights (unknown items, negative codes, count for the others' positions).
+
+    Plain Python: a session is at most a few hundred codes, and a query one of thousands in
+    the evaluation's batches (serving/batched), where numpy's per-call cost dominated."""
+    recent: list[int] = []
+    for code in reversed(session.tolist()):
+        if code not in recent:
+            recent.append(code)
+            if len(recent) == recent_items:
+                break
+    size = len(recent)
+    known = sorted((c, (size - i) / size) for i, c in enumerate(recent) if c >= 0)
+    return [c for c, _ in known], [w for _, w in known]
+
+
 @dataclass(frozen=True, slots=True)
 class SessionIndex:
     """Sessions as item codes (row 0 the most recent) and, per item code, its sessions in the
@@ -78,15 +95,8 @@ class SessionIndex:
         )
 
     def _query(self, session: Codes) -> tuple[Codes, Floats]:
-        """The session's latest distinct known items, sorted by code, with their recency
-        weights (unknown items, negative codes, count for the others' positions)."""
-        latest_first = session[::-1]
-        codes, first = np.unique(latest_first, return_index=True)
-        recent = codes[np.argsort(first)][: self.recent_items]
-        weights = (recent.size - np.arange(recent.size)) / recent.size
-        known = recent >= 0
-        order = np.argsort(recent[known])
-        return recent[known][order], weights[known][order]
+        codes, weights = latest_items(session, self.recent_items)
+        return np.array(codes, dtype=session.dtype), np.array(weights, dtype=np.float64)
 
     def rank(self, session: Codes, n: int, exclude: Codes) -> Ranked:
         """The items of the most similar sessions by summed similarity, best n, ties by code."""
