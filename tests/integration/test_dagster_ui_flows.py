@@ -129,6 +129,12 @@ class Ops:
         assert current is not None, f"nothing serving for {tenant}/{SURFACE}"
         return current
 
+    def add_scope(self, scope: str) -> dict[str, Any]:
+        """Register a scope as the UI's "add partition" does; the mutation's answer."""
+        variables = {"selector": self.repository, "name": SCOPES_PARTITION, "key": scope}
+        answer: dict[str, Any] = self.stack.graphql(ADD_PARTITION, variables)["addDynamicPartition"]
+        return answer
+
     def launch_backfill(self, days: list[dt.date], scope: str) -> dict[str, Any]:
         params = {
             "selector": {
@@ -261,9 +267,7 @@ def ops(
 
 def test_backfill_then_rollback_over_graphql_publish_and_move_the_pointer_back(ops: Ops) -> None:
     scope = scope_key(TENANT, SURFACE)
-    added = ops.stack.graphql(
-        ADD_PARTITION, {"selector": ops.repository, "name": SCOPES_PARTITION, "key": scope}
-    )["addDynamicPartition"]
+    added = ops.add_scope(scope)
     assert added == {"__typename": "AddDynamicPartitionSuccess", "partitionKey": scope}
 
     launched = ops.launch_backfill(BACKFILL_DAYS, scope)
@@ -398,9 +402,7 @@ def test_a_rollback_holds_through_the_next_scheduled_run_until_release(
     for i, day in enumerate(DAYS):
         lines = "\n".join(event_lines(day, 60, offset=i)) + "\n"
         ops.storage.write_bytes(f"raw/{tenant}/{SURFACE}/{day}/e.jsonl", lines.encode())
-    added = ops.stack.graphql(
-        ADD_PARTITION, {"selector": ops.repository, "name": SCOPES_PARTITION, "key": scope}
-    )["addDynamicPartition"]
+    added = ops.add_scope(scope)
     assert added["__typename"] == "AddDynamicPartitionSuccess", added
     ops.stack.start_daemon(timeout=240)
     launched = ops.launch_backfill(DAYS[:2], scope)
@@ -491,9 +493,7 @@ def test_a_backfill_across_a_day_without_landing_files_publishes_the_others_and_
     and says so without failing, and the backfill completes."""
     tenant, scope = "uigap", scope_key("uigap", SURFACE)
     write_raw_days(ops.storage, tenant, SURFACE, [DAYS[0], DAYS[2]], 60)
-    added = ops.stack.graphql(
-        ADD_PARTITION, {"selector": ops.repository, "name": SCOPES_PARTITION, "key": scope}
-    )["addDynamicPartition"]
+    added = ops.add_scope(scope)
     assert added["__typename"] == "AddDynamicPartitionSuccess", added
     ops.stack.start_daemon(timeout=240)
     launched = ops.launch_backfill(DAYS, scope)

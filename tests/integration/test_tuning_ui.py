@@ -17,12 +17,10 @@ from recsys_algo.stages.ingest import canonicalize_partition, ingest_partition
 from recsys_algo.store import registry
 from recsys_algo.store.recipes import read_current_recipe
 from recsys_algo.store.storage import open_storage
-from recsys_pipelines.defs.partitions import SCOPES_PARTITION
 from recsys_pipelines.defs.tuning.assets import TUNE_JOB
 from tests.integration.postgres import PostgresServer
 from tests.integration.seaweed import SeaweedServer
 from tests.integration.test_dagster_ui_flows import (
-    ADD_PARTITION,
     Ops,
     running_ops,
     write_raw_days,
@@ -112,9 +110,7 @@ def submit(ops: Ops, job: str, tags: dict[str, str], run_config: dict[str, Any])
 
 def test_the_tuning_job_writes_a_recipe_that_the_next_daily_run_names(ops: Ops) -> None:
     scope = scope_key(TENANT, SURFACE)
-    added = ops.stack.graphql(
-        ADD_PARTITION, {"selector": ops.repository, "name": SCOPES_PARTITION, "key": scope}
-    )["addDynamicPartition"]
+    added = ops.add_scope(scope)
     assert added["__typename"] == "AddDynamicPartitionSuccess", added
 
     began = time.monotonic()
