@@ -227,14 +227,19 @@ def inner_folds(train: pl.DataFrame, how: str, fraction: float, folds: int) -> l
     return splits
 
 
-def tuned(split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any) -> TuneResult:
-    """The product's own search, on the training part only (never on the test part)."""
+def tuned(
+    kind: str, split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any
+) -> TuneResult:
+    """The product's own search, on the training part only (never on the test part), counting
+    the protocol this data set is tested on, as an operator sets it for a surface that serves
+    only known users (MovieLens) or only sessions (DIGINETICA)."""
     budget = TuneParams(
         seed=args.seed,
         kind_trials=args.kind_trials,
         blend_trials=60,
         time_budget_seconds=args.time_budget,
         folds=args.folds,
+        protocols=("users",) if kind == "movielens" else ("sessions",),
     )
     inputs = Inputs(split.train, catalog, split.holdout_start)
     # The search judges with the shipped evaluation bounds (2000 users, 5000 session positions
@@ -297,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     note = ""
     if args.tune:
         results[STARTING] = bench.product_rows(params, STARTING)[STARTING]
-        result = tuned(split, catalog, params, args)
+        result = tuned(kind, split, catalog, params, args)
         params = params.with_overrides(result.overrides or {})
         cut = ", stopped by its time budget" if result.stopped_by_time else ""
         note = f"tuned ({len(result.trials)} trials{cut}, seed {args.seed}): {result.message}; " + (

@@ -92,7 +92,7 @@ def tune_scope(
     own = read_current_recipe(storage, (tenant, surface))
     study = {
         "seed": params.seed,
-        "settings": asdict(params),
+        "settings": {**asdict(params), "protocols": list(params.protocols)},  # as JSON reads
         "window_end": day.isoformat(),
         "holdout_start": splits[0].holdout_start.isoformat(),
         "folds": result.folds,

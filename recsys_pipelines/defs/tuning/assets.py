@@ -34,6 +34,7 @@ class TuneConfig(dg.Config):
     time_budget_seconds: float = 480.0
     holdout_days: int = 7
     folds: int = 2
+    protocols: list[str] = ["users", "sessions"]  # the held-out protocols the scope serves
 
 
 @dg.asset(
@@ -60,7 +61,7 @@ def tuned_recipe(
         surface,
         settings.params(),
         settings.window_days,
-        TuneParams(**config.model_dump()),
+        TuneParams(**{**config.model_dump(), "protocols": tuple(config.protocols)}),
         on_trial,
     )
     result = report.result
