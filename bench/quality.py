@@ -52,7 +52,8 @@ from recsys_algo.evaluation.split import Holdout, Split, holdout, per_user_split
 from recsys_algo.kinds.registry import SPECS, Inputs
 from recsys_algo.loading.model import load_model
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.recipes.tuning import TuneParams, TuneResult, tune
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TuneResult, tune
 from recsys_algo.serving.model_file import model_arrays, model_from_arrays
 from recsys_algo.serving.precomputed import with_plain_answers
 from recsys_algo.serving.recommender import Query, ScopeModel

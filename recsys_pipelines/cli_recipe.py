@@ -18,8 +18,10 @@ import msgspec
 from recsys_algo.config import PipelineEnv
 from recsys_algo.contracts.errors import ConfigError, NotFoundError, ValidationGateError
 from recsys_algo.contracts.recipe import MAX_RECIPE_BYTES, Recipe, scope_name
+from recsys_algo.recipes.judge import PROTOCOLS
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.recipes.tuning import PROTOCOLS, TrialRecord, TuneParams
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TrialRecord
 from recsys_algo.stages.recipes import scope_params, set_recipe
 from recsys_algo.stages.tune import tune_scope
 from recsys_algo.store.recipes import (

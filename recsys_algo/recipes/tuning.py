@@ -17,7 +17,6 @@ the sampler's. The result is the overrides that beat the current parameters, or 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from typing import Any
 
 import optuna
 
-from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.evaluation.split import Split
 from recsys_algo.kinds.kind import POPULARITY, Kind
 from recsys_algo.kinds.registry import Inputs
@@ -37,57 +35,14 @@ from recsys_algo.kinds.search import (
     blend_space,
 )
 from recsys_algo.recipes.folds import Fold, folds_of
-from recsys_algo.recipes.judge import PROTOCOLS, Cached, described
+from recsys_algo.recipes.judge import Cached, described
 from recsys_algo.recipes.params import BLEND_SECTION, ModelParams
+from recsys_algo.recipes.tune_params import TuneParams
 from recsys_algo.serving.recommender import BlendParams
 
 BASELINE, BLEND = "baseline", BLEND_SECTION
 # Kinds get this share of the time budget; the blend (cheap per trial) keeps the rest.
 KIND_SHARE = 0.8
-
-
-@dataclass(frozen=True)
-class TuneParams:
-    seed: int = 42
-    kind_trials: int = 12  # per kind, the current parameters included
-    blend_trials: int = 60
-    time_budget_seconds: float = 480.0
-    holdout_days: int = 7  # the tuning split: the window's last days are held out
-    folds: int = 2  # time folds judged: the last holdout_days, then the holdout_days before
-    # The held-out protocols the objective counts: the ones the scope serves (a ratings surface
-    # that only answers known users gains nothing from a recipe chosen on session positions).
-    protocols: tuple[str, ...] = PROTOCOLS
-
-    def __post_init__(self) -> None:
-        chosen = self.protocols
-        if (
-            not isinstance(chosen, tuple | list)
-            or not chosen
-            or len(set(chosen)) != len(chosen)
-            or any(protocol not in PROTOCOLS for protocol in chosen)
-        ):
-            raise ConfigError(
-                f"tuning: protocols must be one or both of {', '.join(PROTOCOLS)} without "
-                f"repeats, got {chosen!r}"
-            )
-        object.__setattr__(self, "protocols", tuple(chosen))
-        for name, low, high in (
-            ("seed", 0, 2**32 - 1),
-            ("kind_trials", 1, 1000),
-            ("blend_trials", 1, 10_000),
-            ("holdout_days", 1, 365),
-            ("folds", 1, 4),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ConfigError(
-                    f"tuning: {name} must be an integer in {low}..{high}, got {value!r}"
-                )
-        budget = self.time_budget_seconds
-        if not (
-            isinstance(budget, int | float) and math.isfinite(budget) and 1 <= budget <= 86_400
-        ):
-            raise ConfigError(f"tuning: time_budget_seconds must be in 1..86400, got {budget!r}")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from recsys_algo.kinds.registry import Inputs
 from recsys_algo.kinds.search import blend_point, blend_space
 from recsys_algo.policy.schedule import weekly_tuning_runs
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.recipes.tuning import TrialRecord, TuneParams, tune
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TrialRecord, tune
 from recsys_algo.serving.ranking import Ranked, fuse
 from recsys_algo.serving.recommender import BlendParams
 from recsys_algo.stages.recipes import set_recipe
