@@ -32,12 +32,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from baselines import Training, session_baselines, user_baselines
 from quality_http import ask_over_http
 
 from recsys_algo.contracts.canonical import canonicalize
 from recsys_algo.contracts.events import parse_files
+from recsys_algo.evaluation import metrics
 from recsys_algo.evaluation.evaluate import (
     BLEND,
     rank_queries,
@@ -50,7 +52,8 @@ from recsys_algo.evaluation.split import Holdout, Split, holdout, per_user_split
 from recsys_algo.kinds.registry import SPECS, Inputs
 from recsys_algo.loading.model import load_model
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.recipes.tuning import TuneParams, TuneResult, tune
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TuneResult, tune
 from recsys_algo.serving.model_file import model_arrays, model_from_arrays
 from recsys_algo.serving.precomputed import with_plain_answers
 from recsys_algo.serving.recommender import Query, ScopeModel
@@ -163,6 +166,7 @@ class Bench:
         ]
         self.catalog_size = int(pl.concat([split.train["item_id"], catalog["item_id"]]).n_unique())
         self.baselines = user_baselines if kind == "movielens" else session_baselines
+        self.lists: dict[str, list[list[str]]] = {}  # each row's answers, for paired()
 
     def __len__(self) -> int:
         return len(self.asked)
@@ -177,12 +181,41 @@ class Bench:
 
     def baseline_rows(self) -> dict[str, dict[str, float]]:
         data = Training.of(self.split.train)
-        return {
-            f"baseline: {b.name}": self.score(
-                [b.recommend(items, K, excluded) for items, excluded in self.asked]
+        out = {}
+        for b in self.baselines(data):
+            recs = [b.recommend(items, K, excluded) for items, excluded in self.asked]
+            self.lists[f"baseline: {b.name}"] = recs
+            out[f"baseline: {b.name}"] = self.score(recs)
+        return out
+
+    def paired(self, source: str, results: dict[str, dict[str, float]]) -> str:
+        """source against the best baseline (by the table's first column), case by case on the
+        same cases: the mean difference and its standard error (clustered by session for
+        session positions), per metric of the issue's targets."""
+        first = USER_COLUMNS[0][1] if isinstance(self.target, Holdout) else SESSION_COLUMNS[0][1]
+        baselines = [name for name in self.lists if name.startswith("baseline: ")]
+        best = max(baselines, key=lambda name: (results[name][first], name))
+        if isinstance(self.target, Holdout):
+            truth, clusters, shown = self.target.truth, None, (("Recall@20", "recall"),)
+            shown += (("NDCG@20", "ndcg"),)
+        else:
+            truth = [{target} for target in self.target.targets]
+            clusters = np.asarray(self.target.session_of, dtype=np.int64)
+            shown = (("HR@20", "recall"), ("MRR@20", "rr"))
+        cases = {}
+        for name in (source, best):
+            hits, sizes = metrics.hit_matrix(self.lists[name], truth, K)
+            cases[name] = metrics.per_case(hits, sizes, K)
+        parts = []
+        for title, metric in shown:
+            diff = cases[source][metric] - cases[best][metric]
+            se = (
+                metrics.standard_error(diff)
+                if clusters is None
+                else metrics.clustered_standard_error(diff, clusters)
             )
-            for b in self.baselines(data)
-        }
+            parts.append(f"{title} {float(np.mean(diff)):+.4f} (s.e. {se:.4f})")
+        return f"paired, {source} - {best.removeprefix('baseline: ')}: " + ", ".join(parts)
 
     def product_rows(self, params: ModelParams, served_as: str) -> dict[str, dict[str, float]]:
         """Each kind alone, then the blend as the service answers (the row named served_as)."""
@@ -195,6 +228,7 @@ class Bench:
         if answers != ranked[BLEND]:
             raise SystemExit("the served model answers differently from the loaded one")
         out[served_as] = self.score(answers)
+        self.lists[served_as] = answers
         return out
 
     def http_rows(self, params: ModelParams, args: Any) -> tuple[dict[str, Any], str]:
@@ -227,14 +261,19 @@ def inner_folds(train: pl.DataFrame, how: str, fraction: float, folds: int) -> l
     return splits
 
 
-def tuned(split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any) -> TuneResult:
-    """The product's own search, on the training part only (never on the test part)."""
+def tuned(
+    kind: str, split: Split, catalog: pl.DataFrame, base: ModelParams, args: Any
+) -> TuneResult:
+    """The product's own search, on the training part only (never on the test part), counting
+    the protocol this data set is tested on, as an operator sets it for a surface that serves
+    only known users (MovieLens) or only sessions (DIGINETICA)."""
     budget = TuneParams(
         seed=args.seed,
         kind_trials=args.kind_trials,
         blend_trials=60,
         time_budget_seconds=args.time_budget,
         folds=args.folds,
+        protocols=("users",) if kind == "movielens" else ("sessions",),
     )
     inputs = Inputs(split.train, catalog, split.holdout_start)
     # The search judges with the shipped evaluation bounds (2000 users, 5000 session positions
@@ -297,13 +336,14 @@ def main(argv: list[str] | None = None) -> None:
     note = ""
     if args.tune:
         results[STARTING] = bench.product_rows(params, STARTING)[STARTING]
-        result = tuned(split, catalog, params, args)
+        result = tuned(kind, split, catalog, params, args)
         params = params.with_overrides(result.overrides or {})
         cut = ", stopped by its time budget" if result.stopped_by_time else ""
         note = f"tuned ({len(result.trials)} trials{cut}, seed {args.seed}): {result.message}; " + (
             f"overrides `{json.dumps(result.overrides, sort_keys=True)}`"
         )
-    results.update(bench.product_rows(params, f"{SERVED} (tuned)" if args.tune else SERVED))
+    served_as = f"{SERVED} (tuned)" if args.tune else SERVED
+    results.update(bench.product_rows(params, served_as))
     if args.http:
         rows, http_note = bench.http_rows(params, args)
         results.update(rows)
@@ -324,6 +364,8 @@ def main(argv: list[str] | None = None) -> None:
         f"- {finished - started:.0f} s (import {loaded - started:.0f} s), commit {commit}, "
         f"{platform.machine()} Python {platform.python_version()}"
         + (f"\n- {http_note}" if args.http else "")
+        + f"\n- {bench.paired(served_as, results)}"
+        + (f"\n- {bench.paired(STARTING, results)}" if args.tune else "")
         + "\n"
     )
     print(table(results, USER_COLUMNS if kind == "movielens" else SESSION_COLUMNS))

@@ -18,8 +18,10 @@ import msgspec
 from recsys_algo.config import PipelineEnv
 from recsys_algo.contracts.errors import ConfigError, NotFoundError, ValidationGateError
 from recsys_algo.contracts.recipe import MAX_RECIPE_BYTES, Recipe, scope_name
+from recsys_algo.recipes.judge import PROTOCOLS
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.recipes.tuning import TrialRecord, TuneParams
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TrialRecord
 from recsys_algo.stages.recipes import scope_params, set_recipe
 from recsys_algo.stages.tune import tune_scope
 from recsys_algo.store.recipes import (
@@ -179,6 +181,14 @@ def recipe_group(
         show_default=True,
         help="Time folds of --holdout-days each that judge every trial (the latest first).",
     )
+    @click.option(
+        "--protocol",
+        "protocols",
+        type=click.Choice(PROTOCOLS),
+        multiple=True,
+        help="Held-out protocol the objective counts, the ones the scope serves (repeat for "
+        "both; default both).",
+    )
     @click.option("--window-days", type=click.IntRange(1, 366), default=28, show_default=True)
     @click.option("--trials", "show_trials", is_flag=True, help="Print every trial.")
     @handle_errors
@@ -191,12 +201,21 @@ def recipe_group(
         time_budget: float,
         holdout_days: int,
         folds: int,
+        protocols: tuple[str, ...],
         window_days: int,
         show_trials: bool,
     ) -> None:
         """Search the scope's parameters on its latest days, as the tune_scope job does, and
         store the winner as its recipe only when it beats the current parameters."""
-        budget = TuneParams(seed, kind_trials, blend_trials, time_budget, holdout_days, folds)
+        budget = TuneParams(
+            seed,
+            kind_trials,
+            blend_trials,
+            time_budget,
+            holdout_days,
+            folds,
+            protocols or PROTOCOLS,
+        )
 
         def echo(trial: TrialRecord) -> None:
             click.echo(f"{trial.stage} #{trial.number}: {trial.value:.4f} {trial.params}")

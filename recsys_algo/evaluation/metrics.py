@@ -79,6 +79,17 @@ def _rr_values(hits: np.ndarray) -> np.ndarray:
     return np.where(hits.any(axis=1), 1.0 / (hits.argmax(axis=1) + 1), 0.0)
 
 
+def per_case(hits: np.ndarray, sizes: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Each case's recall, NDCG and reciprocal rank at k (their means are recall_of, ndcg_of
+    and mrr_of): what a paired comparison of two sources on the same cases needs."""
+    top = hits[:, :k]
+    return {
+        "recall": top.sum(axis=1) / np.minimum(sizes, k),
+        "ndcg": _ndcg_values(top, sizes, k),
+        "rr": _rr_values(top),
+    }
+
+
 def standard_error(values: np.ndarray) -> float:
     """Standard error of the mean (sample deviation over sqrt(n)); 0 under two cases."""
     n = values.shape[0]

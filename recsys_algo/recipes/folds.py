@@ -13,7 +13,7 @@ from recsys_algo.evaluation.split import Split, holdout
 from recsys_algo.kinds.kind import POPULARITY, Kind
 from recsys_algo.kinds.registry import SPECS, Inputs
 from recsys_algo.loading.model import load_model
-from recsys_algo.recipes.judge import Cached, Judge
+from recsys_algo.recipes.judge import PROTOCOLS, SESSIONS, USERS, Cached, Judge
 from recsys_algo.recipes.params import ModelParams
 
 
@@ -53,22 +53,31 @@ class Fold:
 
 
 def folds_of(
-    inputs: Inputs, splits: Sequence[Split], base: ModelParams
+    inputs: Inputs,
+    splits: Sequence[Split],
+    base: ModelParams,
+    counted: Sequence[str] = PROTOCOLS,
 ) -> tuple[list[Fold], dict[str, str]] | str:
     """The folds to judge on, fitted with base, and why any later split was left out; or why
-    nothing can be tuned (the latest split has too few held-out cases)."""
+    nothing can be tuned (the latest split has too few held-out cases of the counted
+    protocols)."""
     folds: list[Fold] = []
     skipped: dict[str, str] = {}
     for number, split in enumerate(splits, start=1):
         judge = Judge(
-            holdout(split, base.evaluation), session_cases(split, base.evaluation), base.evaluation
+            holdout(split, base.evaluation),
+            session_cases(split, base.evaluation),
+            base.evaluation,
+            tuple(counted),
         )
         if not judge.protocols:
-            message = (
-                f"{len(judge.users.users)} held-out users (needs {base.evaluation.min_users}) "
-                f"and {len(judge.cases)} held-out session positions "
-                f"(needs {base.evaluation.min_session_cases})"
-            )
+            found = {
+                USERS: f"{len(judge.users.users)} held-out users "
+                f"(needs {base.evaluation.min_users})",
+                SESSIONS: f"{len(judge.cases)} held-out session positions "
+                f"(needs {base.evaluation.min_session_cases})",
+            }
+            message = " and ".join(found[protocol] for protocol in PROTOCOLS if protocol in counted)
             if number == 1:
                 return f"not tuned: {message}"
             skipped[f"fold {number}"] = message

@@ -1,10 +1,11 @@
 """How the tuning job judges a trial: held-out users and session positions, one number.
 
-The objective is the sum over the protocols measured on the tuning split of users'
-NDCG@20 + Recall@20 and sessions' HR@20 + MRR@20 (evaluation.evaluate computes them; a
-protocol with too few cases is left out). A kind is judged alone on the protocol it serves
-(session kinds on sessions, user models on users, the other when its own is not measured); the
-blend on both. Candidates of the final models are computed once, so a blend trial only fuses.
+The objective is the sum over the protocols counted (the ones the scope serves: both by default)
+and measured on the tuning split of users' NDCG@20 + Recall@20 and sessions' HR@20 + MRR@20
+(evaluation.evaluate computes them; a protocol with too few cases is left out). A kind is judged
+alone on the protocol it serves (session kinds on sessions, user models on users, the other when
+its own is not measured); the blend on both. Candidates of the final models are computed once,
+so a blend trial only fuses.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from recsys_algo.serving.ranking import Ranked
 from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
 
 USERS, SESSIONS = "users", "sessions"
+PROTOCOLS = (USERS, SESSIONS)
 CUTOFF = 20
 
 
@@ -33,14 +35,15 @@ class Judge:
     users: Holdout
     cases: SessionCases
     params: EvalParams
+    counted: tuple[str, ...] = PROTOCOLS  # the protocols the scope serves
 
     @property
     def protocols(self) -> tuple[str, ...]:
-        """The protocols with enough held-out cases to count."""
+        """The counted protocols with enough held-out cases to count."""
         found = []
-        if len(self.users.users) >= self.params.min_users:
+        if USERS in self.counted and len(self.users.users) >= self.params.min_users:
             found.append(USERS)
-        if len(self.cases) >= self.params.min_session_cases:
+        if SESSIONS in self.counted and len(self.cases) >= self.params.min_session_cases:
             found.append(SESSIONS)
         return tuple(found)
 

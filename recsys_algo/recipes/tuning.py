@@ -3,19 +3,20 @@ data, within a trial and a time budget; deterministic given the seed (optuna's T
 trials one at a time) as long as the trial budget, not the clock, ends each search.
 
 A trial is judged over every time fold given (the mean of each fold's objective): what wins on
-one fold's few weeks alone need not carry over to the next. Kinds are tuned one at a time, each
-judged alone (recipes.judge), in kinds.search.SPACES order, starting from the current
-parameters (their value is the first trial, so a kind never gets worse on the tuning folds),
-then kinds.search.STARTS (item_model's algorithms), then the sampler's points, each kind within
-an equal share of the kinds' time left; a kind that scores 0 with its current parameters is not
-searched. Then the blend is tuned over the kinds: its first points are the current weights, the
-shipped defaults, each kind alone and the two best alone together, then the sampler's. The
-result is the overrides that beat the current parameters, or none.
+one fold's few weeks alone need not carry over to the next. The objective counts the held-out
+protocols the scope serves (TuneParams.protocols: users, sessions or both).
+
+Kinds are tuned one at a time, each judged alone (recipes.judge), in kinds.search.SPACES order,
+starting from the current parameters (their value is the first trial, so a kind never gets worse
+on the tuning folds), then kinds.search.STARTS (item_model's algorithms), then the sampler's
+points, each kind within an equal share of the kinds' time left; a kind that scores 0 with its
+current parameters is not searched. Then the blend is tuned over the kinds: its first points are
+the current weights, the shipped defaults, each kind alone and the two best alone together, then
+the sampler's. The result is the overrides that beat the current parameters, or none.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,6 @@ from typing import Any
 
 import optuna
 
-from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.evaluation.split import Split
 from recsys_algo.kinds.kind import POPULARITY, Kind
 from recsys_algo.kinds.registry import Inputs
@@ -37,40 +37,12 @@ from recsys_algo.kinds.search import (
 from recsys_algo.recipes.folds import Fold, folds_of
 from recsys_algo.recipes.judge import Cached, described
 from recsys_algo.recipes.params import BLEND_SECTION, ModelParams
+from recsys_algo.recipes.tune_params import TuneParams
 from recsys_algo.serving.recommender import BlendParams
 
 BASELINE, BLEND = "baseline", BLEND_SECTION
 # Kinds get this share of the time budget; the blend (cheap per trial) keeps the rest.
 KIND_SHARE = 0.8
-
-
-@dataclass(frozen=True)
-class TuneParams:
-    seed: int = 42
-    kind_trials: int = 12  # per kind, the current parameters included
-    blend_trials: int = 60
-    time_budget_seconds: float = 480.0
-    holdout_days: int = 7  # the tuning split: the window's last days are held out
-    folds: int = 2  # time folds judged: the last holdout_days, then the holdout_days before
-
-    def __post_init__(self) -> None:
-        for name, low, high in (
-            ("seed", 0, 2**32 - 1),
-            ("kind_trials", 1, 1000),
-            ("blend_trials", 1, 10_000),
-            ("holdout_days", 1, 365),
-            ("folds", 1, 4),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ConfigError(
-                    f"tuning: {name} must be an integer in {low}..{high}, got {value!r}"
-                )
-        budget = self.time_budget_seconds
-        if not (
-            isinstance(budget, int | float) and math.isfinite(budget) and 1 <= budget <= 86_400
-        ):
-            raise ConfigError(f"tuning: time_budget_seconds must be in 1..86400, got {budget!r}")
 
 
 @dataclass(frozen=True)
@@ -106,7 +78,7 @@ def tune(
     """The overrides (kinds, then blend) that score best over the splits' held-out cases (the
     first split is the latest; a later one without enough cases or data is left out)."""
     start = clock()  # the budget covers the first fits of every fold too
-    found = folds_of(inputs, splits, base)
+    found = folds_of(inputs, splits, base, params.protocols)
     if isinstance(found, str):
         return TuneResult(None, found)
     folds, skipped = found
@@ -132,7 +104,8 @@ def tune(
         result.message = f"kept the current parameters: nothing beat their {baseline:.4f}"
     else:
         result.message = f"objective {result.best:.4f}, current parameters {baseline:.4f}"
-    result.message += f" (mean over {len(folds)} time fold{'s' * (len(folds) > 1)})"
+    counted = " and ".join(folds[0].judge.protocols)
+    result.message += f" (mean over {len(folds)} time fold{'s' * (len(folds) > 1)}; {counted})"
     return result
 
 

@@ -13,7 +13,8 @@ from recsys_algo.contracts.names import Partition, parse_day
 from recsys_algo.contracts.recipe import Recipe
 from recsys_algo.evaluation.split import Split, time_split
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.recipes.tuning import TrialRecord, TuneParams, TuneResult, tune
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TrialRecord, TuneResult, tune
 from recsys_algo.stages.model_inputs import read_model_inputs
 from recsys_algo.stages.recipes import scope_params, set_recipe
 from recsys_algo.store.recipes import read_current_recipe
@@ -92,7 +93,7 @@ def tune_scope(
     own = read_current_recipe(storage, (tenant, surface))
     study = {
         "seed": params.seed,
-        "settings": asdict(params),
+        "settings": {**asdict(params), "protocols": list(params.protocols)},  # as JSON reads
         "window_end": day.isoformat(),
         "holdout_start": splits[0].holdout_start.isoformat(),
         "folds": result.folds,

@@ -26,7 +26,7 @@ from recsys_algo.contracts.signing import SigningKeys, parse_signing_keys
 from recsys_algo.store import registry
 from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.storage import Storage, open_storage
-from recsys_pipelines.definitions import DAILY_JOB
+from recsys_pipelines.definitions import ASSETS, DAILY_JOB
 from recsys_pipelines.defs.automation.schedules import DAILY_SCHEDULE
 from recsys_pipelines.defs.automation.settings import SCOPE_TAG
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION
@@ -97,6 +97,25 @@ query ($selector: ResourceSelector!) {
   }
 }
 """
+ASSET_BACKFILL_STATUS = """
+query($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill {
+      assetBackfillData {
+        assetBackfillStatuses {
+          ... on AssetPartitionsStatusCounts {
+            assetKey { path }
+            numPartitionsTargeted
+            numPartitionsMaterialized
+            numPartitionsFailed
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
 BACKFILL_STATUS = """
 query($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
@@ -135,12 +154,23 @@ class Ops:
         answer: dict[str, Any] = self.stack.graphql(ADD_PARTITION, variables)["addDynamicPartition"]
         return answer
 
-    def launch_backfill(self, days: list[dt.date], scope: str) -> dict[str, Any]:
+    def launch_backfill(
+        self, days: list[dt.date], scope: str, from_asset_graph: bool = False
+    ) -> dict[str, Any]:
+        """The job's partitions page's backfill; from_asset_graph: the asset graph's
+        "Materialize" of the daily assets over those partitions (an asset backfill)."""
+        selection: dict[str, Any] = (
+            {"assetSelection": [{"path": list(key.path)} for a in ASSETS for key in a.keys]}
+            if from_asset_graph
+            else {
+                "selector": {
+                    "repositorySelector": self.repository,
+                    "partitionSetName": f"{DAILY_JOB}_partition_set",
+                }
+            }
+        )
         params = {
-            "selector": {
-                "repositorySelector": self.repository,
-                "partitionSetName": f"{DAILY_JOB}_partition_set",
-            },
+            **selection,
             # Multi-partition keys: dimension values joined by "|", dimensions sorted by name.
             "partitionNames": [f"{day.isoformat()}|{scope}" for day in days],
             "title": "test backfill",
@@ -485,18 +515,21 @@ query($id: ID!) {
 """
 
 
+@pytest.mark.parametrize("from_asset_graph", [False, True], ids=["job", "asset-graph"])
 def test_a_backfill_across_a_day_without_landing_files_publishes_the_others_and_says_why(
-    ops: Ops,
+    ops: Ops, from_asset_graph: bool
 ) -> None:
-    """Three days of one scope from the UI, the middle one with no landing files: as
+    """Three days of one scope from the UI (the job's backfill, or the asset graph's Materialize
+    over the same partitions), the middle one with no landing files: as
     `recsys materialize --start --end`, the two others publish, the empty day builds nothing
     and says so without failing, and the backfill completes."""
-    tenant, scope = "uigap", scope_key("uigap", SURFACE)
+    tenant = "uigapgraph" if from_asset_graph else "uigap"
+    scope = scope_key(tenant, SURFACE)
     write_raw_days(ops.storage, tenant, SURFACE, [DAYS[0], DAYS[2]], 60)
     added = ops.add_scope(scope)
     assert added["__typename"] == "AddDynamicPartitionSuccess", added
     ops.stack.start_daemon(timeout=240)
-    launched = ops.launch_backfill(DAYS, scope)
+    launched = ops.launch_backfill(DAYS, scope, from_asset_graph)
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill = ops.wait_for_backfill(launched["backfillId"])
 
@@ -507,7 +540,26 @@ def test_a_backfill_across_a_day_without_landing_files_publishes_the_others_and_
     assert sorted(runs) == [day.isoformat() for day in DAYS]
     # Nothing failed: a day without data is not an incident, and the backfill says it ended.
     assert {run["status"] for run in runs.values()} == {"SUCCESS"}, backfill
-    assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, ops.stack.log_tails())
+    if not from_asset_graph:
+        assert backfill["status"] == "COMPLETED_SUCCESS", (backfill, ops.stack.log_tails())
+    else:
+        # Dagster 1.13.22+ counts a partition that a green run left unmaterialized on purpose
+        # (output_required=False) as failed in an asset backfill, with everything below it
+        # (dagster-io/dagster#34219, open): the backfill ends COMPLETED_FAILED although no run
+        # failed. docs/operations.md says so; here the "failed" partitions are exactly the
+        # empty day's, every asset, and the two days with data are materialized.
+        assert backfill["status"] == "COMPLETED_FAILED", backfill
+        found = ops.stack.graphql(ASSET_BACKFILL_STATUS, {"id": launched["backfillId"]})
+        statuses = found["partitionBackfillOrError"]["assetBackfillData"]["assetBackfillStatuses"]
+        counts = {
+            "/".join(s["assetKey"]["path"]): (
+                s["numPartitionsTargeted"],
+                s["numPartitionsMaterialized"],
+                s["numPartitionsFailed"],
+            )
+            for s in statuses
+        }
+        assert counts == {str(key.to_user_string()): (3, 2, 1) for a in ASSETS for key in a.keys}
 
     # The two days with data published; the pointer ends on the last one.
     serving = ops.serving_of(tenant).manifest

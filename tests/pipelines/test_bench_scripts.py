@@ -110,6 +110,12 @@ def test_quality_bench_prints_baselines_and_the_served_blend_on_the_session_log(
     assert len(served) == 6 and all(0 <= value <= 1 for value in served)
     # HR@20 of the served blend: far above popularity's on a session log with repeats.
     assert served[0] > rows["baseline: popularity"][0]
+    # The paired line compares it, case by case, with the best baseline by HR@20.
+    best = max(baselines, key=lambda name: (rows[f"baseline: {name}"][0], name))
+    paired = next(line for line in done.stdout.splitlines() if line.startswith("- paired"))
+    hr = float(paired.split("HR@20 ")[1].split(" ")[0])
+    assert paired.startswith(f"- paired, served blend - {best}: HR@20 ")
+    assert abs(hr - (served[0] - rows[f"baseline: {best}"][0])) <= 2e-4  # 4 decimals each
 
 
 def test_service_profile_sums_py_spy_samples_per_function(tmp_path: Path) -> None:

@@ -119,7 +119,16 @@ def test_recipe_tune_writes_the_winner_and_prints_its_trials(cli_store: Path) ->
     assert recipe is not None and recipe.source == "tuning"
     assert lines[-1] == f"recipe {TENANT}/{SURFACE}: {recipe.version}"
     assert recipe.tuning is not None and recipe.tuning["seed"] == 42
+    assert recipe.tuning["settings"]["protocols"] == ["users", "sessions"]
     assert set(recipe.parameters) == {"blend"}
+    # Counting only the protocol a ratings surface serves: a different objective, recorded.
+    code, out, err = run("recipe", "tune", *scope, *budget, "--protocol", "users")
+    assert code == 0, err
+    users_only = out.splitlines()
+    assert users_only[0] != lines[0] and "; users)" in out
+    recipe = read_current_recipe(storage, (TENANT, SURFACE))
+    assert recipe is not None and recipe.tuning is not None
+    assert recipe.tuning["settings"]["protocols"] == ["users"]
 
 
 @pytest.mark.parametrize(
@@ -129,6 +138,7 @@ def test_recipe_tune_writes_the_winner_and_prints_its_trials(cli_store: Path) ->
         ("--time-budget", "nan", "time_budget_seconds"),
         ("--seed", "-1", "seed"),
         ("--window-days", "0", "--window-days"),
+        ("--protocol", "items", "--protocol"),
     ],
 )
 def test_recipe_tune_refuses_bad_budgets_with_exit_2(

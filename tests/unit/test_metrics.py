@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.events import CANONICAL_SCHEMA
-from recsys_algo.evaluation.metrics import coverage_at_k, evaluate, recall_at_k
+from recsys_algo.evaluation.metrics import (
+    coverage_at_k,
+    evaluate,
+    hit_matrix,
+    per_case,
+    recall_at_k,
+)
 from recsys_algo.evaluation.split import time_split
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -42,6 +48,21 @@ def test_mrr_is_reciprocal_rank_of_first_hit_within_k_else_zero() -> None:
     recs = [["x", "a"], ["x", "y", "a"], ["a"]]
     truth = [{"a"}, {"a"}, {"a"}]
     assert mrr_at_k(recs, truth, 2) == pytest.approx((0.5 + 0.0 + 1.0) / 3)
+
+
+def test_per_case_values_are_hand_computed_and_average_to_the_metrics() -> None:
+    recs = [["a", "x", "b"], ["x", "y"], ["y", "c"]]
+    truth = [{"a", "b"}, {"z"}, {"c"}]
+    hits, sizes = hit_matrix(recs, truth, 3)
+    cases = per_case(hits, sizes, 2)  # at k=2: "b" (rank 3) no longer counts
+    assert cases["recall"].tolist() == [0.5, 0.0, 1.0]
+    assert cases["rr"].tolist() == [1.0, 0.0, 0.5]
+    assert cases["ndcg"].tolist() == pytest.approx(
+        [1 / (1 + 1 / math.log2(3)), 0.0, 1 / math.log2(3)]
+    )
+    overall = evaluate(recs, truth, (2,), catalog_size=10)
+    for name, key in (("recall", "recall@2"), ("ndcg", "ndcg@2"), ("rr", "mrr@2")):
+        assert float(cases[name].mean()) == pytest.approx(overall[key])
 
 
 def test_users_without_truth_are_not_evaluated() -> None:

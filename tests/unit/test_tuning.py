@@ -18,7 +18,8 @@ from recsys_algo.kinds.registry import Inputs
 from recsys_algo.kinds.search import blend_point, blend_space
 from recsys_algo.policy.schedule import weekly_tuning_runs
 from recsys_algo.recipes.params import ModelParams
-from recsys_algo.recipes.tuning import TrialRecord, TuneParams, tune
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TrialRecord, tune
 from recsys_algo.serving.ranking import Ranked, fuse
 from recsys_algo.serving.recommender import BlendParams
 from recsys_algo.stages.recipes import set_recipe
@@ -129,9 +130,41 @@ def test_too_few_held_out_cases_tune_nothing_and_say_what_was_needed(events: pl.
     assert "held-out session positions (needs 100)" in result.message
 
 
+def test_counting_users_only_judges_as_if_sessions_had_too_few_cases(
+    events: pl.DataFrame, tuned: Any
+) -> None:
+    users = run(events, TuneParams(**{**SMALL.__dict__, "protocols": ("users",)}))
+    too_few_sessions = BASE.with_overrides(
+        {"evaluation": {"min_session_cases": 5000, "max_session_cases": 5000}}
+    )
+    same = run(events, base=too_few_sessions)
+    strip = [(t.stage, t.number, t.value, t.params) for t in users.trials]
+    assert strip == [(t.stage, t.number, t.value, t.params) for t in same.trials]
+    assert users.baseline != tuned[0].baseline  # both protocols: a different objective
+    assert users.message.endswith("; users)") and tuned[0].message.endswith("users and sessions)")
+
+
+def test_a_counted_protocol_without_enough_cases_says_only_what_it_needed(
+    events: pl.DataFrame,
+) -> None:
+    few_sessions = BASE.with_overrides(
+        {"evaluation": {"min_session_cases": 5000, "max_session_cases": 5000}}
+    )
+    result = run(
+        events, TuneParams(**{**SMALL.__dict__, "protocols": ("sessions",)}), base=few_sessions
+    )
+    assert result.overrides is None
+    assert "held-out session positions (needs 5000)" in result.message
+    assert "users" not in result.message
+
+
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
+        ({"protocols": ()}, "protocols"),
+        ({"protocols": ("items",)}, "protocols"),
+        ({"protocols": ("users", "users")}, "protocols"),
+        ({"protocols": "users"}, "protocols"),
         ({"seed": -1}, "seed"),
         ({"kind_trials": 0}, "kind_trials"),
         ({"blend_trials": 1.5}, "blend_trials"),

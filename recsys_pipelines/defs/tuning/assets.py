@@ -8,7 +8,8 @@ import dagster as dg
 from recsys_algo import CODE_VERSION
 from recsys_algo.contracts.names import parse_scope_key
 from recsys_algo.policy.schedule import weekly_tuning_runs
-from recsys_algo.recipes.tuning import TrialRecord, TuneParams
+from recsys_algo.recipes.tune_params import TuneParams
+from recsys_algo.recipes.tuning import TrialRecord
 from recsys_algo.stages.tune import tune_scope
 from recsys_pipelines.defs.automation.settings import SCOPE_TAG, TRIGGER_TAG
 from recsys_pipelines.defs.partitions import SCOPES_PARTITION, scopes_partitions
@@ -34,6 +35,7 @@ class TuneConfig(dg.Config):
     time_budget_seconds: float = 480.0
     holdout_days: int = 7
     folds: int = 2
+    protocols: list[str] = ["users", "sessions"]  # the held-out protocols the scope serves
 
 
 @dg.asset(
@@ -60,7 +62,7 @@ def tuned_recipe(
         surface,
         settings.params(),
         settings.window_days,
-        TuneParams(**config.model_dump()),
+        TuneParams(**{**config.model_dump(), "protocols": tuple(config.protocols)}),
         on_trial,
     )
     result = report.result
