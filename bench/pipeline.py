@@ -13,8 +13,9 @@ earlier days of the window are ingested and canonicalized untimed, as their own 
 functions the Dagster assets and checks call, in the same order (the first kind decodes the
 window and the others and the evaluation reuse it after hashing its files, each check reads the
 day's file, as in a real run), and prints wall
-seconds, CPU seconds (all threads) and the peak RSS of each step (VmHWM reset before it, so the
-generator's memory is not counted; the total row gives the largest).
+seconds, CPU seconds (all threads), the RSS at each step's start (what the steps before it left
+held) and its peak RSS (VmHWM reset before it, so the generator's memory is not counted; the
+total row gives the largest).
 `--through cli` runs `recsys materialize` for the last day in a child process (Dagster, its
 instance, imports and all) and prints its wall, CPU and peak RSS, then each step's wall time
 from the run's Dagster event log.
@@ -77,12 +78,23 @@ def reset_peak_rss() -> bool:
     return True
 
 
+def _status_mb(field: str) -> float | None:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def step_peak_rss_mb() -> float:
     """VmHWM: the peak RSS since the last reset_peak_rss (the process peak without one)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return peak_rss_mb()
+    found = _status_mb("VmHWM")
+    return peak_rss_mb() if found is None else found
+
+
+def rss_mb() -> float:
+    """VmRSS now: what the process holds (live data and what its allocators keep) at a step's
+    start; 0 where /proc is not there."""
+    return _status_mb("VmRSS") or 0.0
 
 
 def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
@@ -91,16 +103,20 @@ def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
 
 
 class Table:
-    """Rows of (step, wall s, CPU s, rows, peak RSS MB during the step), one Markdown table.
+    """Rows of (step, wall s, CPU s, rows, peak RSS MB during the step, RSS MB at its start),
+    one Markdown table.
 
     Each step's peak is its own (VmHWM reset before it): the process peak (ru_maxrss) would
-    carry the generator's, which is not part of a run."""
+    carry the generator's, which is not part of a run. The RSS at a step's start is what the
+    steps before it left held (the window, caches, and what the allocators have not returned)."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, float, float, int, float]] = []
+        self.starts: list[float] = []
 
     def time(self, step: str, rows: int, fn: Callable[[], Any]) -> Any:
         reset_peak_rss()
+        self.starts.append(rss_mb())  # after the reset: the step's peak is never below it
         start, cpu = time.perf_counter(), cpu_seconds()
         out = fn()
         wall, used = time.perf_counter() - start, cpu_seconds() - cpu
@@ -117,13 +133,13 @@ class Table:
         return max((r[4] for r in self.rows[first:]), default=0.0)
 
     def print(self) -> None:
-        print("| step | wall (s) | CPU (s) | rows/s | step peak RSS (MB) |")
-        print("|---|---:|---:|---:|---:|")
-        for step, wall, used, rows, rss in self.rows:
+        print("| step | wall (s) | CPU (s) | rows/s | RSS at start (MB) | step peak RSS (MB) |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for (step, wall, used, rows, rss), start in zip(self.rows, self.starts, strict=True):
             rate = f"{rows / wall:,.0f}" if rows and wall > 0 else ""
-            print(f"| {step} | {wall:.2f} | {used:.2f} | {rate} | {rss:,.0f} |")
+            print(f"| {step} | {wall:.2f} | {used:.2f} | {rate} | {start:,.0f} | {rss:,.0f} |")
         wall, used = self.total()
-        print(f"| **total (without generate)** | **{wall:.2f}** | {used:.2f} | | "
+        print(f"| **total (without generate)** | **{wall:.2f}** | {used:.2f} | | | "
               f"{self.peak():,.0f} |")  # fmt: skip
 
 

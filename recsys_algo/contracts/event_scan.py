@@ -101,11 +101,11 @@ def _bounds(view: memoryview, has_cr: bool) -> tuple[np.ndarray, np.ndarray, np.
     return starts, stops.astype(np.int64), nexts.astype(np.int64)
 
 
-def chunks(content: bytes, size: int | None = None) -> Iterator[Chunk]:
-    """The file's lines, a chunk of about `size` (CHUNK_BYTES) bytes at a time, cut after a
-    line feed."""
+def chunks(content: bytes, size: int | None = None, first_line: int = 1) -> Iterator[Chunk]:
+    """The lines of content (whole lines of a file, its line first_line first), a chunk of
+    about `size` (CHUNK_BYTES) bytes at a time, cut after a line feed."""
     size = size or CHUNK_BYTES
-    view, pos, line = memoryview(content), 0, 1
+    view, pos, line = memoryview(content), 0, first_line
     while pos < len(content):
         cut = content.find(b"\n", min(pos + size, len(content)) - 1)
         end = len(content) if cut < 0 else cut + 1

@@ -170,35 +170,51 @@ def _fast_rows(
     return rows, mask
 
 
-def parse_files(
-    files: Iterable[tuple[str, bytes]], tenant: str, surface: str, day: dt.date
-) -> ParseResult:
-    """Parse landing files (name, content); every non-blank line is kept or rejected.
+class LineParser:
+    """Landing lines of one day parsed a block of whole lines at a time: each block's staged
+    rows come back in line order, its rejected lines are appended to result.rejected and its
+    lines counted in result (result.staged is left empty: the caller keeps or writes the rows).
 
     The outcome is that of parse_line on each line. Most lines are decoded and decided
     column-wise in bulk, a chunk of the file at a time (event_scan); the rest (every line
     some rule rejects, and rare shapes such as escaped strings or float timestamps) go
     through parse_line itself, which also writes the quarantine reason and detail.
     """
-    check_name("tenant", tenant)
-    check_name("surface", surface)
-    bounds = day_bounds_ms(day)
-    result = ParseResult()
-    parts: list[pl.DataFrame] = []
-    for name, content in files:
-        for chunk in event_scan.chunks(content):
-            rows, lines = _parse_chunk(chunk, name, result, tenant, surface, bounds)
+
+    def __init__(self, tenant: str, surface: str, day: dt.date) -> None:
+        self.tenant, self.surface = check_name("tenant", tenant), check_name("surface", surface)
+        self.bounds = day_bounds_ms(day)
+        self.result = ParseResult()
+
+    def rows(self, name: str, content: bytes, first_line: int = 1) -> tuple[pl.DataFrame, int]:
+        """(STAGING_SCHEMA rows, number of lines) of content: whole lines of file `name`, the
+        first of them its line first_line."""
+        parts, count = [], 0
+        for chunk in event_scan.chunks(content, first_line=first_line):
+            rows, lines = _parse_chunk(
+                chunk, name, self.result, self.tenant, self.surface, self.bounds
+            )
             parts.append(rows)
-            result.lines += lines
-            result.blank_lines += chunk.starts.size - lines
-    rows = pl.concat(parts) if parts else pl.DataFrame(schema=_STAGED_ROWS)
-    result.staged = (
-        rows.with_columns(
+            self.result.lines += lines
+            self.result.blank_lines += chunk.starts.size - lines
+            count += chunk.starts.size
+        rows = pl.concat(parts) if parts else pl.DataFrame(schema=_STAGED_ROWS)
+        staged = rows.with_columns(
             ts=pl.col("ts").cast(STAGING_SCHEMA["ts"]), rank=pl.col("rank").cast(pl.Int32())
-        )
-        .select(list(STAGING_SCHEMA))
-        .rechunk()
-    )
+        ).select(list(STAGING_SCHEMA))
+        return staged, count
+
+
+def parse_files(
+    files: Iterable[tuple[str, bytes]], tenant: str, surface: str, day: dt.date
+) -> ParseResult:
+    """Parse landing files (name, content); every non-blank line is kept or rejected
+    (LineParser's outcome, every row in result.staged)."""
+    parser = LineParser(tenant, surface, day)
+    parts = [parser.rows(name, content)[0] for name, content in files]
+    result = parser.result
+    if parts:
+        result.staged = pl.concat(parts).rechunk()
     return result
 
 

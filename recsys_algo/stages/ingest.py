@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import msgspec
 
 from recsys_algo.contracts import layout
-from recsys_algo.contracts.canonical import canonicalize, from_parquet_bytes, to_parquet_bytes
-from recsys_algo.contracts.errors import DataSourceError, NotFoundError
+from recsys_algo.contracts.canonical import (
+    RowGroupWriter,
+    canonicalize_parquet,
+    to_parquet_bytes,
+)
+from recsys_algo.contracts.errors import DataSourceError, LinkRefused, NotFoundError
 from recsys_algo.contracts.event_rules import long_line_record, too_long
-from recsys_algo.contracts.events import ParseResult, parse_files
+from recsys_algo.contracts.events import STAGING_SCHEMA, LineParser
 from recsys_algo.contracts.names import Partition
 from recsys_algo.stages.serving_note import serving_note
 from recsys_algo.stages.staging import STAGED_EVENTS
 from recsys_algo.stages.window import sha256
-from recsys_algo.store.landing import LandingDay, landing_names, read_landing_day
+from recsys_algo.store.landing import REFUSED_LINK, landing_names, read_landing_blocks
+from recsys_algo.store.landing_lines import LongLine
 from recsys_algo.store.storage import Storage
 
 
@@ -44,31 +51,64 @@ class IngestReport:
         )
 
 
-def _fingerprinted(landing: LandingDay) -> list[list[Any]]:
-    """What the input fingerprint covers: each file's bytes as read, its long lines' digests
-    (their content is not in what was read) and the refused links' names."""
+@dataclass
+class _DayOutput:
+    """What ingest writes, gathered as the blocks come: staged rows (compressed row groups),
+    quarantine records in the order of the files (by name, then line), the fingerprint."""
+
+    staged: RowGroupWriter = field(default_factory=lambda: RowGroupWriter(STAGING_SCHEMA))
+    quarantine: list[bytes] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    fingerprinted: list[list[Any]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def reject(self, records: list[dict[str, object]]) -> None:
+        """One block's records (its parser's and its long lines'), by line."""
+        records.sort(key=lambda r: cast(int, r["line"]))
+        self.quarantine += [msgspec.json.encode(r) + b"\n" for r in records]
+        self.reasons.update(str(r["reason"]) for r in records)
+
+    def fingerprint(self) -> str:
+        """What the input fingerprint covers: each file's bytes as read, its long lines'
+        digests (their content is not in what was read) and the refused links' names."""
+        refused = [[name, "symbolic_link"] for name in self.refused]
+        return sha256(msgspec.json.encode(self.fingerprinted + refused))
+
+
+def _long_line_records(name: str, long: list[LongLine]) -> list[dict[str, object]]:
+    """Records for lines over MAX_LINE_BYTES (the parser saw a blank line in each's place):
+    excerpt, length and digest."""
     return [
-        [name, sha256(content), *[[x.line, x.sha256] for x in landing.long_lines.get(name, [])]]
-        for name, content in landing.files
-    ] + [[name, "symbolic_link"] for name in landing.refused]
-
-
-def _quarantine_unread(parsed: ParseResult, landing: LandingDay) -> None:
-    """Records for what the parser never saw: lines over MAX_LINE_BYTES (the parser counted
-    each as blank) as excerpt, length and digest, and linked files by name only."""
-    for name, long in landing.long_lines.items():
-        parsed.lines += len(long)
-        parsed.blank_lines -= len(long)
-        parsed.rejected += [
-            {"file": name, "line": x.line, "reason": "line_too_long", "detail": too_long(x.size)}
-            | long_line_record(x.excerpt, x.size, x.sha256)
-            for x in long
-        ]
-    parsed.rejected += [
-        {"file": name, "line": 0, "reason": "symbolic_link", "detail": why}
-        for name, why in landing.refused.items()
+        {"file": name, "line": x.line, "reason": "line_too_long", "detail": too_long(x.size)}
+        | long_line_record(x.excerpt, x.size, x.sha256)
+        for x in long
     ]
-    parsed.rejected.sort(key=lambda r: (str(r["file"]), cast(int, r["line"])))
+
+
+def _ingest_file(
+    storage: Storage, p: Partition, name: str, parser: LineParser, out: _DayOutput
+) -> None:
+    """One landing file, a block of whole lines at a time (a linked file: one record, by
+    name only)."""
+    digest, long_digests, line = hashlib.sha256(), [], 1
+    try:
+        for content, long in read_landing_blocks(storage, p.tenant, p.surface, p.day, name):
+            digest.update(content)
+            rows, lines = parser.rows(name, content, first_line=line)
+            out.staged.append(rows)
+            parser.result.lines += len(long)  # the parser counted each as blank
+            parser.result.blank_lines -= len(long)
+            out.reject(parser.result.rejected + _long_line_records(name, long))
+            parser.result.rejected = []
+            long_digests += [[x.line, x.sha256] for x in long]
+            line += lines
+    except LinkRefused:
+        if line > 1:
+            raise  # after a block was read: not a link the store refused to open
+        out.refused.append(name)
+        out.reject([{"file": name, "line": 0, "reason": "symbolic_link", "detail": REFUSED_LINK}])
+        return
+    out.fingerprinted.append([name, digest.hexdigest(), *long_digests])
 
 
 def _no_landing_files(storage: Storage, p: Partition) -> str:
@@ -88,33 +128,35 @@ def landing_missing(storage: Storage, p: Partition) -> str | None:
 
 
 def ingest_partition(storage: Storage, p: Partition) -> IngestReport:
-    """Parse every landing file of the partition; stage good rows, quarantine the rest."""
-    landing = read_landing_day(storage, p.tenant, p.surface, p.day)
-    files = landing.files
-    if not files and not landing.refused:
+    """Parse every landing file of the partition; stage good rows, quarantine the rest.
+    Files are read, parsed and staged a block of lines at a time: memory follows the block,
+    not the file (the staged rows are held as compressed row groups, the rejected encoded)."""
+    names = landing_names(storage, p.tenant, p.surface, p.day)
+    if not names:
         raise DataSourceError(_no_landing_files(storage, p))
-    fingerprint = sha256(msgspec.json.encode(_fingerprinted(landing)))
-    parsed = parse_files(files, p.tenant, p.surface, p.day)
-    _quarantine_unread(parsed, landing)
+    parser, out = LineParser(p.tenant, p.surface, p.day), _DayOutput()
+    for name in names:
+        _ingest_file(storage, p, name, parser, out)
     staged_key = layout.staging_key(p.tenant, p.surface, p.day, STAGED_EVENTS)
-    storage.write_bytes(staged_key, to_parquet_bytes(parsed.frame()))
+    storage.write_bytes(staged_key, out.staged.close())
     quarantine_key = layout.quarantine_key(p.tenant, p.surface, p.day)
-    if parsed.rejected:
-        lines = b"".join(msgspec.json.encode(r) + b"\n" for r in parsed.rejected)
-        storage.write_bytes(quarantine_key, lines)
+    quarantined = len(out.quarantine)
+    if quarantined:
+        storage.write_bytes(quarantine_key, b"".join(out.quarantine))
     else:
         storage.delete(quarantine_key)  # a rerun over fixed files must not show stale rejects
+    lines = parser.result.lines
     return IngestReport(
         label=p.label,
-        files=len(files),
-        lines=parsed.lines,
-        rows=parsed.lines - len(parsed.rejected),
-        blank_lines=parsed.blank_lines,
-        quarantined=len(parsed.rejected),
-        reasons=parsed.reasons,
-        input_fingerprint=fingerprint,
+        files=len(names) - len(out.refused),
+        lines=lines,
+        rows=lines - quarantined,
+        blank_lines=parser.result.blank_lines,
+        quarantined=quarantined,
+        reasons=dict(sorted(out.reasons.items())),
+        input_fingerprint=out.fingerprint(),
         uri=storage.uri_for(staged_key),
-        quarantine_uri=storage.uri_for(quarantine_key) if parsed.rejected else None,
+        quarantine_uri=storage.uri_for(quarantine_key) if quarantined else None,
     )
 
 
@@ -131,13 +173,14 @@ def canonicalize_partition(storage: Storage, p: Partition) -> CanonicalReport:
     """Staged rows -> one day in UTC, deduplicated by event_id, stably sorted (byte-identical)."""
     staged_key = layout.staging_key(p.tenant, p.surface, p.day, STAGED_EVENTS)
     try:
-        staged = from_parquet_bytes(storage.read_bytes(staged_key))
+        staged = storage.read_bytes(staged_key)
     except NotFoundError:
         raise DataSourceError(
             f"canonical_events for {p.label}: raw_events has not been materialized "
             f"({storage.uri_for(staged_key)} is missing)"
         ) from None
-    frame, duplicates = canonicalize(staged)
+    frame, duplicates = canonicalize_parquet(staged)
+    del staged  # the compressed staged file: not held while the canonical one is written
     data = to_parquet_bytes(frame)
     key = layout.canonical_key(p.tenant, p.surface, p.day)
     storage.write_bytes(key, data)

@@ -5,12 +5,13 @@ No dataframe library here: the service writes exposure and event files through t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from recsys_algo.contracts.errors import ConfigError, LinkRefused
 from recsys_algo.contracts.layout import LANDING_SUFFIX, check_landing_name, raw_prefix
 from recsys_algo.contracts.names import parse_day
-from recsys_algo.store.landing_lines import LongLine, read_bounded
+from recsys_algo.store.landing_lines import LongLine, bounded_blocks
 from recsys_algo.store.storage import Storage
 
 
@@ -33,6 +34,9 @@ def landing_names(storage: Storage, tenant: str, surface: str, day: dt.date) -> 
     )
 
 
+REFUSED_LINK = "a symbolic link: not followed, nothing of it was read"
+
+
 @dataclass
 class LandingDay:
     files: list[tuple[str, bytes]] = field(default_factory=list)  # (name, bytes), by name
@@ -41,23 +45,31 @@ class LandingDay:
     long_lines: dict[str, list[LongLine]] = field(default_factory=dict)
 
 
+def read_landing_blocks(
+    storage: Storage, tenant: str, surface: str, day: dt.date, name: str
+) -> Iterator[tuple[bytes, list[LongLine]]]:
+    """One landing file as landing_names lists it, in blocks of whole lines
+    (landing_lines.bounded_blocks: a reader holds a block, never the file, and lines over
+    MAX_LINE_BYTES are emptied and reported). A symbolic link raises LinkRefused before any
+    block."""
+    return bounded_blocks(storage.read_chunks(f"{raw_prefix(tenant, surface, day)}/{name}"))
+
+
 def read_landing_day(storage: Storage, tenant: str, surface: str, day: dt.date) -> LandingDay:
     """The day's *.jsonl files, sorted by name (other files are ignored), and the names of
     those the store refused to read (a symbolic link): never their content. Files are read a
     chunk at a time and lines over MAX_LINE_BYTES never held whole (landing_lines).
 
     A day folder that is itself a link raises LinkRefused (a DataSourceError)."""
-    prefix = f"{raw_prefix(tenant, surface, day)}/"
-    names = landing_names(storage, tenant, surface, day)
     landing = LandingDay()
-    for name in names:
+    for name in landing_names(storage, tenant, surface, day):
         try:
-            content, long = read_bounded(storage.read_chunks(prefix + name))
+            blocks = list(read_landing_blocks(storage, tenant, surface, day, name))
         except LinkRefused:
-            landing.refused[name] = "a symbolic link: not followed, nothing of it was read"
+            landing.refused[name] = REFUSED_LINK
             continue
-        landing.files.append((name, content))
-        if long:
+        landing.files.append((name, b"".join(b for b, _ in blocks)))
+        if long := [x for _, xs in blocks for x in xs]:
             landing.long_lines[name] = long
     return landing
 

@@ -3,19 +3,23 @@
 A line over MAX_LINE_BYTES is never held whole: it is hashed as it streams by, its first
 QUARANTINE_EXCERPT_BYTES kept, and only a space and its line break are passed on, so line
 numbers (as bytes.splitlines counts them: \\n, \\r\\n and \\r end a line) stay those of the
-file and the parser sees a blank line in its place; ingest quarantines it from the LongLine."""
+file and the parser sees a blank line in its place; ingest quarantines it from the LongLine.
+
+The kept content is handed on in blocks of whole lines (bounded_blocks), each about
+BLOCK_BYTES, so a reader holds a block, not the file."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from recsys_algo.contracts.event_rules import MAX_LINE_BYTES, QUARANTINE_EXCERPT_BYTES
 
+BLOCK_BYTES = 16 << 20  # a block is handed on once this much of whole lines is kept
 _BREAK = re.compile(rb"\r\n|\r|\n")
 
 
@@ -83,17 +87,31 @@ class _Reader:
         self.size = 0
         self.start = len(self.kept)
 
+    def take(self, at_least: int) -> tuple[bytes, list[LongLine]] | None:
+        """The whole lines kept so far and the long lines ended among them, once they are
+        at_least bytes (else None); the current line stays. Everything before `start` is whole
+        lines: a line break there is final (a trailing \r is held back until its next byte)."""
+        if self.start < max(at_least, 1):
+            return None
+        with memoryview(self.kept) as view:
+            block, long = bytes(view[: self.start]), self.long
+        del self.kept[: self.start]
+        self.start, self.long = 0, []
+        return block, long
+
     def close(self) -> tuple[bytes, list[LongLine]]:
         if self.hash is not None:  # a last line without a line break
             self._end(b"")
         return bytes(self.kept), self.long
 
 
-def read_bounded(
-    chunks: Iterable[bytes], limit: int = MAX_LINE_BYTES
-) -> tuple[bytes, list[LongLine]]:
-    """(the content with every line over `limit` bytes emptied, those lines' records)."""
-    reader = _Reader(limit)
+def bounded_blocks(
+    chunks: Iterable[bytes], limit: int = MAX_LINE_BYTES, block: int | None = None
+) -> Iterator[tuple[bytes, list[LongLine]]]:
+    """The content with every line over `limit` bytes emptied, in blocks of whole lines of
+    about `block` bytes (the last one may end without a line break), each with the records
+    of the long lines it holds. Joined, the blocks are read_bounded's content."""
+    reader, size = _Reader(limit), block or BLOCK_BYTES
     held = b""
     for chunk in chunks:
         data = held + chunk if held else chunk
@@ -101,6 +119,18 @@ def read_bounded(
         data, held = (data[:-1], data[-1:]) if data.endswith(b"\r") else (data, b"")
         if data:
             reader.feed(data)
+        if (taken := reader.take(size)) is not None:
+            yield taken
     if held:
         reader.feed(held)
-    return reader.close()
+    last = reader.close()
+    if last[0] or last[1]:
+        yield last
+
+
+def read_bounded(
+    chunks: Iterable[bytes], limit: int = MAX_LINE_BYTES
+) -> tuple[bytes, list[LongLine]]:
+    """(the content with every line over `limit` bytes emptied, those lines' records)."""
+    blocks = list(bounded_blocks(chunks, limit))
+    return b"".join(b for b, _ in blocks), [x for _, long in blocks for x in long]

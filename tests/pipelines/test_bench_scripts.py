@@ -69,6 +69,29 @@ def test_pipeline_bench_runs_the_cli_end_to_end_on_the_click_mix() -> None:
     assert result["metrics"]["users"] > 0
 
 
+def test_pipeline_bench_prints_each_step_with_its_start_and_peak_rss() -> None:
+    done = run(
+        "bench/pipeline.py", "--event-mix", "clicks", "--sessions", "10", "--clusters", "30",
+        "--events-per-day", "3000", "--users", "200", "--items", "100",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    header = lines.index(
+        "| step | wall (s) | CPU (s) | rows/s | RSS at start (MB) | step peak RSS (MB) |"
+    )
+    rows = {}
+    for line in lines[header + 2 :]:
+        if not line.startswith("| ") or line.startswith("| **"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = (float(cells[4].replace(",", "")), float(cells[5].replace(",", "")))
+    assert {"ingest (parse + quarantine)", "canonicalize", "evaluation (retrain + score)"} <= set(
+        rows
+    )
+    # A step's peak is at least what it started with, and the process holds the interpreter.
+    assert all(50 < start <= peak for start, peak in rows.values())
+
+
 def test_quality_bench_prints_baselines_and_the_served_blend_on_the_session_log() -> None:
     path = shared_data(DIGINETICA)
     done = run("bench/quality.py", str(path), "--fraction", "0.1")

@@ -33,13 +33,13 @@ def _distort(
     monkeypatch: pytest.MonkeyPatch, change: Callable[[pl.DataFrame], pl.DataFrame]
 ) -> None:
     """Make canonicalization write a broken file, so the check must catch it downstream."""
-    real = ingest.canonicalize
+    real = ingest.canonicalize_parquet
 
-    def broken(staged: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    def broken(staged: bytes) -> tuple[pl.DataFrame, int]:
         frame, duplicates = real(staged)
         return change(frame), duplicates
 
-    monkeypatch.setattr(ingest, "canonicalize", broken)
+    monkeypatch.setattr(ingest, "canonicalize_parquet", broken)
 
 
 def _expect_blocked(

@@ -10,13 +10,16 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from recsys_algo.contracts.canonical import (
+    RowGroupWriter,
     canonicalize,
+    canonicalize_parquet,
     from_parquet_bytes,
     schema_problems,
     to_parquet_bytes,
 )
-from recsys_algo.contracts.events import CANONICAL_SCHEMA, parse_files
+from recsys_algo.contracts.events import CANONICAL_SCHEMA, STAGING_SCHEMA, parse_files
 from tests.support.builders import DAY, DAY_START, canonical_frame, raw_file, staging_frame
+from tests.support.event_oracle import reference_canonicalize_parquet
 from tests.support.strategies import raw_events
 
 
@@ -138,3 +141,43 @@ def test_schema_problems_catch_a_naive_or_wrong_unit_timestamp() -> None:
 @pytest.mark.parametrize("column", list(CANONICAL_SCHEMA))
 def test_schema_problems_report_each_missing_column(column: str) -> None:
     assert schema_problems(canonical_frame([{}]).drop(column)) == [f"column {column} is missing"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(raw_events(), min_size=0, max_size=15), st.randoms(use_true_random=False))
+def test_canonical_from_the_staged_file_column_by_column_equals_the_whole_frame_sort(
+    events: list[dict[str, Any]], rnd: Any
+) -> None:
+    events = events + events[: len(events) // 2]  # exact duplicates, some in one file
+    order = list(range(len(events))) + [rnd.randrange(len(events)) for _ in events[:3]]
+    staged = to_parquet_bytes(_staged(events, order))
+    expected, duplicates = reference_canonicalize_parquet(staged)
+    for frame, removed in (canonicalize_parquet(staged), canonicalize(from_parquet_bytes(staged))):
+        assert removed == duplicates
+        assert to_parquet_bytes(frame) == to_parquet_bytes(expected)
+    canonical = to_parquet_bytes(expected)  # a canonical file (no source columns) stays as it is
+    assert to_parquet_bytes(canonicalize_parquet(canonical)[0]) == canonical
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=8), st.integers(1, 7))
+def test_row_group_writer_bytes_depend_on_the_rows_not_their_cuts(
+    cuts: list[int], rows: int
+) -> None:
+    frame = staging_frame([{"event_id": f"e{i}", "item_id": f"i{i % 3}"} for i in range(sum(cuts))])
+    whole, cut = RowGroupWriter(STAGING_SCHEMA, rows), RowGroupWriter(STAGING_SCHEMA, rows)
+    whole.append(frame)
+    start = 0
+    for size in cuts:
+        cut.append(frame.slice(start, size))
+        start += size
+    data = cut.close()
+    assert data == whole.close()
+    assert_frame_equal(from_parquet_bytes(data), frame)
+
+
+def test_row_group_writer_refuses_rows_of_another_schema() -> None:
+    writer = RowGroupWriter(STAGING_SCHEMA)
+    with pytest.raises(ValueError, match="rows of schema"):
+        writer.append(canonical_frame([{}]))
+    assert dict(from_parquet_bytes(writer.close()).schema) == STAGING_SCHEMA

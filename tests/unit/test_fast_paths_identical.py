@@ -1,15 +1,17 @@
 """A day's run writes the same bytes through the fast paths as through the code they replaced.
 
-The fast paths (issue 18): landing lines decoded in bulk (event_scan), the window decoded once
-per run and handed from step to step (stages/model_inputs), TF-IDF without scikit-learn
-(kinds/content_sim/tfidf), the catalog and content_sim kept from one day to the next while the
-catalog is the same (stages/model_inputs, kinds/content_sim/similarity), the evaluation's queries
-ranked per kind in batches (serving/batched). The reference run puts back the per-line parser
-(the oracle kept in tests/support/event_oracle.py), a fresh window and catalog read at every
-step, scikit-learn's TF-IDF and one query at a time through ScopeModel.candidates, and runs the
-same stage functions the Dagster assets call, in the same order, on its own copy of the landing
-files. Every staged file (staged rows, quarantine, canonical day, each kind's artifact and
-metadata, the evaluation report) must be byte-identical; the reference is computed here, never
+The fast paths (issue 18): landing lines decoded in bulk (event_scan), the canonical day
+sorted and deduplicated from its key columns and gathered a column at a time, the window
+decoded once per run and handed from step to step (stages/model_inputs), TF-IDF without
+scikit-learn (kinds/content_sim/tfidf), the catalog and content_sim kept from one day to the
+next while the catalog is the same (stages/model_inputs, kinds/content_sim/similarity), the
+evaluation's queries ranked per kind in batches (serving/batched). The reference run puts back
+the per-line parser and the whole-frame sort (the oracles kept in
+tests/support/event_oracle.py), a fresh window and catalog read at every step, scikit-learn's
+TF-IDF and one query at a time through ScopeModel.candidates, and runs the same stage
+functions the Dagster assets call, in the same order, on its own copy of the landing files.
+Every staged file (staged rows, quarantine, canonical day, each kind's artifact and metadata,
+the evaluation report) must be byte-identical; the reference is computed here, never
 recorded, so no file derived from the shared data sets is kept.
 """
 
@@ -22,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from recsys_algo.contracts.events import ParseResult
 from recsys_algo.contracts.names import Partition
 from recsys_algo.evaluation import evaluate as evaluation_module
 from recsys_algo.kinds.content_sim import tfidf
@@ -42,18 +43,11 @@ from recsys_algo.store import landing
 from recsys_algo.store.catalog import write_catalog
 from recsys_algo.store.storage import FileStorage, Storage
 from tests.support import reference_tfidf
-from tests.support.event_oracle import reference_parse_files
+from tests.support.event_oracle import ReferenceLineParser, reference_canonicalize_parquet
 from tests.support.shared_data import DIGINETICA, ML_100K, ML_LATEST_SMALL, shared_data
 
 TENANT, SURFACE = "t", "home"
 WINDOW_DAYS = 14
-
-
-def _oracle_parse_files(
-    files: list[tuple[str, bytes]], tenant: str, surface: str, day: dt.date
-) -> ParseResult:
-    frame, rejected, lines, blank_lines = reference_parse_files(files, tenant, surface, day)
-    return ParseResult(staged=frame, rejected=rejected, blank_lines=blank_lines, lines=lines)
 
 
 def _uncached_read(
@@ -99,7 +93,8 @@ def _assert_same_bytes(
     fast_store, reference_store = FileStorage(tmp_path / "fast"), FileStorage(tmp_path / "ref")
     fast = _run(fast_store, last, WINDOW_DAYS)
     with monkeypatch.context() as patch:
-        patch.setattr(ingest, "parse_files", _oracle_parse_files)
+        patch.setattr(ingest, "LineParser", ReferenceLineParser)
+        patch.setattr(ingest, "canonicalize_parquet", reference_canonicalize_parquet)
         patch.setattr(artifacts, "read_model_inputs", _uncached_read)
         patch.setattr(evaluate, "read_model_inputs", _uncached_read)
         patch.setattr(tfidf, "tag_rows", reference_tfidf.tag_rows)
