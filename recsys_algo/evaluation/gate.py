@@ -12,7 +12,10 @@ measured on a hundred cases differ by more than 10 % by chance alone. The sessio
 standard error is clustered by session (a session's positions move together: 270 positions
 from 7 people are closer to 7 cases than to 270); the user metric's cases, one per user, are
 independent. min_session_cases counts positions; the "not measured" message also names the
-sessions they come from. Manifests recorded before
+sessions they come from. An unmeasured metric is held against the serving manifest's
+measurement only while that manifest's day lies inside the candidate's window; an older one
+was measured on data the window no longer holds (a sparse log would otherwise serve it for
+ever). Manifests recorded before
 the standard errors were (no `_se` key) are compared by the margin alone.
 """
 
@@ -81,6 +84,7 @@ def _check(
     published: Mapping[str, float] | None,
     margin: float,
     minimums: Mapping[str, int],
+    stale: str | None,
 ) -> _Check | None:
     """One metric's verdict; None when neither side measured it (nothing to say)."""
     value = candidate.get(metric)
@@ -88,9 +92,20 @@ def _check(
     if value is None:
         if baseline is None:
             return None
-        # "Not measured" is no evidence either way: against a serving manifest that was
-        # measured on this metric it blocks (an override can still publish).
         unmeasured = _not_measured(metric, candidate, minimums)
+        if stale is not None:
+            # Measured on data this window no longer holds: holding every later unmeasured day
+            # against it would serve it forever on a sparse log.
+            return _Check(
+                True,
+                f"{unmeasured}; the serving manifest measured {baseline:.4f} {stale}: too old "
+                "to hold this day back",
+                baseline,
+                None,
+            )
+        # "Not measured" is no evidence either way: against a serving manifest that was
+        # measured on this metric, on data the window still holds, it blocks (an override can
+        # still publish).
         return _Check(
             False,
             f"{unmeasured} while the serving manifest measured {baseline:.4f}",
@@ -119,13 +134,19 @@ def quality_gate(
     published: Mapping[str, float] | None,
     margin: float,
     minimums: Mapping[str, int] | None = None,
+    stale: str | None = None,
 ) -> GateDecision:
     """Compare each gate metric with the serving manifest's value; the gate passes when none
     fell below its floor and none the serving manifest measured went unmeasured (too few
-    cases). minimums (the evaluation parameters' min_users and min_session_cases) only make
-    the "not measured" message name the need."""
+    cases), unless that measurement is stale (the serving manifest's day lies before the
+    candidate's window; stale says so, e.g. "on 2026-11-13, before this window (…)"): then an
+    unmeasured metric passes, saying why. A measured fall blocks whatever the age. minimums
+    (the evaluation parameters' min_users and min_session_cases) only make the "not measured"
+    message name the need."""
     needs = minimums or {}
-    checks = [c for m in GATE_METRICS if (c := _check(m, candidate, published, margin, needs))]
+    checks = [
+        c for m in GATE_METRICS if (c := _check(m, candidate, published, margin, needs, stale))
+    ]
     if not checks:
         text = "; ".join(_not_measured(metric, candidate, needs) for metric in GATE_METRICS)
         return GateDecision(True, text, None, None)

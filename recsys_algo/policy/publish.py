@@ -179,10 +179,20 @@ def decide_publish(
     serving_as_of = serving.as_of if serving is not None else None
     would_serve = may_replace_serving(p.day.isoformat(), serving_as_of, options.allow_rewind)
     serve = would_serve and not hold.held
+    first = staged[0]
     if would_serve:
         baseline = serving.metrics if serving is not None else None
+        stale = (
+            f"on {serving.as_of}, before this window ({first.window_start}..{first.window_end})"
+            if serving is not None and serving.as_of < first.window_start
+            else None
+        )
         gate = quality_gate(
-            evaluation.metrics, baseline, gate_margin, evaluation.parameters.get("evaluation")
+            evaluation.metrics,
+            baseline,
+            gate_margin,
+            evaluation.parameters.get("evaluation"),
+            stale,
         )
     else:
         gate = GateDecision(True, GATE_NOT_APPLIED, None, None)
@@ -206,7 +216,6 @@ def decide_publish(
         "override": options.quality_override,
         "override_reason": options.override_reason.strip(),
     }
-    first = staged[0]
     return PublishDecision(
         publish=publish,
         serve=serve,

@@ -171,6 +171,22 @@ def test_an_unmeasured_candidate_is_held_when_the_serving_manifest_was_measured(
     assert overridden.publish
 
 
+def test_an_unmeasured_candidate_is_not_held_by_a_measurement_older_than_its_window() -> None:
+    # A sparse log: the serving manifest measured the metric on a day before this window
+    # (2026-11-14..20). Holding every later unmeasured day against it would serve it forever.
+    decision = decide(candidate=None, current=serving(DAY - dt.timedelta(days=7)))
+    assert decision.publish and decision.serve and decision.gate.passed
+    assert decision.gate.message == (
+        f"{GATE_METRIC} not measured (40 held-out users); the serving manifest measured 0.5000 "
+        "on 2026-11-13, before this window (2026-11-14..2026-11-20): too old to hold this day "
+        "back"
+    )
+    # Its last day inside the window: still held, as above.
+    assert not decide(candidate=None, current=serving(DAY - dt.timedelta(days=6))).publish
+    # A measured fall is evidence whatever the serving manifest's age.
+    assert not decide(candidate=0.0, current=serving(DAY - dt.timedelta(days=30))).publish
+
+
 def test_kinds_without_enough_data_are_left_out_with_their_reason_in_the_lineage() -> None:
     metas = [staged("popularity"), staged("second", omitted="0 sessions hold two items")]
     decision = decide(staged_metas=metas)
