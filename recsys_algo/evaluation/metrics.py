@@ -59,7 +59,11 @@ def hit_matrix(
 def recall_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
     if not hits.shape[0]:
         return 0.0
-    return float(np.mean(hits.sum(axis=1) / np.minimum(sizes, k)))
+    return float(np.mean(_recall_values(hits, sizes, k)))
+
+
+def _recall_values(hits: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
+    return np.asarray(hits.sum(axis=1) / np.minimum(sizes, k), dtype=np.float64)
 
 
 def ndcg_of(hits: np.ndarray, sizes: np.ndarray, k: int) -> float:
@@ -84,7 +88,7 @@ def per_case(hits: np.ndarray, sizes: np.ndarray, k: int) -> dict[str, np.ndarra
     and mrr_of): what a paired comparison of two sources on the same cases needs."""
     top = hits[:, :k]
     return {
-        "recall": top.sum(axis=1) / np.minimum(sizes, k),
+        "recall": _recall_values(top, sizes, k),
         "ndcg": _ndcg_values(top, sizes, k),
         "rr": _rr_values(top),
     }

@@ -5,13 +5,13 @@ No dataframe library here: the service writes exposure and event files through t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from recsys_algo.contracts.errors import ConfigError, LinkRefused
 from recsys_algo.contracts.layout import LANDING_SUFFIX, check_landing_name, raw_prefix
 from recsys_algo.contracts.names import parse_day
-from recsys_algo.store.landing_lines import LongLine, bounded_blocks
+from recsys_algo.store.landing_lines import LongLine, bounded_blocks, read_bounded
 from recsys_algo.store.storage import Storage
 
 
@@ -52,7 +52,13 @@ def read_landing_blocks(
     (landing_lines.bounded_blocks: a reader holds a block, never the file, and lines over
     MAX_LINE_BYTES are emptied and reported). A symbolic link raises LinkRefused before any
     block."""
-    return bounded_blocks(storage.read_chunks(f"{raw_prefix(tenant, surface, day)}/{name}"))
+    return bounded_blocks(_chunks(storage, tenant, surface, day, name))
+
+
+def _chunks(
+    storage: Storage, tenant: str, surface: str, day: dt.date, name: str
+) -> Iterable[bytes]:
+    return storage.read_chunks(f"{raw_prefix(tenant, surface, day)}/{name}")
 
 
 def read_landing_day(storage: Storage, tenant: str, surface: str, day: dt.date) -> LandingDay:
@@ -64,12 +70,12 @@ def read_landing_day(storage: Storage, tenant: str, surface: str, day: dt.date) 
     landing = LandingDay()
     for name in landing_names(storage, tenant, surface, day):
         try:
-            blocks = list(read_landing_blocks(storage, tenant, surface, day, name))
+            content, long = read_bounded(_chunks(storage, tenant, surface, day, name))
         except LinkRefused:
             landing.refused[name] = REFUSED_LINK
             continue
-        landing.files.append((name, b"".join(b for b, _ in blocks)))
-        if long := [x for _, xs in blocks for x in xs]:
+        landing.files.append((name, content))
+        if long:
             landing.long_lines[name] = long
     return landing
 
