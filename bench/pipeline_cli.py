@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -43,7 +44,10 @@ def _steps(dagster_home: Path) -> list[tuple[str, float]]:
     ]  # type: ignore[operator]
 
 
-def materialize_through_cli(tmp: Path, p: Partition, key_spec: str, days: int) -> CliRun:
+def materialize_through_cli(
+    tmp: Path, p: Partition, key_spec: str, days: int, overrides: str = "{}"
+) -> CliRun:
+    """Run `recsys materialize` for p with the model parameter overrides (JSON, by section)."""
     home = tmp / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
@@ -54,6 +58,7 @@ def materialize_through_cli(tmp: Path, p: Partition, key_spec: str, days: int) -
         "RECSYS_SIGNING_KEYS": key_spec,
         "DAGSTER_HOME": str(home),
         "OPENBLAS_NUM_THREADS": "1",
+        "RECSYS_MODEL_PARAMS": overrides,
     }
     env.pop("RECSYS_SIGNING_KEYS_FILE", None)
     recsys = Path(sys.executable).with_name("recsys")
@@ -72,7 +77,12 @@ def materialize_through_cli(tmp: Path, p: Partition, key_spec: str, days: int) -
         sys.exit(f"recsys materialize exited {child.returncode}:\n{output.decode()[-4000:]}")
     storage = open_storage(store)
     # The set of what the window holds now, with the parameters the CLI ran with.
-    set_key = current_set_key(storage, p, PipelineSettings().window_days, ModelParams())
+    set_key = current_set_key(
+        storage,
+        p,
+        PipelineSettings().window_days,
+        ModelParams.from_overrides(json.loads(overrides)),
+    )
     evaluation = load_evaluation(storage, p, set_key)
     return CliRun(
         wall=wall,
