@@ -18,7 +18,8 @@ held) and its peak RSS (VmHWM reset before it, so the generator's memory is not 
 total row gives the largest).
 `--through cli` runs `recsys materialize` for the last day in a child process (Dagster, its
 instance, imports and all) and prints its wall, CPU and peak RSS, then each step's wall time
-from the run's Dagster event log.
+from the run's Dagster event log. The instance's storage is created before, untimed (printed
+apart): every daily run but an instance's very first finds it made.
 `--curve` runs this script once per size in a fresh process and prints wall, peak RSS and the
 slope per million events; sizes up to 1M are one day, larger ones days of 1M.
 """
