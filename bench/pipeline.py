@@ -26,6 +26,12 @@ slope per million events; sizes up to 1M are one day, larger ones days of 1M.
 
 from __future__ import annotations
 
+# First: a run's process is the pipelines' (the CLI, Dagster's), and recsys_pipelines sets the
+# allocator's options, which polars reads once, when it loads.
+import recsys_pipelines  # noqa: F401
+
+# isort: split
+
 import argparse
 import datetime as dt
 import json

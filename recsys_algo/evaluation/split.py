@@ -23,6 +23,14 @@ def time_split(
     if holdout_start.tzinfo is None:
         raise ConfigError("evaluation: holdout_start must be timezone-aware")
     cut = pl.lit(holdout_start.astimezone(dt.UTC)).cast(pl.Datetime("ms", "UTC"))
+    ts = events["ts"]
+    if ts.null_count() == 0 and ts.is_sorted():
+        # A window is in time order (each canonical day is sorted by ts, days follow one
+        # another): the two parts are slices of it, not a second copy of its rows (~70 MB at
+        # 1M events, held through the whole evaluation; issue 18 fourth round).
+        start_ms = pl.select(cut.dt.epoch("ms")).item()
+        at = int(ts.dt.epoch("ms").search_sorted(start_ms, side="left"))
+        return events.slice(0, at), events.slice(at)
     return events.filter(pl.col("ts") < cut), events.filter(pl.col("ts") >= cut)
 
 

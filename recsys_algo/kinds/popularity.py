@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from recsys_algo.contracts.errors import ArtifactError, ConfigError
 from recsys_algo.contracts.events import EVENT_TYPES
+from recsys_algo.kinds.runs import run_starts
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "exposure": 0.0,
@@ -91,12 +92,12 @@ def compute_popularity(
         return pl.DataFrame(
             schema={"item_id": pl.String(), "score": pl.Float64(), "events": pl.Int64()}
         )
-    items = rows["item_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]])
+    starts = run_starts(rows, ["item_id"])
     scores = np.add.reduceat(contrib, starts)
     counts = np.diff(np.r_[starts, rows.height])
+    items = rows["item_id"].gather(starts)
     return (
-        pl.DataFrame({"item_id": items[starts], "score": scores, "events": counts.astype(np.int64)})
+        pl.DataFrame({"item_id": items, "score": scores, "events": counts.astype(np.int64)})
         .sort(["score", "item_id"], descending=[True, False])
         .head(params.top_n)
     )

@@ -113,8 +113,10 @@ def sessionize(
     tail = position >= 0
     # Code -1 (null) reads the null that sorted_codes appends last.
     keys = _session_keys(users.gather(user[first]), sids.gather(sid[first]), ts[first])
+    # Only the columns kept: user_id and session_id live on in the keys (two string columns
+    # of every row less to gather, issue 18 fourth round).
     frame = (
-        rows[order[tail]]
+        rows.select("ts", "item_id", "event_type")[order[tail]]
         .with_columns(
             session_key=keys.gather(session[tail]),
             position=pl.Series(position[tail], dtype=pl.Int32()),

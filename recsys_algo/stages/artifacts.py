@@ -13,6 +13,7 @@ from recsys_algo.kinds.artifacts import ArtifactBlob
 from recsys_algo.kinds.kind import Kind
 from recsys_algo.kinds.registry import SPECS, build_kind
 from recsys_algo.recipes.params import ModelParams
+from recsys_algo.stages.memory import releases_freed_memory
 from recsys_algo.stages.model_inputs import read_model_inputs
 from recsys_algo.stages.recipes import scope_params
 from recsys_algo.stages.serving_note import serving_note
@@ -38,6 +39,7 @@ class ArtifactReport:
         return f"{self.kind} for {self.label}: left out of the manifest: {self.omitted}"
 
 
+@releases_freed_memory
 def build_artifact(
     storage: Storage, p: Partition, kind: Kind, params: ModelParams, window_days: int
 ) -> ArtifactReport:

@@ -13,6 +13,7 @@ from recsys_algo.evaluation.gate import GATE_METRICS
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.kinds.registry import tables_of
 from recsys_algo.recipes.params import BLEND_SECTION, EVALUATION_SECTION, ModelParams
+from recsys_algo.stages.memory import releases_freed_memory
 from recsys_algo.stages.model_inputs import read_model_inputs
 from recsys_algo.stages.recipes import scope_params
 from recsys_algo.stages.staging import load_staged, load_staged_meta, stage_evaluation
@@ -40,6 +41,7 @@ class EvaluationOutcome:
         )
 
 
+@releases_freed_memory
 def evaluate_partition(
     storage: Storage, p: Partition, base: ModelParams, window_days: int
 ) -> EvaluationOutcome:

@@ -19,6 +19,7 @@ from recsys_algo.contracts.errors import DataSourceError, LinkRefused, NotFoundE
 from recsys_algo.contracts.event_rules import long_line_record, too_long
 from recsys_algo.contracts.events import STAGING_SCHEMA, LineParser
 from recsys_algo.contracts.names import Partition
+from recsys_algo.stages.memory import releases_freed_memory
 from recsys_algo.stages.serving_note import serving_note
 from recsys_algo.stages.staging import STAGED_EVENTS
 from recsys_algo.stages.window import sha256
@@ -127,6 +128,7 @@ def landing_missing(storage: Storage, p: Partition) -> str | None:
     )
 
 
+@releases_freed_memory
 def ingest_partition(storage: Storage, p: Partition) -> IngestReport:
     """Parse every landing file of the partition; stage good rows, quarantine the rest.
     Files are read, parsed and staged a block of lines at a time: memory follows the block,
@@ -169,6 +171,7 @@ class CanonicalReport:
     uri: str
 
 
+@releases_freed_memory
 def canonicalize_partition(storage: Storage, p: Partition) -> CanonicalReport:
     """Staged rows -> one day in UTC, deduplicated by event_id, stably sorted (byte-identical)."""
     staged_key = layout.staging_key(p.tenant, p.surface, p.day, STAGED_EVENTS)

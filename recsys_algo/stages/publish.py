@@ -13,6 +13,7 @@ from recsys_algo.contracts.signing import SigningKeys
 from recsys_algo.kinds.kind import KINDS
 from recsys_algo.policy.publish import PublishDecision, PublishOptions, decide_publish
 from recsys_algo.recipes.params import ModelParams
+from recsys_algo.stages.memory import releases_freed_memory
 from recsys_algo.stages.model_inputs import current_fingerprints, set_key_of
 from recsys_algo.stages.recipes import scope_params
 from recsys_algo.stages.staging import (
@@ -49,6 +50,7 @@ def check_serving_pointer(storage: Storage, keys: SigningKeys, p: Partition) -> 
         ) from None
 
 
+@releases_freed_memory
 def publish_partition(
     storage: Storage,
     keys: SigningKeys,

@@ -92,21 +92,36 @@ def test_a_wrong_first_day_fails_the_load_naming_the_variable() -> None:
     assert "RECSYS_FIRST_DAY='1995-1-1' is invalid: use a date YYYY-MM-DD" in result.stderr
 
 
+def _variable_after_loading(name: str, library: str, value: str | None = None) -> str:
+    """The variable `name` in a fresh process that loaded the CLI, the code location and then
+    library, started without it (or with value, as an operator would set it)."""
+    probe = (
+        f"import os, recsys_pipelines.cli, recsys_pipelines.definitions, {library}; "
+        f"print(os.environ[{name!r}])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != name}
+    if value is not None:
+        env[name] = value
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=ROOT,
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
 def test_processes_that_fit_make_openmp_wait_passively_unless_the_operator_says_otherwise() -> None:
     """The CLI and the code location set OMP_WAIT_POLICY before any OpenMP runtime loads, as
     a default: a spinning ALS thread on a busy machine cost a tiny day a second (docs/data.md)."""
-    probe = (
-        "import os, recsys_pipelines.cli, recsys_pipelines.definitions, implicit.cpu.als; "
-        "print(os.environ['OMP_WAIT_POLICY'])"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert _variable_after_loading("OMP_WAIT_POLICY", "implicit.cpu.als") == "PASSIVE"
+    assert _variable_after_loading("OMP_WAIT_POLICY", "implicit.cpu.als", "ACTIVE") == "ACTIVE"
 
-    def policy(**extra: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", probe], env={**env, **extra}, cwd=ROOT,
-            capture_output=True, text=True, check=True, timeout=120,
-        )  # fmt: skip
-        return done.stdout.strip()
 
-    assert policy() == "PASSIVE"
-    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+def test_processes_that_run_steps_return_freed_polars_memory_promptly_unless_overridden() -> None:
+    """The CLI and the code location set polars' jemalloc options before polars loads, as a
+    default (polars appends them to its own, and jemalloc takes a key's last value): freed
+    pages went back after 1.5 s, under the step's next allocations (docs/benchmarks.md)."""
+    conf = _variable_after_loading("_RJEM_MALLOC_CONF", "polars")
+    assert conf.endswith(",dirty_decay_ms:100,muzzy_decay_ms:0")
+    mine = _variable_after_loading("_RJEM_MALLOC_CONF", "polars", "dirty_decay_ms:2000")
+    assert mine.endswith(",dirty_decay_ms:2000")
+    assert "dirty_decay_ms:100" not in mine

@@ -180,6 +180,33 @@ def test_time_split_puts_holdout_start_in_test() -> None:
     assert test["event_id"].to_list() == ["e2"]
 
 
+@settings(max_examples=200)
+@given(
+    minutes=st.lists(st.integers(0, 5), max_size=12),
+    # On an event's minute (a tie), within its millisecond (truncated to a tie), or anywhere.
+    cut_us=st.one_of(
+        st.integers(0, 6).map(lambda m: m * 60_000_000),
+        st.integers(0, 6).map(lambda m: m * 60_000_000 + 700),
+        st.integers(0, 6 * 60_000_000),
+    ),
+    in_time_order=st.booleans(),
+)
+def test_time_split_matches_comparing_each_event_to_the_start(
+    minutes: list[int], cut_us: int, in_time_order: bool
+) -> None:
+    """Windows in time order are cut as slices, others filtered; both give the rows that
+    comparing each timestamp with the start (to the millisecond) gives, in the window's order."""
+    rows = [
+        ("u", "a", "click", m, f"e{i}")
+        for i, m in enumerate(sorted(minutes) if in_time_order else minutes)
+    ]
+    train, test = time_split(_events(rows), T0 + dt.timedelta(microseconds=cut_us))
+    cut = T0 + dt.timedelta(milliseconds=cut_us // 1000)
+    before = [T0 + dt.timedelta(minutes=r[3]) < cut for r in rows]
+    assert train["event_id"].to_list() == [r[4] for r, b in zip(rows, before, strict=True) if b]
+    assert test["event_id"].to_list() == [r[4] for r, b in zip(rows, before, strict=True) if not b]
+
+
 def test_time_split_requires_aware_datetime() -> None:
     with pytest.raises(ConfigError, match="timezone-aware"):
         time_split(_events([]), dt.datetime(2026, 11, 1))

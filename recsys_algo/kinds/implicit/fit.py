@@ -17,6 +17,7 @@ from recsys_algo.contracts.errors import ConfigError, ValidationGateError
 from recsys_algo.kinds.implicit.artifact import MAX_ITEMS, MAX_USERS, SCHEMA_VERSION, check_implicit
 from recsys_algo.kinds.implicit.topn import top_n_unseen
 from recsys_algo.kinds.popularity import DEFAULT_WEIGHTS, check_event_weights
+from recsys_algo.kinds.runs import run_starts
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -141,13 +142,11 @@ def user_item_weights(
         return pl.DataFrame(
             schema={"user_id": pl.String(), "item_id": pl.String(), "weight": pl.Float64()}
         )
-    users = rows["user_id"].to_numpy()
-    items = rows["item_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, (users[1:] != users[:-1]) | (items[1:] != items[:-1])])
+    starts = run_starts(rows, ["user_id", "item_id"])
     return pl.DataFrame(
         {
-            "user_id": users[starts],
-            "item_id": items[starts],
+            "user_id": rows["user_id"].gather(starts),
+            "item_id": rows["item_id"].gather(starts),
             "weight": np.add.reduceat(rows["contrib"].to_numpy(), starts),
         }
     )
