@@ -1,12 +1,14 @@
-"""repeats_within_rows: the duplicate check of the implicit and item_model top lists."""
+"""The repeat checks of artifacts: top lists (implicit, item_model) and neighbour pairs."""
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
 from recsys_algo.kinds.implicit.artifact import repeats_within_rows
+from recsys_algo.kinds.neighbors import _repeats_a_pair
 
 rows_strategy = st.lists(st.lists(st.integers(0, 30), max_size=12), max_size=40)
 
@@ -33,3 +35,11 @@ def test_very_ragged_rows_are_checked_without_a_grid_of_padding() -> None:
     long_row = list(range(1000))
     assert not repeats_within_rows(*parts([long_row, *[[]] * 5000, [7]]))
     assert repeats_within_rows(*parts([long_row, *[[]] * 5000, [7, 7]]))
+
+
+@given(st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from("abcd")), min_size=1))
+def test_a_repeated_neighbour_pair_is_found_exactly_when_there_is_one(
+    pairs: list[tuple[str, str]],
+) -> None:
+    frame = pl.DataFrame({"item_id": [a for a, _ in pairs], "neighbor_id": [b for _, b in pairs]})
+    assert _repeats_a_pair(frame) is (len(set(pairs)) < len(pairs))
