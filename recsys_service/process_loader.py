@@ -234,9 +234,11 @@ def _alive(pid: str) -> bool:
 
 
 def _plain_written(done: Finished) -> None:
-    """How a child that reported its model ended: a failure leaves plain queries live."""
-    if done.returncode != 0:
-        tail = (done.stdout.decode(errors="replace").strip().splitlines() or [""])[-1]
+    """How a child that answered ended: after reporting its model, a failure leaves plain
+    queries live (a failure it answered with is the load's, reported by it)."""
+    lines = done.stdout.decode(errors="replace").strip().splitlines() or [""]
+    if done.returncode != 0 and '"path"' in lines[0]:
+        tail = lines[-1]
         stderr = done.stderr.decode(errors="replace").strip()[-300:]
         log.warning(
             "loader child (exit %s) wrote no plain answers; they are answered live: %s %s",

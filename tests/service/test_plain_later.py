@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import shutil
 import sys
 import time
@@ -18,7 +19,8 @@ from recsys_algo.serving.recommender import BlendParams, Query
 from recsys_algo.store.storage import FileStorage
 from recsys_service import loader_child
 from recsys_service.loaded_scope import LoadedScope
-from recsys_service.process_loader import ProcessLoader
+from recsys_service.loader_spare import Finished
+from recsys_service.process_loader import ProcessLoader, _plain_written
 from recsys_service.scope_sources import load_scope
 from recsys_service.serving_state import ServingState
 from tests.service.builders import SIGNING_SPEC, publish_synthetic, signing_keys
@@ -127,3 +129,18 @@ def test_an_unreadable_plain_answers_file_leaves_the_version_answering_live(
     assert not plain_file.exists()
     reference = load_scope(with_users, signing_keys(), "demo", "home", dt.datetime.now(dt.UTC))
     assert answers(served, served.blend) == answers(reference, reference.blend)
+
+
+def test_only_a_child_that_reported_its_model_is_warned_about_for_its_plain_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused = Finished(1, b'{"type": "ArtifactError", "message": "digest"}\n', b"")
+    died = Finished(-9, b'{"path": "/p/a.prep", "plain": "/p/a.plain"}\n', b"out of memory")
+    done = Finished(0, b'{"path": "/p/a.prep"}\n{"plain": "/p/a.plain"}\n', b"")
+    with caplog.at_level(logging.WARNING, logger="recsys_service.process_loader"):
+        for finished in (refused, done):
+            _plain_written(finished)
+        assert caplog.messages == []  # the refusal is the load's failure, reported by it
+        _plain_written(died)
+    (message,) = caplog.messages
+    assert "exit -9" in message and "answered live" in message and "out of memory" in message
