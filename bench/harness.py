@@ -189,15 +189,27 @@ def serve(
         stop_process(proc, grace=60)
 
 
+# The bare app on the service's own uvicorn protocol (one socket write per response).
+_PLAIN_JOINED = (
+    "import sys, uvicorn; from recsys_service.http_limits import LimitedHttpToolsProtocol as P; "
+    "uvicorn.run('plain_app:app', port=int(sys.argv[1]), workers=int(sys.argv[2]), http=P, "
+    "log_level='warning', access_log=False)"
+)
+
+
 @contextmanager
-def serve_plain(workers: int, timeout: float = 120.0, server: str = "uvicorn") -> Iterator[str]:
+def serve_plain(
+    workers: int, timeout: float = 120.0, server: str = "uvicorn", joined_writes: bool = False
+) -> Iterator[str]:
     """bench/plain_app.py under uvicorn (or granian) with `workers` processes; yields its base
-    URL."""
+    URL. joined_writes: on the service's protocol (recsys_service.coalesced_writes)."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "uvicorn", "plain_app:app", "--port", str(port), "--workers",
         str(workers), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+    if joined_writes:
+        cmd = [sys.executable, "-c", _PLAIN_JOINED, str(port), str(workers)]
     if server == "granian":
         cmd = granian_command("plain_app:app", port, workers, factory=False)
     proc = subprocess.Popen(cmd, cwd=Path(__file__).parent, stdout=subprocess.DEVNULL)

@@ -4,6 +4,7 @@
     .venv/bin/python bench/service.py --duration 10    # shorter runs, same store
     .venv/bin/python bench/service.py --server granian # the service and the bare app on granian
     .venv/bin/python bench/service.py --exposures off  # exposure logging stubbed out (a bound)
+    .venv/bin/python bench/service.py --bare-writes joined  # the bare app with one write a response
 
 The store (synthetic events -> every kind -> one signed manifest) is built once into --store
 and reused by later runs. The service runs as `python -m recsys_service --workers N` with API
@@ -69,6 +70,11 @@ def main() -> int:
         help="off: exposure logging stubbed out (bench/service_no_exposures.py), the upper bound "
         "of moving it off the request path",
     )  # fmt: skip
+    parser.add_argument(
+        "--bare-writes", choices=("uvicorn", "joined"), default="uvicorn",
+        help="joined: the bare app on the service's protocol, one socket write per response "
+        "(uvicorn's writes head and body apart), to read the service against that ceiling too",
+    )  # fmt: skip
     args = parser.parse_args()
     store = store_from_args(args)
     sweep = sorted({int(c) for c in args.connections.split(",")})
@@ -80,6 +86,7 @@ def main() -> int:
             threads=args.threads, env=recommend_env(store),
         )  # fmt: skip
 
+    joined = args.bare_writes == "joined"
     extra = {} if args.loader_nice is None else {"RECSYS_LOADER_NICE": str(args.loader_nice)}
     with serve(store, args.workers, extra, args.server, args.exposures == "on") as server:
         wrk("warm-up", "/v1/recommend", "recommend.lua", args.warmup)
@@ -109,10 +116,11 @@ def main() -> int:
         rss_end = server.rss_mb()
         loader_cpu = server.children_cpu_seconds() - loader_cpu_before
     # The machine's ceiling: a plain Litestar endpoint on the same server, workers and wrk.
-    with serve_plain(args.workers, server=args.server) as base:
+    with serve_plain(args.workers, server=args.server, joined_writes=joined) as base:
         plains = {
             c: run_wrk(
-                f"GET /plain (plain Litestar app, 20 items), {c} connections",
+                f"GET /plain (plain Litestar app, 20 items{', joined writes' if joined else ''}), "
+                f"{c} connections",
                 base + "/plain",
                 "get.lua",
                 seconds=args.duration,

@@ -4,16 +4,20 @@ uvicorn's httptools protocol (what `python -m recsys_service` runs) limits neith
 the number of request headers: a 100 MB header was buffered whole (parser and scope) before the
 app saw it, stalling the worker's event loop for seconds. This protocol counts each head's bytes
 as they arrive, before the parser buffers them, and refuses a head over `max_bytes` (request
-line, URL and headers) or with more than `max_count` headers.
+line, URL and headers) or with more than `max_count` headers. It also writes each response
+with one send() (recsys_service.coalesced_writes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from recsys_service.coalesced_writes import CoalescingTransport
 
 log = logging.getLogger("uvicorn.error")
 _END_OF_HEAD = b"\r\n\r\n"
@@ -49,6 +53,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._tail = b""  # the last bytes of the head so far: a terminator may straddle reads
         self._refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # One write per response instead of head and body apart (coalesced_writes).
+        joined = CoalescingTransport(cast("asyncio.Transport", transport), self.loop)
+        super().connection_made(cast("asyncio.Transport", joined))
 
     def data_received(self, data: bytes) -> None:
         if self._refused:

@@ -22,6 +22,9 @@ class LoadedScope:
     loaded_at: dt.datetime
     model: ScopeModel
     blend: BlendParams  # as recorded in the manifest: served exactly as it was evaluated
+    # The file whose mapping completes this version (its plain answers, written after its
+    # model: recsys_service.prepared_versions); None when there is nothing more to map.
+    pending: str | None = None
 
     @property
     def missing_kinds(self) -> dict[str, str]:

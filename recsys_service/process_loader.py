@@ -6,7 +6,9 @@ the manifest and every artifact, builds the indexes and writes them as one prepa
 (recsys_algo.serving.model_file) into a private directory; the serving process maps that file.
 Decoding, checks and index building never hold a serving process's GIL, their transient memory
 is the child's and is gone when it exits, and every worker of the host maps the same pages. A
-lock per scope makes one worker build and the others map its file.
+lock per scope makes one worker build and the others map its file. The child reports as soon as
+the model's file is written, and the version serves; its plain answers follow in a second file
+that each serving process maps at a later poll (`completed`, prepared_versions.with_plain).
 
 Files are named by what the arrays depend on (`model_key`: the artifacts' digests, the
 manifest's lineage parameters, the kind of source), not by the manifest: the serving process
@@ -19,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -33,35 +33,23 @@ from typing import Any
 
 import msgspec
 
-import recsys_algo
-from recsys_algo.contracts.errors import ERROR_CLASSES, ArtifactError, ConfigError, RecsysError
+from recsys_algo.contracts.errors import ERROR_CLASSES, ConfigError, RecsysError
 from recsys_algo.contracts.manifest import Manifest
 from recsys_algo.contracts.signing import SigningKeys
-from recsys_algo.serving.model_file import FORMAT_VERSION, model_from_arrays, read_prepared
-from recsys_algo.serving.precomputed import PLAIN_K
-from recsys_algo.serving.recommender import BlendParams
 from recsys_service.loaded_scope import LoadedScope
-from recsys_service.loader_spare import Children
-from recsys_service.reverify import changed_blobs
-from recsys_service.scope_sources import ScopeSource, StorageSource
+from recsys_service.loader_spare import Children, Finished
+from recsys_service.prepared_versions import (
+    loaded_from_prepared,
+    model_key,
+    plain_path,
+    prepared_name,
+    with_plain,
+)
+from recsys_service.scope_sources import ScopeSource
 from recsys_service.serving_state import LoadDeferred
 
 log = logging.getLogger(__name__)
 
-PREPARED_SUFFIX = f".v{FORMAT_VERSION}.prep"
-# Modules whose code decides what a prepared file holds (read as files: not imported here).
-_MODEL_CODE = (
-    "recsys_algo.kinds.kind",
-    "recsys_algo.kinds.implicit.artifact",
-    "recsys_algo.loading.model",
-    "recsys_algo.loading.tables",
-    "recsys_algo.serving.implicit_index",
-    "recsys_algo.serving.indexes",
-    "recsys_algo.serving.model_file",
-    "recsys_algo.serving.precomputed",
-    "recsys_algo.serving.ranking",
-    "recsys_algo.serving.recommender",
-)
 # The child's module, run with `python -m` (not imported here: it imports this module).
 LOADER_CHILD = "recsys_service.loader_child"
 RETAIN_PREPARED = 3  # files kept per scope: what is served, and the versions before it
@@ -74,61 +62,6 @@ class LoaderFailed(RecsysError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def _code_fingerprint() -> str:
-    """The code that turns artifacts into served arrays and answers: a file built by other
-    code (an upgrade, even one that kept FORMAT_VERSION) is another model."""
-    digest = hashlib.sha256(recsys_algo.__version__.encode())
-    for name in _MODEL_CODE:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin is not None, name
-        digest.update(Path(spec.origin).read_bytes())
-    return digest.hexdigest()
-
-
-CODE_FINGERPRINT = _code_fingerprint()
-
-
-def model_key(source: ScopeSource, manifest: Manifest) -> str:
-    """What a version's served arrays are a function of. Artifacts are content-addressed, so
-    their digests stand for their bytes; the lineage parameters carry the implicit fit and the
-    blend (defaults are the code's, in the fingerprint); DB-only mode serves other kinds than
-    the object store from one manifest."""
-    content = [
-        FORMAT_VERSION,
-        CODE_FINGERPRINT,
-        PLAIN_K,
-        source.spec()["kind"],
-        sorted((kind, ref.sha256) for kind, ref in manifest.artifacts.items()),
-        manifest.lineage.parameters,
-    ]
-    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()[:32]
-
-
-def prepared_name(tenant: str, surface: str, key: str) -> str:
-    """Names are validated ([a-z0-9_-]), so '.' separates the parts unambiguously."""
-    return f"{tenant}.{surface}.{key}{PREPARED_SUFFIX}"
-
-
-def loaded_from_prepared(
-    path: Path, key: str, manifest: Manifest, token: str, now: dt.datetime, source: ScopeSource
-) -> LoadedScope:
-    """The version `manifest` (verified by the caller) served from the file of its model key,
-    if its blobs are still those it was built from (reverify: a stat each)."""
-    prepared = read_prepared(path)
-    meta = prepared.meta
-    if meta.get("model_key") != key:
-        raise ArtifactError(f"{path}: holds model {meta.get('model_key')!r}, not {key!r}")
-    if isinstance(source, StorageSource):
-        changed_blobs(source.storage, manifest, meta.get("blobs") or {})
-    return LoadedScope(
-        manifest=manifest,
-        token=token,
-        loaded_at=now,
-        model=model_from_arrays(meta["model"], prepared.arrays),
-        blend=BlendParams(**meta["blend"]),
-    )
 
 
 class LoadInProgress(LoadDeferred):
@@ -170,11 +103,20 @@ class ProcessLoader:
         self.nice = nice
         # spare: one child started ahead, imports done, for the next version (loader_spare);
         # whoever asks for it calls close() at the end.
-        self.children = Children(lambda: [sys.executable, "-m", LOADER_CHILD], spare)
+        self.children = Children(
+            lambda: [sys.executable, "-m", LOADER_CHILD], spare, on_finished=_plain_written
+        )
 
     def close(self) -> None:
-        """Stop the spare child (the service's shutdown)."""
+        """Stop the spare child and any child still writing plain answers (the shutdown)."""
         self.children.close()
+
+    def completed(self, loaded: LoadedScope) -> LoadedScope | None:
+        """`loaded` with its plain answers once their file is there (None: nothing new to
+        serve). A stat per poll while they are pending; no lock: the file is renamed whole."""
+        if loaded.pending is None:
+            return None
+        return with_plain(loaded, Path(loaded.pending))
 
     def load(
         self,
@@ -198,8 +140,9 @@ class ProcessLoader:
             try:
                 result = self._prepare(source, keys, tenant, surface)
             finally:
-                # Under the lock no other child of this scope runs: any temporary is a dead
-                # child's (killed, or failed on a full disk), whatever its age.
+                # Under the lock no other child of this scope builds; one may still write the
+                # plain answers of an earlier version: a temporary of a process that is gone
+                # is a dead child's (killed, or failed on a full disk), whatever its age.
                 self._remove_temporaries(tenant, surface)
             # The child verified what it built (the pointer may have moved since `current`).
             manifest = msgspec.convert(result["manifest"], Manifest)
@@ -251,10 +194,12 @@ class ProcessLoader:
             result = json.loads(lines[-1]) if lines else {}
         except ValueError:
             result = {}
-        if done.returncode == 0 and "path" in result:
+        if done.returncode in (0, None) and "path" in result:
             return result
         if "type" in result:
             raise _failure(result)
+        if done.returncode is None:  # it answered something else (its reaper logs the rest)
+            raise LoaderFailed("LoaderFailed", f"the loader process answered {lines[-1][:200]!r}")
         how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
         tail = done.stderr.decode(errors="replace").strip()[-300:] or "no output"
         raise LoaderFailed("LoaderDied", f"the loader process ended with {how}: {tail}")
@@ -267,12 +212,38 @@ class ProcessLoader:
             reverse=True,
         )
         for stale in [p for p in found if p != keep][RETAIN_PREPARED - 1 :]:
+            plain_path(stale).unlink(missing_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
 
     def _remove_temporaries(self, tenant: str, surface: str) -> None:
         for tmp in self.directory.glob(f".{tenant}.{surface}.*.tmp-*"):
-            tmp.unlink(missing_ok=True)
+            if not _alive(tmp.name.rsplit("-", 1)[1]):
+                tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: str) -> bool:
+    """Whether the process of a temporary's name (model_file's `.tmp-<pid>`) still runs."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # another user's: not ours to judge
+    return True
+
+
+def _plain_written(done: Finished) -> None:
+    """How a child that answered ended: after reporting its model, a failure leaves plain
+    queries live (a failure it answered with is the load's, reported by it)."""
+    lines = done.stdout.decode(errors="replace").strip().splitlines() or [""]
+    if done.returncode != 0 and '"path"' in lines[0]:
+        tail = lines[-1]
+        stderr = done.stderr.decode(errors="replace").strip()[-300:]
+        log.warning(
+            "loader child (exit %s) wrote no plain answers; they are answered live: %s %s",
+            done.returncode, tail[:500], stderr,
+        )  # fmt: skip
 
 
 def private_directory(path: Path) -> Path:

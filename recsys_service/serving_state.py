@@ -83,6 +83,11 @@ class Loader(Protocol):
         scope (it serves a version meanwhile)."""
         ...
 
+    def completed(self, loaded: LoadedScope) -> LoadedScope | None:
+        """The served version with what it was `pending` on, once that is there; None: nothing
+        new (ProcessLoader: its plain answers, written after its model)."""
+        ...
+
     def close(self) -> None:
         """Release what the loader keeps between loads (the service's shutdown)."""
         ...
@@ -102,6 +107,9 @@ class ThreadLoader:
         wait: bool = True,
     ) -> LoadedScope:
         return source.load(keys, tenant, surface, now)
+
+    def completed(self, loaded: LoadedScope) -> LoadedScope | None:
+        return None  # a version is loaded whole, and answers plain queries live
 
     def close(self) -> None:
         pass
@@ -242,7 +250,11 @@ class ServingState:
                 raise ConfigError(NO_SIGNING_KEYS)
             token = self.source.token(tenant, surface)
             if entry.loaded is not None and token == entry.loaded.token:
-                # Unchanged (or rolled back to what we serve): nothing to load, nothing wrong.
+                # Unchanged (or rolled back to what we serve): nothing to load, nothing wrong;
+                # the same version, completed, once what it was pending on is there.
+                completed = self.loader.completed(entry.loaded)
+                if completed is not None:
+                    return ScopeEntry(tenant=tenant, surface=surface, loaded=completed)
                 return replace(entry, last_error=None, last_error_at=None)
             # Nothing served yet: wait for a load another worker started (it is what this one
             # would do). Serving a version: never wait, map the new one at the next poll.

@@ -16,6 +16,7 @@ NEIGHBOR_SCHEMA: dict[str, pl.DataType] = {
 }
 # A neighbour table larger than this is a runaway build, not a model: 1M items x top 50.
 MAX_ROWS = 50_000_000
+_MIX = 0x9E3779B97F4A7C15  # an odd 64-bit constant: the neighbour's hash, spread (wrapping)
 
 
 def top_neighbors(
@@ -94,7 +95,7 @@ def check_neighbors(
     item, nbr, score = pl.col("item_id"), pl.col("neighbor_id"), pl.col("score")
     if frame.select((item == nbr).any()).item():
         raise ArtifactError(f"{where}: {kind} pairs an item with itself")
-    if frame.select(pl.struct("item_id", "neighbor_id").is_duplicated().any()).item():
+    if _repeats_a_pair(frame):
         raise ArtifactError(f"{where}: {kind} repeats an (item_id, neighbor_id) pair")
     same_item = item == item.shift(1)
     out_of_order = (item < item.shift(1)) | (
@@ -104,3 +105,13 @@ def check_neighbors(
         raise ArtifactError(
             f"{where}: {kind} rows are not sorted by item_id, score desc, neighbor_id"
         )
+
+
+def _repeats_a_pair(frame: pl.DataFrame) -> bool:
+    """Whether an (item_id, neighbor_id) pair is on two rows. Distinct 64-bit hashes of the
+    pairs prove there is none (~3x faster than comparing the strings: 1M rows of content_sim
+    are checked by each loader child); equal hashes are settled on the strings themselves."""
+    mixed = pl.col("item_id").hash(1) ^ (pl.col("neighbor_id").hash(2) * _MIX)
+    if frame.select(mixed.n_unique()).item() == frame.height:
+        return False
+    return bool(frame.select(pl.struct("item_id", "neighbor_id").is_duplicated().any()).item())

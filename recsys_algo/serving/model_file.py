@@ -42,6 +42,7 @@ _HEADER_LEN = struct.Struct("<Q")
 Arrays = dict[str, npt.NDArray[Any]]
 _SESSION_ARRAYS = ("offsets", "items", "item_starts", "item_ends", "sessions_of_item")
 _SESSION_KNOBS = ("neighbors", "sample", "recent_items")
+_PLAIN_ARRAYS = ("offsets", "codes", "scores", "sources")
 _ITEM_ARRAYS = ("starts", "ends", "codes", "scores", "top_offsets", "top_codes", "top_scores")
 
 
@@ -85,13 +86,8 @@ def model_arrays(model: ScopeModel) -> tuple[dict[str, Any], Arrays]:
             arrays[f"factors.{field}"] = getattr(c, field)
     plain = None
     if model.plain is not None:
-        plain = {
-            "k": model.plain.k,
-            "users": model.plain.users,
-            "params": model.plain.params.as_dict(),
-        }
-        for field in ("offsets", "codes", "scores", "sources"):
-            arrays[f"plain.{field}"] = getattr(model.plain.lists, field)
+        plain, plain_found = plain_arrays(model.plain)
+        arrays.update(plain_found)
     revisits = None
     if model.revisits is not None:
         revisits = {"occurrences": model.revisits.occurrences}
@@ -115,6 +111,19 @@ def model_arrays(model: ScopeModel) -> tuple[dict[str, Any], Arrays]:
     described = {"neighbors": list(model.neighbors), "collab": collab, "plain": plain}
     extra = {"revisits": revisits, "sessions": sessions, "item_scores": item_scores}
     return {**described, **extra}, arrays
+
+
+def plain_arrays(plain: PlainAnswers) -> tuple[dict[str, Any], Arrays]:
+    """(description, arrays) of a model's plain answers: in its file, or in a file of their own
+    (the loader child writes them after the model, recsys_service.loader_child)."""
+    described = {"k": plain.k, "users": plain.users, "params": plain.params.as_dict()}
+    return described, {f"plain.{f}": getattr(plain.lists, f) for f in _PLAIN_ARRAYS}
+
+
+def plain_from_arrays(description: Mapping[str, Any], arrays: Mapping[str, Any]) -> PlainAnswers:
+    lists = FusedLists(*(arrays[f"plain.{f}"] for f in _PLAIN_ARRAYS))
+    params = BlendParams(**description["params"])
+    return PlainAnswers(params, int(description["k"]), int(description["users"]), lists)
 
 
 def model_from_arrays(description: Mapping[str, Any], arrays: Mapping[str, Any]) -> ScopeModel:
@@ -144,13 +153,7 @@ def model_from_arrays(description: Mapping[str, Any], arrays: Mapping[str, Any])
         )
     plain = None
     if description.get("plain") is not None:
-        given = description["plain"]
-        lists = FusedLists(
-            *(arrays[f"plain.{f}"] for f in ("offsets", "codes", "scores", "sources"))
-        )
-        plain = PlainAnswers(
-            BlendParams(**given["params"]), int(given["k"]), int(given["users"]), lists
-        )
+        plain = plain_from_arrays(description["plain"], arrays)
     revisits = None
     if description.get("revisits") is not None:
         occurrences = int(description["revisits"]["occurrences"])

@@ -130,3 +130,15 @@ def neighbour_rows(prefix: str) -> dict[str, list[tuple[str, str, float]]]:
         "content_sim": [(i[0], i[2], 0.8), (i[0], i[4], 0.7), (i[10], i[0], 0.2)],
         "session_seq": [(i[0], i[5], 0.6), (i[0], i[1], 0.3), (i[1], i[6], 0.4)],
     }
+
+
+def publish_synthetic(storage: FileStorage, tenant: str = "demo", surface: str = "home") -> None:
+    """Publish every kind of the synthetic demo (tests.support.models), known users included."""
+    from tests.support.models import synthetic_blobs  # computes every kind: imported on use
+
+    publish(
+        storage, signing_keys(), tenant=tenant, surface=surface, as_of=AS_OF,
+        window=Window(start="2026-11-14", end=AS_OF.isoformat(), days=7),
+        blobs=list(synthetic_blobs()),
+        lineage=Lineage(inputs={}, code_version="test", parameters={}), metrics={},
+    )  # fmt: skip

@@ -9,14 +9,12 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from recsys_algo.contracts.manifest import Lineage, Window
 from recsys_algo.loading.model import load_model
 from recsys_algo.serving.recommender import BlendParams, Query, ScopeModel
-from recsys_algo.store.registry import publish
 from recsys_algo.store.storage import FileStorage
 from recsys_service.app import create_app
-from tests.service.builders import AS_OF, make_settings, signing_keys
-from tests.support.models import synthetic_blobs, synthetic_tables
+from tests.service.builders import make_settings, publish_synthetic
+from tests.support.models import synthetic_tables
 
 URL = "/v1/recommend"
 K = 30
@@ -29,12 +27,7 @@ def model() -> ScopeModel:
 
 @pytest.fixture
 def client(storage: FileStorage) -> Iterator[TestClient[Litestar]]:
-    publish(
-        storage, signing_keys(), tenant="demo", surface="home", as_of=AS_OF,
-        window=Window(start="2026-11-14", end=AS_OF.isoformat(), days=7),
-        blobs=list(synthetic_blobs()),
-        lineage=Lineage(inputs={}, code_version="test", parameters={}), metrics={},
-    )  # fmt: skip
+    publish_synthetic(storage)
     with TestClient(create_app(make_settings(storage))) as test_client:
         yield test_client
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -117,6 +118,24 @@ def _check_top_lists(table: pa.Table, n_items: int, where: str) -> None:
     same_row = row[1:] == row[:-1]
     if np.any(same_row & (score[1:] > score[:-1])):
         raise ArtifactError(f"{where}: implicit top_scores must be sorted descending per user")
-    pairs = np.sort(row.astype(np.int64) * n_items + top)
-    if np.any(pairs[1:] == pairs[:-1]):
+    if repeats_within_rows(offsets, top):
         raise ArtifactError(f"{where}: implicit top_items repeat an item for one user")
+
+
+def repeats_within_rows(offsets: npt.NDArray[np.int64], values: npt.NDArray[Any]) -> bool:
+    """Whether a row (values[offsets[r]:offsets[r + 1]], offsets from 0) holds a value twice;
+    values are >= 0. Rows are sorted one by one in a grid padded with distinct negatives: for
+    50k top-50 lists about 5x faster than one sort of (row, value) keys, which stays the way
+    for very ragged rows (a grid that would be mostly padding)."""
+    lengths = np.diff(offsets)
+    width = int(lengths.max(initial=0))
+    if width < 2:
+        return False
+    row = np.repeat(np.arange(lengths.size), lengths)
+    if lengths.size * width > 4 * values.size:
+        pairs = np.sort(row.astype(np.int64) * (int(values.max()) + 1) + values)
+        return bool(np.any(pairs[1:] == pairs[:-1]))
+    grid = np.repeat(-1 - np.arange(width, dtype=np.int64)[None, :], lengths.size, axis=0)
+    grid[row, np.arange(values.size) - np.repeat(offsets[:-1], lengths)] = values
+    grid.sort(axis=1)
+    return bool(np.any(grid[:, 1:] == grid[:, :-1]))

@@ -9,7 +9,13 @@ import polars as pl
 import pyarrow as pa
 
 from recsys_algo.contracts.errors import ArtifactError
-from recsys_algo.kinds.implicit.artifact import MAX_ITEMS, MAX_USERS, check_entities, list_parts
+from recsys_algo.kinds.implicit.artifact import (
+    MAX_ITEMS,
+    MAX_USERS,
+    check_entities,
+    list_parts,
+    repeats_within_rows,
+)
 
 __all__ = ["MAX_ITEMS", "MAX_USERS", "SCHEMA_VERSION", "check_item_model", "item_model_frame"]
 
@@ -86,8 +92,7 @@ def check_item_model(table: pa.Table, where: str) -> None:
     row = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     if np.any((row[1:] == row[:-1]) & (score[1:] > score[:-1])):
         raise ArtifactError(f"{where}: item_model scores must be sorted descending per row")
-    pairs = np.sort(row * n_items + top)
-    if np.any(pairs[1:] == pairs[:-1]):
+    if repeats_within_rows(offsets, top):
         raise ArtifactError(f"{where}: item_model repeats an item within a row")
     on_items = row < n_items
     if np.any(top[on_items] == row[on_items]) or np.any(score[on_items] <= 0):
