@@ -18,7 +18,8 @@ held) and its peak RSS (VmHWM reset before it, so the generator's memory is not 
 total row gives the largest).
 `--through cli` runs `recsys materialize` for the last day in a child process (Dagster, its
 instance, imports and all) and prints its wall, CPU and peak RSS, then each step's wall time
-from the run's Dagster event log.
+from the run's Dagster event log. The instance's storage is created before, untimed (printed
+apart): every daily run but an instance's very first finds it made.
 `--curve` runs this script once per size in a fresh process and prints wall, peak RSS and the
 slope per million events; sizes up to 1M are one day, larger ones days of 1M.
 """
@@ -44,6 +45,7 @@ from pipeline_cli import materialize_through_cli, print_cli_run
 from pipeline_curve import print_curve, run_curve
 
 from recsys_algo.contracts.canonical import from_parquet_bytes
+from recsys_algo.contracts.errors import ConfigError
 from recsys_algo.contracts.names import Partition
 from recsys_algo.contracts.signing import parse_signing_keys
 from recsys_algo.kinds.kind import KINDS
@@ -63,6 +65,17 @@ from recsys_algo.store.storage import Storage, open_storage
 TENANT, SURFACE = "bench", "home"
 KEY_SPEC = "bench:" + "ab" * 32
 FIRST_DAY = dt.date(2026, 11, 1)
+# The evaluation's figures printed after a run: its sample sizes, the blend's quality and the
+# session MRR's standard error (what a smaller sample costs the gate).
+METRICS_SHOWN = (
+    "users",
+    "session_cases",
+    "blend.ndcg@20",
+    "implicit.ndcg@20",
+    "popularity.ndcg@20",
+    "blend.session_mrr@20",
+    "blend.session_mrr_se@20",
+)
 
 
 def peak_rss_mb() -> float:
@@ -213,7 +226,7 @@ def through_stages(storage: Storage, p: Partition, args: argparse.Namespace, tab
     )
     table.time("canonicalize", ingest.rows, lambda: canonicalize_partition(storage, p))
     table.time("validate (6 checks)", ingest.rows, lambda: checks(storage, p))
-    params = ModelParams()
+    params = model_params(args)
     events = args.events_per_day * args.days
     for kind in KINDS:
         table.time(
@@ -245,6 +258,15 @@ def through_stages(storage: Storage, p: Partition, args: argparse.Namespace, tab
     return dict(evaluation.metrics)
 
 
+def model_params(args: argparse.Namespace) -> ModelParams:
+    """The run's model parameters: defaults with --model-params' overrides (as RECSYS_MODEL_PARAMS
+    gives `recsys materialize`)."""
+    try:
+        return ModelParams.from_overrides(json.loads(args.model_params))
+    except (ValueError, ConfigError) as exc:
+        sys.exit(f"--model-params: {exc}")
+
+
 def describe(args: argparse.Namespace) -> str:
     size = (
         "sizes as in the table"
@@ -257,6 +279,7 @@ def describe(args: argparse.Namespace) -> str:
         f"{'~' + str(args.sessions) if args.sessions else '3-20'} events; through {args.through}; "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        + (f"; model parameters {args.model_params}" if args.model_params != "{}" else "")
         + (
             "; PYTHONDONTWRITEBYTECODE is set: modules without a .pyc compile at every start"
             if os.environ.get("PYTHONDONTWRITEBYTECODE")
@@ -278,11 +301,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--through", choices=("stages", "cli"), default="stages")
     parser.add_argument("--curve", help="comma-separated sizes in millions of events")
     parser.add_argument("--json", action="store_true", help="one JSON line instead of tables")
+    parser.add_argument(
+        "--model-params",
+        default="{}",
+        help='JSON overrides by section, as RECSYS_MODEL_PARAMS, e.g. \'{"evaluation": '
+        '{"max_users": 1000}}\'',
+    )
     return parser.parse_args(argv)
 
 
 def main() -> None:
     args = parse_args()
+    model_params(args)  # a bad value stops here, before any day is generated
     if args.curve:
         print_curve(run_curve(Path(__file__), sys.argv[1:], args.curve), describe(args))
         return
@@ -295,7 +325,7 @@ def main() -> None:
             wall, used = table.total()
             peak = table.peak()
         else:
-            run = materialize_through_cli(Path(tmp), p, KEY_SPEC, args.days)
+            run = materialize_through_cli(Path(tmp), p, KEY_SPEC, args.days, args.model_params)
             metrics, wall, used, peak = run.metrics, run.wall, run.cpu, run.peak_rss_mb
     if args.json:
         print(json.dumps({"wall": wall, "cpu": used, "peak_rss_mb": peak, "metrics": metrics}))
@@ -306,7 +336,7 @@ def main() -> None:
     else:
         table.print()
     print("\n| metric | value |\n|---|---:|")
-    for name in ("users", "blend.ndcg@20", "implicit.ndcg@20", "popularity.ndcg@20"):
+    for name in METRICS_SHOWN:
         if name in metrics:
             print(f"| {name} | {metrics[name]:.4f} |")
 

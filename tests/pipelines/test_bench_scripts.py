@@ -61,12 +61,26 @@ def test_pipeline_bench_runs_the_cli_end_to_end_on_the_click_mix() -> None:
     done = run(
         "bench/pipeline.py", "--through", "cli", "--event-mix", "clicks", "--sessions", "10",
         "--clusters", "30", "--events-per-day", "3000", "--users", "200", "--items", "100",
-        "--json",
+        "--json", "--model-params", '{"evaluation": {"max_users": 8, "min_users": 5}}',
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["wall"] > 0 and result["peak_rss_mb"] > 50
-    assert result["metrics"]["users"] > 0
+    # The overrides reached `recsys materialize` (RECSYS_MODEL_PARAMS): its sample is capped.
+    assert result["metrics"]["users"] == 8
+
+
+def test_pipeline_bench_runs_the_stages_with_model_parameter_overrides() -> None:
+    tiny = ("--events-per-day", "3000", "--users", "200", "--items", "100", "--json")
+    capped = run(
+        "bench/pipeline.py", *tiny,
+        "--model-params", '{"evaluation": {"max_users": 8, "min_users": 5}}',
+    )  # fmt: skip
+    assert capped.returncode == 0, capped.stderr[-2000:]
+    assert json.loads(capped.stdout.strip().splitlines()[-1])["metrics"]["users"] == 8
+    bad = run("bench/pipeline.py", *tiny, "--model-params", '{"evaluation": {"max_userz": 1}}')
+    assert bad.returncode != 0
+    assert "--model-params" in bad.stderr and "max_userz" in bad.stderr
 
 
 def test_pipeline_bench_prints_each_step_with_its_start_and_peak_rss() -> None:
