@@ -92,7 +92,7 @@ def check_item_model(table: pa.Table, where: str) -> None:
     row = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     if np.any((row[1:] == row[:-1]) & (score[1:] > score[:-1])):
         raise ArtifactError(f"{where}: item_model scores must be sorted descending per row")
-    if repeats_within_rows(offsets, top):
+    if repeats_within_rows(offsets, top, row):
         raise ArtifactError(f"{where}: item_model repeats an item within a row")
     on_items = row < n_items
     if np.any(top[on_items] == row[on_items]) or np.any(score[on_items] <= 0):
