@@ -7,8 +7,9 @@ One synthetic day (the flags of bench/pipeline.py) is ingested into a temporary 
 evaluation's model is trained on its split and its queries built (held-out users with their
 history excluded, held-out session positions), then, for --repeat rounds, every kind ranks all
 of them one query at a time (`ScopeModel.candidates`' per-kind calls, what the service runs) and
-in its batch where it has one (serving/batched.py, batched_model.py). Prints CPU seconds per kind
-and path (best of 3), and the whole `candidates_many` against the per-query loop.
+in its batch where it has one (serving/batched.py, batched_model.py). Prints the CPU seconds of
+training the kinds on the split and of building the held-out cases (once each), then CPU seconds
+per kind and path (best of 3), and the whole `candidates_many` against the per-query loop.
 """
 
 from __future__ import annotations
@@ -54,9 +55,12 @@ def main() -> None:
         canonicalize_partition(storage, p)
         inputs = read_model_inputs(storage, p, args.days, params).inputs
     split = split_window(inputs.events, inputs.as_of_end, params.evaluation)
+    started = time.process_time()
     model = split_model(inputs, split, params)
+    trained = time.process_time() - started
     assert model is not None
     data, cases = holdout(split, params.evaluation), session_cases(split, params.evaluation)
+    held_out = time.process_time() - started - trained
     blend, top = params.blend, max(params.evaluation.ks)
     queries = [
         Query(k=top, user_id=u, session_items=h, exclude=frozenset(h))
@@ -99,6 +103,8 @@ def main() -> None:
     )
     print(f"\n{describe(args)}; {len(queries):,} queries ({len(data.users):,} users, "
           f"{len(cases):,} session positions, {len(cold):,} fold-ins)\n")  # fmt: skip
+    print(f"Training every kind on the split (once): {trained:.2f} CPU s; the held-out users "
+          f"and session cases: {held_out:.2f} CPU s\n")  # fmt: skip
     print("| kind | one query at a time (CPU s) | batched (CPU s) |\n|---|---:|---:|")
     for name, (one, many) in paths.items():
         single = min(cpu(one) for _ in range(repeat))

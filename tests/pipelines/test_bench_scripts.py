@@ -54,7 +54,20 @@ def test_eval_ranking_bench_times_each_kind_one_at_a_time_and_batched() -> None:
         if row.startswith("| ") and not row.startswith("| kind")
     }
     assert rows["session_knn"][1] != "(not batched)"
+    assert "Training every kind on the split (once): " in done.stdout
     assert all(float(cell) >= 0 for cell in rows["all kinds (candidates)"])
+
+
+def test_exposure_cost_bench_times_each_part_of_an_answers_exposures() -> None:
+    done = run("bench/exposure_cost.py", "--items", "5", "--answers", "300")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {
+        row.split("|")[1].strip(): float(row.split("|")[2])
+        for row in done.stdout.splitlines()
+        if row.startswith("| ") and not row.startswith("| part")
+    }
+    assert len(rows) == 3 and all(value > 0 for value in rows.values())
+    assert "300 answers of 5 items" in done.stdout
 
 
 def test_pipeline_bench_runs_the_cli_end_to_end_on_the_click_mix() -> None:
